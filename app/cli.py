@@ -1,0 +1,261 @@
+"""The `hiphook` command. Heavy layers (Textual, the database) load only when used."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from app.core.routine import SIDES, Routine, RoutineError, StepKind, builtin_names, load_routine
+from app.runner import format_clock
+from app.settings import Settings
+
+EXIT_BAD_INPUT = 2
+
+
+def _err(msg: str) -> None:
+    print(f"hiphook: {msg}", file=sys.stderr)
+
+
+def _time_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.01 <= value <= 10_000:
+        raise argparse.ArgumentTypeError("time scale must be between 0.01 and 10000")
+    return value
+
+
+# ---------------------------------------------------------------------- routine show
+def _routine_json(r: Routine) -> dict[str, object]:
+    return {
+        "name": r.name,
+        "title": r.title,
+        "version": r.version,
+        "steps": [
+            {
+                "kind": s.kind.value,
+                "name": s.name,
+                "side": s.side,
+                "seconds": s.estimate_s,
+                "reps": s.reps,
+                "push_s": s.push_s,
+                "relax_s": s.relax_s,
+                "instruction": s.instruction,
+            }
+            for s in r.steps
+        ],
+        "total_s": r.total_s,
+    }
+
+
+def cmd_routine_show(args: argparse.Namespace) -> int:
+    try:
+        r = load_routine(args.routine or Settings.load().routine)
+    except RoutineError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(_routine_json(r), indent=2))
+        return 0
+    print(f"{r.title} ({r.name}, version {r.version})")
+    if r.description:
+        print(r.description)
+    print()
+    for i, s in enumerate(r.steps, start=1):
+        side = f" [{s.side} side]" if s.side else ""
+        if s.kind is StepKind.HOLDS:
+            length = f"{s.reps} × ({s.push_s:g} s push + {s.relax_s:g} s relax)"
+        elif s.kind is StepKind.REPS:
+            length = f"{s.reps} × ({s.push_s:g} s up + {s.relax_s:g} s down)"
+        elif s.kind is StepKind.ACTION:
+            length = f"waits for you (about {s.seconds:g} s)"
+        else:
+            length = f"{format_clock(s.seconds)}"
+        print(f"{i:>2}. {s.name}{side} — {length}")
+        print(f"    {s.instruction}")
+    print()
+    print(f"Total: about {format_clock(r.total_s)} ({r.total_s:g} s)")
+    if r.progression:
+        p = r.progression
+        print(
+            f"Progression: presses start at {p.start_s:g} s and gain {p.add_s:g} s every "
+            f"{p.every_days} days, up to {p.max_s:g} s."
+        )
+    if r.sided:
+        print("'tight' means your tight side (usually the side with ankle pain).")
+    return 0
+
+
+def cmd_routine_list(args: argparse.Namespace) -> int:
+    for name in builtin_names():
+        r = load_routine(name)
+        print(f"{name:<10} {format_clock(r.total_s):>6}  {r.title}")
+    return 0
+
+
+# ---------------------------------------------------------------------- run
+def _ask_side() -> str | None:
+    if not sys.stdin.isatty():
+        return None
+    while True:
+        try:
+            answer = input("Which hip is tight (usually the side with ankle pain)? [l/r] ")
+        except EOFError:
+            return None
+        a = answer.strip().lower()
+        if a in ("l", "left"):
+            return "left"
+        if a in ("r", "right"):
+            return "right"
+
+
+def prepare_routine(
+    args: argparse.Namespace, settings: Settings, ask: Callable[[], str | None] | None
+) -> tuple[Routine, str | None, list[str]]:
+    """Resolve routine, side and progression; raises RoutineError or ValueError to refuse."""
+    notes: list[str] = []
+    name = args.routine or settings.routine
+    routine = load_routine(name)
+    side = args.side or settings.side
+    if routine.sided and side is None:
+        side = ask() if ask else None
+        if side is None:
+            raise ValueError("which hip is tight? Give --side left or --side right")
+    if routine.progression is not None:
+        today = dt.date.today()
+        start = settings.beginner_started
+        started = dt.date.fromisoformat(start) if start else today
+        if start is None:
+            settings.beginner_started = today.isoformat()
+        days = (today - started).days
+        routine = routine.at_day(days)
+        press = routine.progression.press_seconds(days) if routine.progression else 0
+        notes.append(f"Beginner progression: day {days + 1}, presses of {press:g} s.")
+    if side is not None and routine.sided:
+        routine = routine.for_side(side)
+        notes.append(f"Tight side: {side} (change with --side).")
+    if args.routine and ("/" in args.routine or args.routine.endswith(".toml")):
+        pass  # a file path is used as given, not remembered as the default
+    elif args.routine:
+        settings.routine = args.routine
+    if side is not None:
+        settings.side = side
+    return routine, side, notes
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = Settings.load()
+    try:
+        routine, side, notes = prepare_routine(args, settings, _ask_side if args.plain else None)
+    except RoutineError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    problem = settings.save()
+    if problem:
+        notes.append(problem)
+    if not args.plain:
+        return _run_tui(args, routine, side)
+    from app.core.clock import Clock, MonotonicClock, ScaledClock
+    from app.plain import run_plain
+    from app.runner import SessionRunner
+
+    clock: Clock = MonotonicClock()
+    if args.time_scale and args.time_scale != 1:
+        clock = ScaledClock(args.time_scale)
+        notes.append(
+            f"Time scale ×{args.time_scale:g}: for demos and development only, not a real session."
+        )
+    runner = SessionRunner(routine, clock, side=side)
+    notes.append("Keys: space/p pause-resume, n skip, b back, Enter confirm, q quit.")
+    reasons: list[str] = []
+    runner.subscribe(lambda ev: reasons.append(ev.reason) if ev.kind.value == "aborted" else None)
+    asyncio.run(run_plain(runner, json_mode=args.json, notes=notes))
+    return 130 if any("Ctrl-C" in r for r in reasons) else 0
+
+
+def _run_tui(args: argparse.Namespace, routine: Routine, side: str | None) -> int:
+    try:
+        from app.tui.app import run_tui
+    except ImportError as exc:
+        _err(f"the full-screen coach is not available ({exc}); use --plain")
+        return 1
+    return run_tui(routine=routine, side=side, args=args)
+
+
+def cmd_home(args: argparse.Namespace) -> int:
+    try:
+        from app.tui.app import run_tui
+    except ImportError as exc:
+        _err(f"the full-screen coach is not available ({exc}); try: hiphook run --plain")
+        return 1
+    return run_tui(routine=None, side=None, args=args)
+
+
+# ---------------------------------------------------------------------- parser
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--routine", metavar="NAME|FILE",
+                   help=f"a built-in ({', '.join(builtin_names())}) or a .toml file")
+    p.add_argument("--side", choices=SIDES, help="your tight hip (remembered)")
+    p.add_argument("--time-scale", type=_time_scale, default=1.0, metavar="X",
+                   help="run X times faster (demos and development only)")
+    p.add_argument("--cues", choices=["auto", "none", "bell", "tone", "voice"], default=None,
+                   help="how cues are played (default: best available)")
+    p.add_argument("--sensor", default="none", metavar="none|sim|auto|PATH|URL",
+                   help="force sensor: none, sim (built-in simulator), auto, a port or URL")
+    p.add_argument("--db", metavar="PATH|URL", help="session log file (or SQLAlchemy URL)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hiphook",
+        description="A coach for the daily hip-flexor release routine. "
+        "Run with no command to open the coach.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a routine now")
+    add_run_options(run)
+    run.add_argument("--plain", action="store_true", help="one line per event, no full screen")
+    run.add_argument("--json", action="store_true", help="with --plain: one JSON object per line")
+    run.set_defaults(func=cmd_run)
+
+    routine = sub.add_parser("routine", help="look at routines")
+    rsub = routine.add_subparsers(dest="routine_command", metavar="ACTION", required=True)
+    show = rsub.add_parser("show", help="list a routine's steps and total time")
+    show.add_argument("routine", nargs="?", metavar="NAME|FILE")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_routine_show)
+    lst = rsub.add_parser("list", help="the built-in routines")
+    lst.set_defaults(func=cmd_routine_list)
+
+    for module in ("app.sensor.cli", "app.store.cli", "app.remind.cli"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        # `hiphook` alone opens the coach's Home screen.
+        for name, default in (("time_scale", 1.0), ("cues", None), ("sensor", "none"),
+                              ("db", None), ("routine", None), ("side", None)):
+            setattr(args, name, getattr(args, name, default))
+        return cmd_home(args)
+    try:
+        return int(func(args))
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,228 @@
+"""The plain runner: one line per event, for scripts, screen readers and SSH sessions.
+
+Keys (a terminal) or lines (a pipe): space or p pauses and resumes, n skips, b goes
+back, q quits; Enter (an empty line) confirms an action step and does nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+from app.core.engine import Event, EventKind, RunRecord, State
+from app.runner import SessionRunner, format_clock, format_duration
+
+KEYS_HELP = "keys: space/p pause-resume, n skip, b back, Enter confirm, q quit"
+
+
+def describe(ev: Event, runner: SessionRunner) -> str:
+    """A human line for one event; the words carry everything (no colour needed)."""
+    stamp = f"[{format_duration(ev.t)}]"
+    k = ev.kind
+    if k is EventKind.RUN_STARTED:
+        return f"{stamp} Starting {ev.name}: {len(runner.routine.steps)} steps, about " \
+               f"{format_clock(runner.routine.total_s)}"
+    if k is EventKind.STEP_STARTED:
+        step = runner.routine.steps[ev.step]
+        length = "" if step.kind.value == "action" else f" ({format_clock(step.planned_s)})"
+        return f"{stamp} Step {ev.step + 1}/{len(runner.routine.steps)}: {ev.name}{length}. " \
+               f"{step.instruction}"
+    if k is EventKind.PHASE:
+        return f"{stamp}   {ev.phase.upper() if ev.phase else ''} {ev.rep}/{ev.reps}"
+    if k is EventKind.COUNTDOWN:
+        return f"{stamp}   {ev.count}"
+    if k is EventKind.WAITING:
+        return f"{stamp}   Waiting: press Enter when done."
+    if k is EventKind.STEP_FINISHED:
+        how = "skipped" if ev.skipped else ("left (back)" if ev.reason == "back" else "done")
+        return f"{stamp} {ev.name}: {how} after {format_duration(ev.actual_s or 0)}"
+    if k is EventKind.PAUSED:
+        return f"{stamp} Paused ({ev.reason}). Press space or p to go on."
+    if k is EventKind.RESUMED:
+        return f"{stamp} Resumed."
+    if k is EventKind.FINISHED:
+        return f"{stamp} Routine finished. Well done."
+    if k is EventKind.ABORTED:
+        return f"{stamp} Stopped: {ev.reason}."
+    return f"{stamp} {k.value}"
+
+
+def summary_lines(record: RunRecord) -> list[str]:
+    done = sum(1 for s in record.steps if s.completed)
+    skipped = sum(1 for s in record.steps if s.skipped)
+    lines = [
+        f"Summary: {record.state.value}; {done} of {len(record.steps)} steps done, "
+        f"{skipped} skipped; active {format_duration(record.active_s)} (timed steps planned "
+        f"{format_duration(record.planned_s)}), paused {format_duration(record.paused_s)}.",
+    ]
+    for s in record.steps:
+        mark = "done" if s.completed else ("skipped" if s.skipped else "not done")
+        side = f" ({s.side})" if s.side else ""
+        if s.kind == "action":
+            took = f"{format_duration(s.active_s)} waiting"
+        else:
+            took = f"{format_duration(s.active_s)} of {format_duration(s.planned_s)}"
+        lines.append(f"  {s.index + 1:>2}. {s.name}{side}: {mark}, {took}")
+    return lines
+
+
+def summary_dict(record: RunRecord) -> dict[str, object]:
+    return {
+        "event": "summary",
+        "state": record.state.value,
+        "active_s": round(record.active_s, 3),
+        "paused_s": round(record.paused_s, 3),
+        "elapsed_s": round(record.elapsed_s, 3),
+        "planned_s": round(record.planned_s, 3),
+        "steps": [
+            {
+                "step": s.index,
+                "name": s.name,
+                "side": s.side,
+                "kind": s.kind,
+                "planned_s": round(s.planned_s, 3),
+                "actual_s": round(s.active_s, 3),
+                "reps_done": s.reps_done,
+                "completed": s.completed,
+                "skipped": s.skipped,
+            }
+            for s in record.steps
+        ],
+    }
+
+
+@contextlib.contextmanager
+def _cbreak(stream: TextIO) -> Iterator[bool]:
+    """Single-key input on a terminal; plain lines on anything else."""
+    if not stream.isatty():
+        yield False
+        return
+    import termios
+    import tty
+
+    fd = stream.fileno()
+    old = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        yield True
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+
+class PlainFace:
+    def __init__(self, runner: SessionRunner, *, json_mode: bool, out: TextIO) -> None:
+        self.runner = runner
+        self.json_mode = json_mode
+        self.out = out
+        runner.subscribe(self.on_event)
+
+    def emit(self, obj: dict[str, object] | str) -> None:
+        if isinstance(obj, dict):
+            line = json.dumps(obj)
+        else:
+            line = obj
+        try:
+            self.out.write(line + "\n")
+            self.out.flush()
+        except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+            self.runner.abort("output closed")
+
+    def on_event(self, ev: Event) -> None:
+        self.emit(ev.to_dict() if self.json_mode else describe(ev, self.runner))
+
+    def note(self, text: str) -> None:
+        self.emit({"event": "note", "text": text} if self.json_mode else text)
+
+    def handle_key(self, key: str) -> None:
+        r = self.runner
+        if key in (" ", "p"):
+            r.toggle_pause()
+        elif key in ("n", "\x1b[C"):
+            r.skip()
+        elif key in ("b", "\x1b[D"):
+            r.back()
+        elif key in ("q", "Q"):
+            r.abort("stopped by the user")
+        elif key in ("", "\n", "\r"):
+            if r.engine.state is State.WAITING:
+                r.complete_action()
+
+
+async def run_plain(
+    runner: SessionRunner,
+    *,
+    json_mode: bool = False,
+    inp: TextIO | None = None,
+    out: TextIO | None = None,
+    notes: list[str] | None = None,
+) -> RunRecord:
+    inp = inp if inp is not None else sys.stdin
+    out = out if out is not None else sys.stdout
+    face = PlainFace(runner, json_mode=json_mode, out=out)
+    for text in notes or []:
+        face.note(text)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, runner.abort, "interrupted (Ctrl-C)")
+    reading = False
+    try:
+        fd = inp.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = -1
+    with _cbreak(inp) if fd >= 0 else contextlib.nullcontext(False) as single_keys:
+        buf = b""
+
+        def on_input() -> None:
+            nonlocal buf, reading
+            try:
+                data = os.read(fd, 1024)
+            except OSError:
+                data = b""
+            if not data:  # end of input: nobody can confirm an action any more
+                loop.remove_reader(fd)
+                reading = False
+                runner.auto_confirm_actions(10.0)
+                face.note("No more input: action steps will continue by themselves.")
+                return
+            if single_keys:
+                text = data.decode("utf-8", "replace")
+                if text.startswith("\x1b["):
+                    face.handle_key(text[:3])
+                    return
+                for ch in text:
+                    face.handle_key(ch)
+                return
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                face.handle_key(line.decode("utf-8", "replace").strip().lower())
+
+        if fd >= 0:
+            try:
+                loop.add_reader(fd, on_input)
+                reading = True
+            except (OSError, ValueError, NotImplementedError):
+                runner.auto_confirm_actions(10.0)
+        else:
+            runner.auto_confirm_actions(10.0)
+        try:
+            record = await runner.run()
+        finally:
+            if reading:
+                loop.remove_reader(fd)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+    if json_mode:
+        face.emit(summary_dict(record))
+    else:
+        for line in summary_lines(record):
+            face.emit(line)
+    return record
