@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.core.clock import FakeClock, ScaledClock
+from app.core.engine import Event, EventKind, State
+from app.core.routine import Routine, Step, StepKind, load_routine
+from app.runner import SessionRunner, format_clock
+
+
+def test_runner_on_a_fake_clock_wakes_when_the_clock_moves() -> None:
+    async def main() -> list[Event]:
+        clock = FakeClock()
+        runner = SessionRunner(load_routine("ball").for_side("left"), clock)
+        seen: list[Event] = []
+        runner.subscribe(seen.append)
+        task = asyncio.create_task(runner.run())
+        await asyncio.sleep(0)
+        assert seen[0].kind is EventKind.RUN_STARTED
+        clock.advance(29.5)
+        await asyncio.sleep(0)
+        assert [e.count for e in seen if e.kind is EventKind.COUNTDOWN] == [3, 2, 1]
+        clock.advance(0.5)
+        await asyncio.sleep(0)
+        assert seen[-1].kind is EventKind.STEP_STARTED and seen[-1].step == 1
+        runner.abort()
+        await asyncio.wait_for(task, 1)
+        return seen
+
+    seen = asyncio.run(main())
+    assert seen[-1].kind is EventKind.ABORTED
+
+
+def test_a_failing_listener_never_stops_the_run() -> None:
+    async def main() -> SessionRunner:
+        clock = FakeClock()
+        r = Routine("t", "T", 1, "", (Step(StepKind.TIMED, "A", "a", seconds=2),))
+        runner = SessionRunner(r, clock)
+
+        def broken(ev: Event) -> None:
+            raise OSError("disk full")
+
+        runner.subscribe(broken)
+        task = asyncio.create_task(runner.run())
+        await asyncio.sleep(0)
+        clock.advance(2)
+        await asyncio.wait_for(task, 1)
+        return runner
+
+    runner = asyncio.run(main())
+    assert runner.engine.state is State.FINISHED
+    assert runner.listener_errors and "disk full" in runner.listener_errors[0]
+
+
+def test_real_clock_run_hits_its_deadlines() -> None:
+    r = Routine("t", "T", 1, "", (
+        Step(StepKind.HOLDS, "H", "h", reps=10, push_s=1, relax_s=1),
+    ))
+    runner = SessionRunner(r, ScaledClock(100))  # 20 s of plan in 0.2 s
+    late: list[float] = []
+    runner.subscribe(lambda ev: late.append(ev.t - ev.planned_t))
+    record = asyncio.run(asyncio.wait_for(runner.run(), 10))
+    assert record.state is State.FINISHED
+    assert min(late) >= 0  # never early; lateness is measured in bench/, not asserted here
+    assert record.active_s == pytest.approx(20)
+
+
+def test_countdown_digits_round_up() -> None:
+    assert format_clock(89.2) == "1:30"
+    assert format_clock(0.2) == "0:01"
+    assert format_clock(0.0) == "0:00"
