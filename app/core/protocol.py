@@ -364,7 +364,7 @@ class Decoder:
         if joined.translate(None, _DIGITS_MINUS) != shape:
             return None
         crcs = list(map(binascii.crc_hqx, bodies, repeat(_ZERO)))
-        want = binascii.hexlify(struct.pack(">%dH" % n, *crcs)).upper()
+        want = binascii.hexlify(struct.pack(f">{n}H", *crcs)).upper()
         if b"".join(map(_TAIL, lines)) != want:
             return None
         try:
@@ -396,7 +396,7 @@ class Decoder:
                 gap(s)
         self.lines += n
         self.samples += n
-        return list(zip(seqs, mss, forces))
+        return list(zip(seqs, mss, forces, strict=True))
 
     def _gap(self, seq: int) -> None:
         last = self.last_seq
