@@ -234,3 +234,37 @@ def run_rest(engine: Engine, clock: FakeClock) -> list:  # type: ignore[type-arg
         clock.advance(max(0.0, d - clock.now()))
         events += engine.poll()
     return events
+
+
+def test_hold_only_press_counts_down_only_while_held() -> None:
+    clock = FakeClock()
+    engine = Engine(daily(), clock, hold_only=True)
+    engine.start()
+    clock.advance(30)
+    engine.poll()  # into the psoas press: it waits for pressure
+    assert engine.state is State.PAUSED and "pressure" in engine.view().pause_reason
+    clock.advance(5)
+    engine.set_held(True)
+    clock.advance(50)
+    engine.set_held(False)  # let go for 20 s: the countdown stops
+    clock.advance(20)
+    assert engine.view().step_remaining_s == pytest.approx(40)
+    engine.set_held(True)
+    clock.advance(40)
+    events = engine.poll()
+    done = [e for e in events if e.kind is EventKind.STEP_FINISHED][0]
+    assert done.actual_s == pytest.approx(90)  # 90 s under pressure, 25 s waiting
+    assert engine.record.paused_s == pytest.approx(25)
+
+
+def test_user_pause_during_a_hold_wait_is_not_undone_by_pressure() -> None:
+    clock = FakeClock()
+    engine = Engine(daily(), clock, hold_only=True)
+    engine.start()
+    clock.advance(30)
+    engine.poll()
+    engine.toggle_pause()  # the user pauses while the app waits for pressure
+    engine.set_held(True)
+    assert engine.state is State.PAUSED and engine.view().pause_reason == "paused"
+    engine.toggle_pause()
+    assert engine.state is State.RUNNING

@@ -148,10 +148,16 @@ class _Boundary:
     count: int | None = field(default=None, compare=False)
 
 
+HOLD_REASON = "waiting for pressure: the countdown runs while you press"
+
+
 class Engine:
-    def __init__(self, routine: Routine, clock: Clock) -> None:
+    def __init__(self, routine: Routine, clock: Clock, *, hold_only: bool = False) -> None:
         self.routine = routine
         self.clock = clock
+        # With a sensor: a press counts down only while the pressure is held.
+        self.hold_only = hold_only
+        self._hold_paused = False
         self.state = State.READY
         self._steps = routine.steps
         self._i = 0
@@ -206,6 +212,11 @@ class Engine:
         now = self._catch_up()
         if self.state in (State.RUNNING, State.WAITING):
             self._pause(now, reason)
+        elif self.state is State.PAUSED and self._hold_paused:
+            self._hold_paused = False  # the user's pause now: pressure alone won't resume
+            self._pause_reason = reason
+            self.record.pauses[-1].reason = reason
+            self._emit(EventKind.PAUSED, now, now, reason=reason)
         return self._flush()
 
     def resume(self) -> list[Event]:
@@ -216,7 +227,22 @@ class Engine:
         return self._flush()
 
     def toggle_pause(self) -> list[Event]:
-        return self.resume() if self.state is State.PAUSED else self.pause()
+        if self.state is State.PAUSED and not self._hold_paused:
+            return self.resume()
+        return self.pause()
+
+    def set_held(self, held: bool) -> list[Event]:
+        """The pressure judge's word; only matters for a press in hold-only mode."""
+        now = self._catch_up()
+        if not self.hold_only or self._steps[self._i].kind is not StepKind.PRESS:
+            return self._flush()
+        if not held and self.state is State.RUNNING:
+            self._pause(now, HOLD_REASON)
+            self._hold_paused = True
+        elif held and self.state is State.PAUSED and self._hold_paused:
+            self._resume(now)
+            self._advance(now)
+        return self._flush()
 
     def skip(self) -> list[Event]:
         """End the current step now (marked skipped) and start the next one."""
@@ -352,6 +378,7 @@ class Engine:
         self._emit(EventKind.PAUSED, now, now, reason=reason)
 
     def _resume(self, now: float, announce: bool = True) -> None:
+        self._hold_paused = False
         span = now - self._paused_at
         self._anchor += span
         self._paused_in_step += span
@@ -403,6 +430,9 @@ class Engine:
                     n += 1
         self._pending.append(_Boundary(at + step.planned_s, n, "end"))
         self._pending.sort()
+        if self.hold_only and step.kind is StepKind.PRESS:
+            self._pause(at, HOLD_REASON)
+            self._hold_paused = True
 
     def _advance(self, now: float) -> None:
         while self.state is State.RUNNING and self._pending and self._pending[0].deadline <= now:
