@@ -1,0 +1,264 @@
+"""The one engine factory, the pre-flight checks, and migration to head.
+
+Order matters for "never modify a database we cannot use": a SQLite file is first
+inspected with the standard library (header, permissions, schema revision) and only
+then handed to SQLAlchemy, whose connect listener switches on WAL. A file that is
+read-only, corrupt, foreign or from a newer hiphook is refused before anything could
+write to it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, exc
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.engine import Connection
+
+import app
+from app.store.errors import (
+    EXIT_CONFIG,
+    EXIT_DATAERR,
+    EXIT_IOERR,
+    EXIT_NOPERM,
+    EXIT_TEMPFAIL,
+    StoreError,
+)
+from app.store.location import ENV_VAR, Location, resolve
+from app.store.schema import KNOWN_REVISIONS, SCHEMA_HEAD
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+SQLITE_MAGIC = b"SQLite format 3\x00"
+_IMMEDIATE = "hiphook_immediate"
+
+
+def create_engine(target: str | os.PathLike[str] | None, *,
+                  busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+    """An Engine for a path or any SQLAlchemy URL; SQLite gets WAL and safe pragmas.
+
+    synchronous=FULL makes each commit survive a power cut, not just a crash; WAL lets
+    the History screen read while a run writes; foreign_keys makes cascades real.
+    Transactions are begun by us (BEGIN, or BEGIN IMMEDIATE for writes) so DDL in
+    migrations is transactional and a writer never deadlocks upgrading a read lock.
+    """
+    loc = target if isinstance(target, Location) else resolve(target)
+    if not loc.is_sqlite:
+        return sa_create_engine(loc.url, pool_pre_ping=True)
+    engine = sa_create_engine(loc.url, connect_args={"timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _begin)
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if loc.path is not None:
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def write_txn(engine: Engine) -> Iterator[Connection]:
+    """One short write transaction that takes the write lock up front."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_IMMEDIATE: True})
+        with conn.begin():
+            yield conn
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def explain(err: BaseException, where: str) -> StoreError:
+    """A StoreError with plain words for a driver error."""
+    text = str(getattr(err, "orig", None) or err)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return StoreError(
+            f"{where} is locked by another program (is another hiphook running?); "
+            "try again when it has finished", EXIT_TEMPFAIL)
+    if "readonly" in low or "read-only" in low:
+        return StoreError(f"{where} is read-only; hiphook needs to write to it", EXIT_NOPERM)
+    if "malformed" in low or "not a database" in low or "corrupt" in low:
+        return StoreError(
+            f"{where} is damaged ({text}); it was left untouched. Restore a backup, "
+            f"or start a new log with --db or {ENV_VAR}", EXIT_DATAERR)
+    if "disk i/o" in low or "full" in low or "unable to open" in low:
+        return StoreError(f"{where} cannot be written ({text})", EXIT_IOERR)
+    return StoreError(f"{where}: database error: {text}", EXIT_DATAERR)
+
+
+@contextmanager
+def translated(where: str) -> Iterator[None]:
+    """Turn driver exceptions inside the block into StoreError."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except (exc.SQLAlchemyError, sqlite3.Error) as err:
+        raise explain(err, where) from None
+
+
+# --------------------------------------------------------------------------- pre-flight
+
+
+def _newer(where: str, rev: str) -> StoreError:
+    return StoreError(
+        f"{where} was written by a newer hiphook (schema revision {rev!r}; this version "
+        f"knows up to {SCHEMA_HEAD!r}). It was left untouched: upgrade hiphook to use it.",
+        EXIT_CONFIG,
+    )
+
+
+def _revision_from(tables: set[str], rows: list[tuple[Any, ...]], where: str) -> str | None:
+    if "alembic_version" not in tables:
+        if tables - {"sqlite_sequence"}:
+            raise StoreError(
+                f"{where} is not a hiphook database (it has other tables); "
+                "choose another file with --db", EXIT_CONFIG)
+        return None
+    revs = [str(r[0]) for r in rows]
+    if len(revs) > 1:
+        raise StoreError(f"{where} has several schema revisions {revs}; cannot use it",
+                         EXIT_CONFIG)
+    if revs and revs[0] not in KNOWN_REVISIONS:
+        raise _newer(where, revs[0])
+    return revs[0] if revs else None
+
+
+def preflight_sqlite(path: Path, busy_timeout_ms: int) -> str | None:
+    """Inspect an existing SQLite file without changing it; its revision (None: empty).
+
+    Raises StoreError for a file that is read-only, in a read-only folder, not SQLite,
+    damaged, foreign, locked or from a newer hiphook.
+    """
+    where = f"the database {path}"
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise StoreError(f"{where} cannot be read: {err.strerror}", EXIT_NOPERM) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise StoreError(f"{where} is not a regular file", EXIT_CONFIG)
+    # The write bits are checked too: root passes access() but a 0400 file is a wish.
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"{where} cannot be read (permission denied)", EXIT_NOPERM)
+    if not os.access(path, os.W_OK) or not st.st_mode & 0o222:
+        raise StoreError(
+            f"{where} is read-only; hiphook needs to write to it. Make it writable "
+            f"(chmod u+w) or choose another file with --db", EXIT_NOPERM)
+    if not os.access(path.parent, os.W_OK | os.X_OK) or not path.parent.stat().st_mode & 0o222:
+        raise StoreError(
+            f"the folder {path.parent} is read-only; SQLite needs to create its "
+            f"journal beside {path.name}", EXIT_NOPERM)
+    if st.st_size == 0:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError as err:
+        raise StoreError(f"{where} cannot be read: {err.strerror}", EXIT_IOERR) from None
+    if not header.startswith(SQLITE_MAGIC) or len(header) < 100:
+        raise StoreError(
+            f"{where} is not a SQLite database, or its header is damaged; it was left "
+            f"untouched. Choose another file with --db or {ENV_VAR}", EXIT_DATAERR)
+    con = None
+    try:
+        con = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
+        con.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        rows = []
+        if "alembic_version" in tables:
+            rows = con.execute("SELECT version_num FROM alembic_version").fetchall()
+        return _revision_from(tables, rows, where)
+    except sqlite3.Error as err:
+        raise explain(err, where) from None
+    finally:
+        if con is not None:
+            con.close()
+
+
+def current_revision(engine: Engine, where: str) -> str | None:
+    """The schema revision through SQLAlchemy (for server databases)."""
+    from sqlalchemy import inspect, text
+
+    with translated(where), engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        rows: list[tuple[Any, ...]] = []
+        if "alembic_version" in tables:
+            rows = [tuple(r) for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
+        return _revision_from(tables, rows, where)
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def migrations_dir() -> Path:
+    """The alembic scripts: inside the installed package first, then the source checkout."""
+    pkg = Path(app.__file__).resolve().parent
+    for candidate in (pkg / "_migrations", pkg.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise StoreError(
+        "hiphook's database migrations are missing from this installation "
+        f"(looked in {pkg / '_migrations'} and {pkg.parent / 'migrations'}); reinstall hiphook",
+        EXIT_CONFIG,
+    )
+
+
+def alembic_config(engine: Engine | None = None, url: str | None = None) -> Any:
+    """An alembic Config built in code, so no alembic.ini is needed at run time."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, where: str, revision: str = "head") -> None:
+    """Apply migrations in one transaction (foreign keys off while tables are rebuilt)."""
+    from alembic import command
+
+    cfg = alembic_config(engine)
+    with translated(where), engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # outside any transaction, or SQLite ignores it
+            raw_sql(conn, "PRAGMA foreign_keys = OFF")
+        try:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+            if sqlite:
+                bad = raw_sql(conn, "PRAGMA foreign_key_check")
+                if bad:
+                    raise StoreError(f"{where}: migration left broken references: {bad[:3]}")
+        finally:
+            if sqlite:
+                raw_sql(conn, "PRAGMA foreign_keys = ON")
+
+
+def raw_sql(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
+    """Run SQL on the driver connection, bypassing SQLAlchemy's autobegin."""
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql)
+        return [tuple(r) for r in cur.fetchall()]
+    finally:
+        cur.close()

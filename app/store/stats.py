@@ -1,0 +1,176 @@
+"""Streaks, adherence, the calendar and last-7-days flags: pure functions of local days.
+
+No SQL and no clock here: callers pass the set of local calendar days on which a
+routine was completed and "today", so tests inject both and nothing depends on the
+machine's time zone. A session belongs to the local day on which it *started*, in the
+zone where it was done (stored with the session), so a routine begun at 23:55 counts
+for that evening, and flying across zones never moves a day that is already logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+STREAK_RULE = (
+    "Streak = days with a completed routine. One missed day bends it; "
+    "two missed days in a row break it. Today counts once it is done."
+)
+
+DONE_MARK = "■"
+MISSED_MARK = "·"
+TODAY_OPEN_MARK = "□"  # today, not done yet: still open, not missed
+FUTURE_MARK = " "
+
+
+@dataclass(frozen=True)
+class Streak:
+    """The current streak (and the best one), by the one-missed-day-bends rule."""
+
+    days: int  # completed days in the current streak
+    bends: int  # single missed days inside it
+    start: date | None  # first day of the current streak
+    at_risk: bool  # yesterday was missed: missing today too would break it
+    best: int
+    rule: str = STREAK_RULE
+
+    def text(self) -> str:
+        if self.days == 0:
+            return "No streak yet: complete today's routine to start one."
+        plural = "" if self.days == 1 else "s"
+        bent = f", bent {self.bends}×" if self.bends else ""
+        risk = " Do it today to keep it." if self.at_risk else ""
+        return f"Streak: {self.days} day{plural}{bent} (best {self.best}).{risk}"
+
+
+def _chains(days_desc: Sequence[date]) -> list[tuple[int, int, int]]:
+    """Split days (newest first) into streaks: (first index, count, bends) each."""
+    out: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(days_desc):
+        count, bends, j = 1, 0, i
+        while j + 1 < len(days_desc):
+            gap = (days_desc[j] - days_desc[j + 1]).days
+            if gap == 1:
+                count += 1
+            elif gap == 2:
+                count += 1
+                bends += 1
+            else:
+                break
+            j += 1
+        out.append((i, count, bends))
+        i = j + 1
+    return out
+
+
+def streak(done_days: Iterable[date], today: date) -> Streak:
+    """Current and best streak; today not yet done is open, not missed."""
+    days = sorted(set(done_days), reverse=True)
+    if not days:
+        return Streak(0, 0, None, False, 0)
+    chains = _chains(days)
+    best = max(c[1] for c in chains)
+    first_i, count, bends = chains[0]
+    latest = days[0]
+    if latest < today - timedelta(days=2):
+        return Streak(0, 0, None, False, best)
+    at_risk = latest == today - timedelta(days=2)
+    if at_risk:
+        bends += 1  # yesterday is already a missed day inside the streak
+    start = days[first_i + count - 1]
+    return Streak(count, bends, start, at_risk, best)
+
+
+def adherence(done_days: Iterable[date], today: date, n: int) -> float:
+    """Share of the last n days with a completed routine (0..1).
+
+    The window ends today when today is done, else yesterday: an open day is not a miss.
+    """
+    days = set(done_days)
+    end = today if today in days else today - timedelta(days=1)
+    window = {end - timedelta(days=k) for k in range(n)}
+    return len(window & days) / n if n > 0 else 0.0
+
+
+def last_days(done_days: Iterable[date], today: date, n: int = 7) -> list[tuple[date, bool]]:
+    """(day, done) for the last n days, oldest first, ending today."""
+    days = set(done_days)
+    return [(d, d in days) for d in (today - timedelta(days=k) for k in range(n - 1, -1, -1))]
+
+
+def calendar(done_days: Iterable[date], today: date, weeks: int = 12) -> list[list[date]]:
+    """The last `weeks` weeks as rows of 7 dates, Monday first, the last row holding today."""
+    monday = today - timedelta(days=today.weekday())
+    first = monday - timedelta(weeks=weeks - 1)
+    return [[first + timedelta(days=7 * w + d) for d in range(7)] for w in range(weeks)]
+
+
+def mark(day: date, done: set[date], today: date) -> str:
+    """One calendar cell as a mark, so the calendar reads without colour."""
+    if day > today:
+        return FUTURE_MARK
+    if day in done:
+        return DONE_MARK
+    return TODAY_OPEN_MARK if day == today else MISSED_MARK
+
+
+def calendar_text(done_days: Iterable[date], today: date, weeks: int = 12) -> str:
+    """The 12-week calendar as text: one row per weekday, one column per week."""
+    done = set(done_days)
+    grid = calendar(done, today, weeks)
+    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    rows = []
+    for d in range(7):
+        rows.append(f"{names[d]} " + " ".join(mark(week[d], done, today) for week in grid))
+    legend = f"{DONE_MARK} done  {MISSED_MARK} missed  {TODAY_OPEN_MARK} today, open"
+    return "\n".join(rows + [legend])
+
+
+# --------------------------------------------------------------------------- zones
+
+
+def zone(name: str | None) -> tzinfo:
+    """A tzinfo for an IANA name; unknown or missing names fall back to UTC."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return UTC
+
+
+def local_zone_name() -> str:
+    """The machine's IANA zone name (TZ, then /etc/localtime), or "UTC" if unknown."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and "/" in tz and not tz.startswith("/"):
+        return tz
+    try:
+        target = str(Path("/etc/localtime").resolve())
+    except OSError:
+        target = ""
+    if "zoneinfo/" in target:
+        return target.split("zoneinfo/", 1)[1]
+    try:
+        name = Path("/etc/timezone").read_text(encoding="utf-8").strip()
+        if name:
+            return name
+    except OSError:
+        pass
+    return "UTC"
+
+
+def local_day(utc_moment: datetime, tz_name: str | None) -> date:
+    """The calendar day in zone `tz_name` at a UTC moment (naive means UTC)."""
+    if utc_moment.tzinfo is None:
+        utc_moment = utc_moment.replace(tzinfo=UTC)
+    return utc_moment.astimezone(zone(tz_name)).date()
+
+
+def today_in(tz_name: str | None, now: datetime | None = None) -> date:
+    """Today's date in a zone (now injectable for tests)."""
+    return local_day(now or datetime.now(UTC), tz_name)
