@@ -1,0 +1,217 @@
+"""`hiphook history`, `hiphook export` and `hiphook import`.
+
+Registered by app.cli on every invocation, so this module imports nothing heavy: the
+store (SQLAlchemy, alembic) is imported inside the handlers. Every failure prints one
+line to stderr and returns an exit code (see app.store.errors); none shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from app.store.errors import EXIT_CANTCREAT, EXIT_DATAERR, EXIT_NOINPUT, StoreError
+
+TEXT_LIMIT = 20
+
+
+def _err(msg: str) -> None:
+    print(f"hiphook: {msg}", file=sys.stderr)
+
+
+def _db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="PATH|URL", default=None,
+                   help="session log file or SQLAlchemy URL (default: $HIPHOOK_DB, "
+                        "then the user data folder)")
+
+
+def register(subparsers: Any) -> None:
+    """Add history, export and import to the `hiphook` command's subparsers."""
+    h = subparsers.add_parser("history", help="your sessions, streak and adherence")
+    fmt = h.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true",
+                     help='print {"sessions": [...]} with each session\'s steps')
+    fmt.add_argument("--csv", action="store_true", help="print one CSV row per session")
+    h.add_argument("--limit", type=_positive, default=None, metavar="N",
+                   help=f"only the N most recent sessions (text shows {TEXT_LIMIT} by default)")
+    _db_option(h)
+    h.set_defaults(func=cmd_history)
+
+    e = subparsers.add_parser("export", help="export the whole log (JSON re-imports losslessly)")
+    e.add_argument("--format", choices=("json", "csv"), default="json",
+                   help="json: everything, force traces included; csv: one row per step")
+    e.add_argument("--output", "-o", metavar="FILE", default=None,
+                   help="write to FILE (created readable by you only) instead of stdout")
+    _db_option(e)
+    e.set_defaults(func=cmd_export)
+
+    i = subparsers.add_parser("import", help="add sessions from a JSON export (no duplicates)")
+    i.add_argument("file", metavar="FILE", help="a file written by `hiphook export` ('-': stdin)")
+    _db_option(i)
+    i.set_defaults(func=cmd_import)
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def _guard(func: Any) -> Any:
+    """Run a handler so that store and pipe problems become a message and an exit code."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return int(func(args))
+        except StoreError as err:
+            _err(str(err))
+            return err.exit_code
+        except BrokenPipeError:
+            # `hiphook history | head`: the reader left; that is not an error of ours.
+            try:
+                sys.stdout = open(os.devnull, "w")
+            except OSError:
+                pass
+            return 0
+
+    run.__name__ = func.__name__
+    run.__doc__ = func.__doc__
+    return run
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from app.store.store import open_store
+
+    return open_store(args.db)
+
+
+def _pct(x: float) -> str:
+    return f"{round(x * 100):d}%"
+
+
+@_guard
+def cmd_history(args: argparse.Namespace) -> int:
+    """Print sessions (text, JSON or CSV); notes interrupted runs once, on stderr."""
+    from app.store.transfer import sessions_csv
+
+    with _open(args) as store:
+        recovered = store.recover_interrupted()
+        machine = args.json or args.csv
+        for r in recovered:
+            msg = (f"note: the {r['routine']} run of {r['local_day']} was interrupted; "
+                   f"{r['steps_recorded']} finished step(s) were saved and it is logged "
+                   "as interrupted.")
+            print(msg, file=sys.stderr if machine else sys.stdout)
+        if args.json:
+            sessions = store.sessions(limit=args.limit)
+            print(json.dumps({"sessions": sessions}, indent=2, ensure_ascii=False))
+            return 0
+        if args.csv:
+            sys.stdout.write(sessions_csv(store.sessions(limit=args.limit)))
+            return 0
+        data = store.history(recent=args.limit or TEXT_LIMIT)
+    home = data.home
+    print(home.streak.text())
+    print(f"  ({home.streak.rule})")
+    print(f"Done today: {'yes' if home.done_today else 'not yet'}.  Last 7 days: "
+          f"{home.last7_marks}  (■ done, · missed; oldest first)")
+    print(f"Adherence: {_pct(home.adherence7)} of the last 7 days, "
+          f"{_pct(home.adherence30)} of the last 30.")
+    if not data.sessions:
+        print("No sessions yet. Start one with `hiphook run`.")
+        return 0
+    shown = len(data.sessions)
+    print(f"\nLast {shown} of {data.total_sessions} session(s), newest first:")
+    for s in data.sessions:
+        pain = ""
+        if s["pain_before"] is not None or s["pain_after"] is not None:
+            pb = "–" if s["pain_before"] is None else s["pain_before"]
+            pa = "–" if s["pain_after"] is None else s["pain_after"]
+            pain = f"  pain {pb}→{pa}"
+        mins = f"  {s['elapsed_s'] / 60:.1f} min" if s["elapsed_s"] is not None else ""
+        side = f" ({s['side']} tight)" if s["side"] else ""
+        status = s["status"].replace("_", " ")
+        print(f"  {s['local_day']}  {s['routine']}{side}  {status}{mins}{pain}")
+    return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write atomically, readable by the owner only (an export holds health data)."""
+    target = path.expanduser()
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as err:
+        raise StoreError(f"cannot write {target}: {err.strerror or err}", EXIT_CANTCREAT) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except OSError as err:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise StoreError(f"cannot write {target}: {err.strerror or err}", EXIT_CANTCREAT) from None
+
+
+@_guard
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export everything: JSON (lossless) or CSV (one row per step)."""
+    from app.store.transfer import steps_csv
+
+    with _open(args) as store:
+        if args.format == "json":
+            data = store.export_data()
+            text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+            count = len(data["sessions"])
+        else:
+            sessions = store.sessions(traces="summary")
+            text = steps_csv(sessions)
+            count = len(sessions)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        _write_private(Path(args.output), text)
+        print(f"Exported {count} session(s) to {args.output}.", file=sys.stderr)
+    return 0
+
+
+@_guard
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a JSON export; sessions already in the log (same uuid) are skipped."""
+    source = "stdin" if args.file == "-" else args.file
+    try:
+        if args.file == "-":
+            raw = sys.stdin.read()
+        else:
+            raw = Path(args.file).expanduser().read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StoreError(f"{source}: no such file", EXIT_NOINPUT) from None
+    except IsADirectoryError:
+        raise StoreError(f"{source}: is a folder, not an export file", EXIT_NOINPUT) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise StoreError(f"{source}: cannot be read: {err}", EXIT_NOINPUT) from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as err:
+        hint = " (CSV exports are for spreadsheets; import a JSON export)" if raw[:5] == "uuid," \
+            else ""
+        raise StoreError(f"{source}: not valid JSON at line {err.lineno}, column {err.colno}"
+                         f"{hint}", EXIT_DATAERR) from None
+    with _open(args) as store:
+        result = store.import_data(data, source)
+    print(f"Imported {result.added} session(s); {result.skipped} were already in the log.")
+    return 0
