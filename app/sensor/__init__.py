@@ -1,0 +1,91 @@
+"""Sensor input: the serial link (reader thread, reconnect) and port discovery.
+
+The one call the runner needs is `open_sensor(spec, on_batch, on_status)`, where spec is
+what `--sensor` took: "none", "sim", "auto", a device path or any pyserial URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .discovery import PortInfo, find_auto, permission_hint, scan_ports
+from .link import (
+    CLOSED,
+    CONNECTED,
+    CONNECTING,
+    LOST,
+    LOST_MESSAGE,
+    RECONNECTING,
+    BatchCallback,
+    Gap,
+    LinkStatus,
+    SensorBatch,
+    SensorLink,
+    StatusCallback,
+)
+
+
+@dataclass
+class SensorSession:
+    """A running link, plus the in-process simulator behind it when spec was "sim"."""
+
+    link: SensorLink
+    sim: Any = None  # firmware_sim.Simulator; typed loosely so app/ does not need it
+
+    def set_phase(self, phase: str) -> None:
+        """Tell a simulated user which routine phase it is in (no-op for real sensors)."""
+        if self.sim is not None:
+            self.sim.set_phase(phase)
+
+    def status(self) -> LinkStatus:
+        return self.link.status()
+
+    def close(self) -> None:
+        self.link.stop()
+        if self.sim is not None:
+            self.sim.stop()
+
+
+def open_sensor(
+    spec: str,
+    on_batch: BatchCallback,
+    on_status: StatusCallback | None = None,
+    *,
+    scenario: str = "steady",
+    rate_hz: int | None = None,
+    **link_options: Any,
+) -> SensorSession | None:
+    """Start reading the sensor `spec` names; None for "none". Returns at once: the
+    connection is made (and remade) on the reader thread, reported through on_status."""
+    if spec == "none":
+        return None
+    sim = None
+    url = spec
+    if spec == "sim":
+        from firmware_sim import start_simulator
+
+        sim = start_simulator(scenario, rate=rate_hz or 100)
+        url = sim.port
+    link = SensorLink(url, on_batch, on_status, rate_hz=rate_hz, **link_options)
+    return SensorSession(link.start(), sim)
+
+
+__all__ = [
+    "CLOSED",
+    "CONNECTED",
+    "CONNECTING",
+    "LOST",
+    "LOST_MESSAGE",
+    "RECONNECTING",
+    "Gap",
+    "LinkStatus",
+    "PortInfo",
+    "SensorBatch",
+    "SensorLink",
+    "SensorSession",
+    "find_auto",
+    "open_sensor",
+    "permission_hint",
+    "scan_ports",
+]
