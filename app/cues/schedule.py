@@ -1,0 +1,98 @@
+"""Which cue each engine event deserves: pure, so the whole schedule can be tested.
+
+The routine is done lying down, often with eyes closed, so every moment that asks the
+runner to do something new gets a cue: a step starting or ending, the 3-2-1 before a
+timed step ends, each push/relax of a hold and each up/down of a raise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.core.engine import Event, EventKind
+from app.core.routine import Routine, StepKind
+
+
+class Tone(StrEnum):
+    """The sound family of a cue; the tone backend gives each its own short pattern."""
+
+    START = "start"
+    END = "end"
+    COUNT = "count"
+    PUSH = "push"
+    RELAX = "relax"
+    UP = "up"
+    DOWN = "down"
+    PAUSE = "pause"
+    RESUME = "resume"
+    FINISH = "finish"
+    STOP = "stop"
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One thing to say or sound. `t` is the planned time (s since the run's start)."""
+
+    text: str
+    tone: Tone
+    t: float
+    ring: bool = False  # the terminal bell (one sound only) rings for the cues that matter most
+    stale_after: float = 3.0  # real seconds after which playing it late would mislead
+
+
+# A phase or count heard late is worse than not heard: it would name the wrong moment.
+_PHASE_STALE_S = 1.0
+_COUNT_STALE_S = 0.6
+
+_PHASE_TONES = {"push": Tone.PUSH, "relax": Tone.RELAX, "up": Tone.UP, "down": Tone.DOWN}
+
+
+def _seconds_words(seconds: float) -> str:
+    s = round(seconds)
+    if s < 60:
+        return f"{s} seconds"
+    m, r = divmod(s, 60)
+    mins = "1 minute" if m == 1 else f"{m} minutes"
+    return mins if r == 0 else f"{mins} {r}"
+
+
+def step_start_text(routine: Routine, index: int) -> str:
+    """Short spoken words for a step's start: name, side, and what it asks."""
+    step = routine.steps[index]
+    side = f", {step.side} side" if step.side in ("left", "right") else ""
+    head = f"{step.name}{side}."
+    if step.kind is StepKind.ACTION:
+        return f"{head} Press Enter when done."
+    if step.kind is StepKind.HOLDS:
+        return f"{head} {step.reps} holds."
+    if step.kind is StepKind.REPS:
+        return f"{head} {step.reps} raises."
+    return f"{head} {_seconds_words(step.planned_s)}."
+
+
+def cue_for(event: Event, routine: Routine) -> Cue | None:
+    """The cue for one engine event, or None when the event needs no sound."""
+    k = event.kind
+    t = event.planned_t
+    if k is EventKind.STEP_STARTED:
+        return Cue(step_start_text(routine, event.step), Tone.START, t, ring=True, stale_after=6.0)
+    if k is EventKind.PHASE and event.phase in _PHASE_TONES:
+        effort = event.phase in ("push", "up")
+        return Cue(event.phase, _PHASE_TONES[event.phase], t, ring=effort,
+                   stale_after=_PHASE_STALE_S)
+    if k is EventKind.COUNTDOWN and event.count is not None:
+        return Cue(str(event.count), Tone.COUNT, t, ring=True, stale_after=_COUNT_STALE_S)
+    if k is EventKind.STEP_FINISHED:
+        if event.reason == "back":
+            return None  # the restarted step's own start cue follows at once
+        return Cue("skipped" if event.skipped else "done", Tone.END, t, stale_after=2.0)
+    if k is EventKind.PAUSED:
+        return Cue("paused", Tone.PAUSE, t, stale_after=2.0)
+    if k is EventKind.RESUMED:
+        return Cue("go on", Tone.RESUME, t, stale_after=2.0)
+    if k is EventKind.FINISHED:
+        return Cue("Routine complete. Well done.", Tone.FINISH, t, ring=True, stale_after=10.0)
+    if k is EventKind.ABORTED:
+        return Cue("Stopped.", Tone.STOP, t, stale_after=3.0)
+    return None  # run started, waiting: the step's start cue already said it

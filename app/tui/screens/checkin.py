@@ -1,0 +1,97 @@
+"""The optional check-in: how much the ankle or foot hurts now, 0-10, before starting."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from app.core.routine import Routine
+from app.tui.messages import CheckInCancelled, CheckInDone
+from app.tui.widgets import PainScale
+
+HIGH_PAIN = 7
+HIGH_PAIN_NOTE = (
+    "That is a lot of pain. Rest and treat the pain itself first; if it does not ease, "
+    "see a physical therapist. You can still start the routine if you want to."
+)
+
+
+def digit_bindings(description: str) -> list[Binding]:
+    """0-9 pick a pain number; one shown entry stands for all ten keys."""
+    out = [Binding("0", "pain(0)", description, key_display="0-9")]
+    out += [Binding(str(n), f"pain({n})", description, show=False) for n in range(1, 10)]
+    out += [
+        Binding("right", "adjust(1)", "More", show=False),
+        Binding("left", "adjust(-1)", "Less", show=False),
+    ]
+    return out
+
+
+def pain_line(pain: int | None, unanswered: str) -> str:
+    if pain is None:
+        return unanswered
+    return f"Your answer: {pain} out of 10" + (f"\n\n{HIGH_PAIN_NOTE}" if pain >= HIGH_PAIN else "")
+
+
+class CheckInScreen(Screen[None]):
+    CSS_PATH = "checkin.tcss"
+    BINDINGS = [
+        *digit_bindings("Pain"),
+        Binding("enter", "start", "Start"),
+        Binding("s", "skip", "Skip"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+        Binding("q", "cancel", "Home"),
+        Binding("escape", "cancel", "Home", show=False),
+    ]
+
+    def __init__(self, routine: Routine, side: str | None) -> None:
+        super().__init__()
+        self.routine = routine
+        self.side = side
+        self.pain: int | None = None
+
+    def compose(self) -> ComposeResult:
+        side = f", {self.side} side tight" if self.side else ""
+        with Vertical(id="body"):
+            yield Static(f"Before you start: {escape(self.routine.title)}{side}", id="heading")
+            yield Static("How much does your ankle or foot hurt right now?", id="question")
+            yield Static("0 = no pain at all, 10 = the worst you can imagine.", id="scale-help")
+            yield PainScale(id="scale")
+            yield Static(id="answer")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        self.query_one(PainScale).choose(self.pain)
+        self.query_one("#answer", Static).update(pain_line(
+            self.pain, "Press a number (or click one), then Enter. Press s to skip."
+        ))
+        self.set_class(self.pain is not None and self.pain >= HIGH_PAIN, "-high")
+
+    def action_pain(self, n: int) -> None:
+        self.pain = n
+        self._show()
+
+    def action_adjust(self, delta: int) -> None:
+        self.pain = max(0, min(10, (self.pain if self.pain is not None else 0) + delta))
+        self._show()
+
+    @on(PainScale.Chosen)
+    def _clicked(self, message: PainScale.Chosen) -> None:
+        self.action_pain(message.value)
+
+    def action_start(self) -> None:
+        self.post_message(CheckInDone(self.pain))
+
+    def action_skip(self) -> None:
+        self.post_message(CheckInDone(None))
+
+    def action_cancel(self) -> None:
+        self.post_message(CheckInCancelled())

@@ -1,0 +1,169 @@
+"""Home: has today been done, the streak, the week, and what Enter will start."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Static
+
+from app.core.routine import SIDES, RoutineError, builtin_names, load_routine
+from app.runner import format_clock
+from app.settings import Settings
+from app.tui.homedata import HomeData, HomeLoader, safe_load
+from app.tui.messages import HomeLoaded, StartRequested
+
+DAY_MARKS = {True: "✓", False: "·", None: "?"}
+LABEL_W = 13
+
+
+def _row(label: str, value: str) -> str:
+    return f"[b]{label:<{LABEL_W}}[/b]{value}"
+
+
+def week_lines(today: dt.date, last7: tuple[bool | None, ...]) -> list[str]:
+    """Day names over marks, aligned in columns of three; words, not colours."""
+    if not last7 or all(d is None for d in last7):
+        return [_row("Last 7 days", "no history yet")]
+    days = [today - dt.timedelta(days=len(last7) - 1 - i) for i in range(len(last7))]
+    names = " ".join(d.strftime("%a")[:2] for d in days)
+    marks = " ".join(f"{DAY_MARKS[m]} " for m in last7)
+    return [_row("Last 7 days", names), _row("", f"{marks}  (✓ done  · missed)")]
+
+
+def home_lines(today: dt.date, data: HomeData, settings: Settings) -> list[str]:
+    today_text = {True: "done ✓", False: "not done yet", None: "no history yet"}[data.today_done]
+    if data.streak_days is None:
+        streak = "no history yet"
+    else:
+        streak = f"{data.streak_days} day{'s' if data.streak_days != 1 else ''}"
+    try:
+        routine = load_routine(settings.routine)
+        routine_text = f"{escape(routine.title)} — about {format_clock(routine.total_s)}"
+        sided = routine.sided
+    except RoutineError as exc:
+        routine_text = f"cannot be used: {escape(str(exc))}"
+        sided = False
+    if settings.side:
+        side = settings.side
+    else:
+        side = "not chosen yet — press s" if sided else "not needed for this routine"
+    lines = [
+        _row("Today", f"{today:%A %d %B}: {today_text}"),
+        _row("Streak", streak),
+        *week_lines(today, data.last7),
+    ]
+    if data.last_session:
+        lines.append(_row("Last session", escape(data.last_session)))
+    lines += [
+        "",
+        _row("Routine", f"{routine_text}   (r to change)"),
+        _row("Tight side", f"{side}   (s to change)"),
+        _row("Reminder", escape(data.next_reminder) if data.next_reminder else "none set"),
+    ]
+    if data.note:
+        lines += ["", f"Note: {escape(data.note)}"]
+    return lines
+
+
+class HomeScreen(Screen[None]):
+    CSS_PATH = "home.tcss"
+    BINDINGS = [
+        Binding("enter", "start", "Start"),
+        Binding("r", "next_routine", "Routine"),
+        Binding("s", "toggle_side", "Side"),
+        Binding("h", "history", "History"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, today: dt.date, loader: HomeLoader, store_url: str | None) -> None:
+        super().__init__()
+        self.today = today
+        self.loader = loader
+        self.store_url = store_url
+        self.settings = Settings.load()
+        self.data = HomeData()
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="body"):
+            yield Static("hiphook — your daily hip-flexor release", id="title")
+            yield Static(id="status")
+            with Center():
+                yield Button("Start the routine (Enter)", id="start", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+        self.load_history()
+
+    @work(thread=True, exclusive=True, group="home-data")
+    def load_history(self) -> None:
+        """Off the event loop: a real log imports the database layer (~0.8 s)."""
+        self.post_message(HomeLoaded(safe_load(self.loader, self.today, self.store_url)))
+
+    @on(HomeLoaded)
+    def _loaded(self, message: HomeLoaded) -> None:
+        self.data = message.data
+        self.loaded = True
+        self.show()
+
+    def show(self) -> None:
+        self.query_one("#status", Static).update(
+            "\n".join(home_lines(self.today, self.data, self.settings))
+        )
+
+    def _save(self) -> None:
+        problem = self.settings.save()
+        if problem:
+            self.notify(problem, severity="warning")
+
+    # ------------------------------------------------------------------ actions
+    def action_toggle_side(self) -> None:
+        current = self.settings.side
+        self.settings.side = SIDES[(SIDES.index(current) + 1) % 2] if current else SIDES[0]
+        self._save()
+        self.show()
+
+    def action_next_routine(self) -> None:
+        names = builtin_names()
+        current = self.settings.routine
+        i = names.index(current) + 1 if current in names else 0
+        self.settings.routine = names[i % len(names)]
+        self._save()
+        self.show()
+
+    def action_history(self) -> None:
+        try:
+            from app.tui.history import HistoryScreen  # type: ignore[import-not-found]
+        except ImportError:
+            self.notify("History is not available yet.", severity="warning")
+            return
+        self.app.push_screen(HistoryScreen(self.store_url))
+
+    def action_start(self) -> None:
+        from app.cli import prepare_routine  # the same resolution as `hiphook run`
+
+        ask = argparse.Namespace(routine=None, side=None)
+        try:
+            routine, side, _notes = prepare_routine(ask, self.settings, None)
+        except RoutineError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        except ValueError:
+            self.notify("Which hip is tight? Press s to choose it, then Enter.",
+                        severity="warning")
+            return
+        self._save()
+        self.post_message(StartRequested(routine, side))
+
+    @on(Button.Pressed, "#start")
+    def _start_pressed(self) -> None:
+        self.action_start()

@@ -1,0 +1,198 @@
+"""The routine screen: big time left, what to do now, what comes next.
+
+It renders `runner.engine.view()`; it keeps no time of its own. A 10 Hz display timer and
+every runner event trigger a render, and each widget repaints only when its text changes,
+so a press step costs almost nothing while it waits.
+"""
+
+from __future__ import annotations
+
+import math
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Digits, Footer, Static
+
+from app.core.engine import Event, EventKind, State, View
+from app.core.routine import StepKind
+from app.runner import SessionRunner, format_clock, format_duration
+from app.tui.messages import RunEnded
+from app.tui.widgets import TextBar
+
+DISPLAY_HZ = 10
+
+
+def phase_words(view: View) -> str:
+    """The state of the step in words (never only a colour)."""
+    step = view.step
+    if view.state is State.PAUSED:
+        reason = "" if view.pause_reason in ("", "paused") else f" ({view.pause_reason})"
+        return f"PAUSED{reason} — press Space to go on"
+    if view.state is State.FINISHED or step is None:
+        return "Routine complete"
+    if view.state is State.ABORTED:
+        return "Stopped"
+    if view.state is State.WAITING:
+        return "WAITING — press Enter when done"
+    if step.kind in (StepKind.HOLDS, StepKind.REPS) and view.rep is not None:
+        noun = "Hold" if step.kind is StepKind.HOLDS else "Raise"
+        effort = view.phase in ("push", "up")
+        word = (view.phase or "").upper() if effort else (view.phase or "")
+        left = ""
+        if view.phase_remaining_s is not None:
+            left = f"  ({max(0, math.ceil(view.phase_remaining_s - 1e-9))} s)"
+        return f"{noun} {view.rep}/{view.reps} — {word}{left}"
+    if step.kind is StepKind.PRESS:
+        return "Press — keep the pressure on"
+    return "Get set"
+
+
+class RoutineScreen(Screen[None]):
+    CSS_PATH = "routine.tcss"
+    BINDINGS = [
+        Binding("space", "pause", "Pause/Go on"),
+        Binding("n", "skip", "Skip"),
+        Binding("right", "skip", "Skip", show=False),
+        Binding("b", "back", "Back"),
+        Binding("left", "back", "Back", show=False),
+        Binding("enter", "confirm", "Done"),
+        Binding("i", "howto", "How-to"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+        Binding("q", "quit_run", "Quit"),
+        Binding("escape", "quit_run", "Quit", show=False),
+    ]
+
+    def __init__(self, runner: SessionRunner) -> None:
+        super().__init__()
+        self.runner = runner
+        self.renders = 0  # how many renders changed something (the benchmark reads it)
+        self._shown: dict[str, object] = {}
+        self._ended = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="body"):
+            yield Static(id="where")
+            yield Static(id="title")
+            with Center(id="clock"):
+                yield Digits("", id="digits")
+            yield Static(id="phase")
+            yield Static(id="instruction")
+            yield TextBar("Step   ", id="step-bar")
+            yield TextBar("Routine", id="routine-bar")
+            yield Static(id="next")
+            yield Static(id="howto")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.runner.subscribe(self.on_runner_event)
+        self.set_interval(1 / DISPLAY_HZ, self.render_view, name="display")
+        self.run_worker(self.runner.run(), name="session", exclusive=True)
+        self.render_view()
+
+    def on_unmount(self) -> None:
+        if not self.runner.done:  # the coach is closing mid-run: keep it as interrupted
+            self.runner.abort("interrupted: the coach was closed")
+
+    # ------------------------------------------------------------------ rendering
+    def on_runner_event(self, event: Event) -> None:
+        """Runner events arrive on the event loop; show the boundary at once."""
+        self.render_view()
+        if event.kind in (EventKind.FINISHED, EventKind.ABORTED) and not self._ended:
+            self._ended = True
+            self.post_message(RunEnded(self.runner.record))
+
+    def _put(self, key: str, value: object) -> bool:
+        if self._shown.get(key) == value:
+            return False
+        self._shown[key] = value
+        return True
+
+    def render_view(self) -> None:
+        """Draw the engine's view; touch only widgets whose content changed."""
+        if not self.is_mounted:
+            return
+        v = self.runner.engine.view()
+        routine = self.runner.routine
+        step = v.step
+        n = len(routine.steps)
+        changed = False
+        where = f"Step {min(v.step_index + 1, n)} of {n} · {routine.title}"
+        if self._put("where", where):
+            self.query_one("#where", Static).update(where)
+            changed = True
+        title = step.title() if step else "Well done"
+        if self._put("title", title):
+            self.query_one("#title", Static).update(title)
+            changed = True
+        waiting = step is not None and step.kind is StepKind.ACTION
+        digits = "-:--" if waiting else format_clock(v.step_remaining_s)
+        if self._put("digits", digits):
+            self.query_one("#digits", Digits).update(digits)
+            changed = True
+        phase = phase_words(v)
+        if self._put("phase", phase):
+            self.query_one("#phase", Static).update(phase)
+            self._set_mood(v)
+            changed = True
+        instruction = step.instruction if step else ""
+        if self._put("instruction", instruction):
+            self.query_one("#instruction", Static).update(instruction)
+            changed = True
+        if waiting or step is None:
+            self.query_one("#step-bar", TextBar).set(0.0 if step else 1.0,
+                                                     "waiting for you" if step else "done")
+        else:
+            planned = v.step_planned_s or 1.0
+            done_s = planned - v.step_remaining_s
+            self.query_one("#step-bar", TextBar).set(
+                done_s / planned, f"{format_duration(done_s)} of {format_clock(planned)}"
+            )
+        total = v.total_planned_s or 1.0
+        self.query_one("#routine-bar", TextBar).set(
+            1 - v.total_remaining_s / total, f"{format_clock(v.total_remaining_s)} left"
+        )
+        nxt = f"Next: {v.next_step.title()}" if v.next_step else "Next: the summary"
+        if self._put("next", nxt):
+            self.query_one("#next", Static).update(nxt)
+            changed = True
+        howto = " ".join((step.howto or step.instruction).split()) if step else ""
+        if self._put("howto", howto):
+            self.query_one("#howto", Static).update(f"How to: {howto}")
+            changed = True
+        if changed:
+            self.renders += 1
+
+    def _set_mood(self, v: View) -> None:
+        """Classes for colour and emphasis; the words above already carry the meaning."""
+        self.set_class(v.state is State.PAUSED, "-paused")
+        self.set_class(v.state is State.WAITING, "-waiting")
+        self.set_class(v.phase in ("push", "up") and v.state is State.RUNNING, "-effort")
+
+    # ------------------------------------------------------------------ controls
+    def action_pause(self) -> None:
+        self.runner.toggle_pause()
+
+    def action_skip(self) -> None:
+        self.runner.skip()
+
+    def action_back(self) -> None:
+        self.runner.back()
+
+    def action_confirm(self) -> None:
+        """Enter at an action step. A sensor's lever event calls the same runner method."""
+        if self.runner.engine.state is State.WAITING:
+            self.runner.complete_action()
+
+    def action_howto(self) -> None:
+        self.query_one("#howto", Static).toggle_class("-shown")
+
+    def action_quit_run(self) -> None:
+        from app.tui.screens.confirm import QuitConfirm
+
+        self.app.push_screen(QuitConfirm(), self._quit_answer)
+
+    def _quit_answer(self, stop: bool | None) -> None:
+        if stop and not self.runner.done:
+            self.runner.abort("interrupted by the user")

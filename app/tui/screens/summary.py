@@ -1,0 +1,127 @@
+"""The summary: what was done and skipped, how long against the plan, pain before and after."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from app.core.engine import RunRecord, State
+from app.core.routine import Routine
+from app.runner import format_duration
+from app.tui.homedata import HomeLoader, safe_load
+from app.tui.messages import HomeLoaded, SummaryClosed
+from app.tui.screens.checkin import HIGH_PAIN, digit_bindings
+from app.tui.widgets import PainScale
+
+
+def step_lines(record: RunRecord) -> list[str]:
+    """One line per step; the outcome is a word, never only a colour."""
+    width = max((len(s.name) + (len(s.side) + 3 if s.side else 0) for s in record.steps),
+                default=10)
+    out = []
+    for s in record.steps:
+        name = f"{s.name} ({s.side})" if s.side else s.name
+        mark = "done" if s.completed else ("skipped" if s.skipped else "not done")
+        if s.kind == "action":
+            took = f"waited {format_duration(s.active_s)}"
+        else:
+            took = f"{format_duration(s.active_s)} of {format_duration(s.planned_s)}"
+        out.append(f"{s.index + 1:>3}. {escape(name):<{width}}  {mark:<8}  {took}")
+    return out
+
+
+def totals_line(record: RunRecord) -> str:
+    done = sum(1 for s in record.steps if s.completed)
+    skipped = sum(1 for s in record.steps if s.skipped)
+    line = (f"{done} of {len(record.steps)} steps done, {skipped} skipped · "
+            f"active {format_duration(record.active_s)} (planned "
+            f"{format_duration(record.planned_s)})")
+    if record.paused_s >= 0.5:
+        line += f" · paused {format_duration(record.paused_s)}"
+    return line
+
+
+class SummaryScreen(Screen[None]):
+    CSS_PATH = "summary.tcss"
+    BINDINGS = [
+        *digit_bindings("Pain now"),
+        Binding("enter", "close", "Home"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, record: RunRecord, routine: Routine, pain_before: int | None, *,
+                 today: dt.date, loader: HomeLoader, store_url: str | None) -> None:
+        super().__init__()
+        self.record = record
+        self.routine = routine
+        self.pain_before = pain_before
+        self.pain_after: int | None = None
+        self.streak: int | None = None
+        self.today = today
+        self.loader = loader
+        self.store_url = store_url
+
+    def compose(self) -> ComposeResult:
+        if self.record.state is State.FINISHED:
+            head = f"Routine complete: {escape(self.routine.title)}. Well done."
+        else:
+            head = "Stopped early. The run so far is kept, marked as interrupted."
+        with Vertical(id="body"):
+            yield Static(head, id="headline")
+            yield Static(totals_line(self.record), id="totals")
+            yield Static("\n".join(step_lines(self.record)), id="steps")
+            yield Static(id="pain")
+            yield PainScale(id="scale")
+            yield Static(id="streak")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show()
+        self.load_streak()
+
+    @work(thread=True, exclusive=True, group="summary-data")
+    def load_streak(self) -> None:
+        self.post_message(HomeLoaded(safe_load(self.loader, self.today, self.store_url)))
+
+    @on(HomeLoaded)
+    def _loaded(self, message: HomeLoaded) -> None:
+        self.streak = message.data.streak_days
+        self._show()
+
+    def _show(self) -> None:
+        before = "not given" if self.pain_before is None else f"{self.pain_before}/10"
+        after = "press 0-9 (or click)" if self.pain_after is None else f"{self.pain_after}/10"
+        pain = f"Pain before: {before} · pain now: {after}"
+        if self.pain_after is not None and self.pain_after >= HIGH_PAIN:
+            pain += "\nStill a lot of pain: rest it, and see a physical therapist if it stays."
+        self.query_one("#pain", Static).update(pain)
+        self.query_one(PainScale).choose(self.pain_after)
+        if self.streak is None:
+            streak = "Streak: no history yet"
+        else:
+            streak = f"Streak: {self.streak} day{'s' if self.streak != 1 else ''}"
+        self.query_one("#streak", Static).update(f"{streak} · Enter: back to Home")
+
+    def action_pain(self, n: int) -> None:
+        self.pain_after = n
+        self._show()
+
+    def action_adjust(self, delta: int) -> None:
+        base = self.pain_after if self.pain_after is not None else 0
+        self.pain_after = max(0, min(10, base + delta))
+        self._show()
+
+    @on(PainScale.Chosen)
+    def _clicked(self, message: PainScale.Chosen) -> None:
+        self.action_pain(message.value)
+
+    def action_close(self) -> None:
+        self.post_message(SummaryClosed(self.pain_after))
