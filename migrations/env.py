@@ -12,6 +12,11 @@ from sqlmodel import SQLModel
 
 from app.store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
+try:  # other tables that live in the same log (their revisions are in versions/ too)
+    from app.remind import model as _remind_model  # noqa: F401
+except ImportError:  # pragma: no cover - a build without reminders
+    pass
+
 config = context.config
 target_metadata = SQLModel.metadata
 

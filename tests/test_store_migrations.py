@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import sqlite3
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlmodel import SQLModel
 
 import app
 from app.store import db as store_db
-from app.store.schema import KNOWN_REVISIONS, SCHEMA_HEAD
+from app.store.schema import known_revisions, schema_head
 from app.store.store import open_store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -30,12 +31,17 @@ def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 def test_schema_constants_match_the_scripts() -> None:
     script = ScriptDirectory.from_config(store_db.alembic_config())
-    assert script.get_current_head() == SCHEMA_HEAD
+    assert script.get_current_head() == schema_head()
     revs = [r.revision for r in reversed(list(script.walk_revisions()))]
-    assert tuple(revs) == KNOWN_REVISIONS
+    assert tuple(revs) == known_revisions()
+    assert revs[:2] == ["0001", "0002"]
 
 
 def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("app.remind.model"):  # shares the database and its history
+        importlib.import_module("app.remind.model")
     store = open_store(tmp_path / "m.db")
     with store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -48,15 +54,21 @@ def test_earlier_revision_upgrades_with_nothing_lost(tmp_path: Path, fixture: st
     db = tmp_path / fixture
     shutil.copy(FIXTURES / fixture, db)
     old_rev = _rows(db, "SELECT version_num FROM alembic_version")[0][0]
-    assert old_rev in KNOWN_REVISIONS and old_rev != SCHEMA_HEAD
+    assert old_rev in known_revisions() and old_rev != schema_head()
     sessions_before = _rows(db, "SELECT * FROM session ORDER BY id")
     steps_before = _rows(db, "SELECT * FROM step ORDER BY id")
     assert sessions_before and steps_before
+    tables = {r[0] for r in _rows(db, "SELECT name FROM sqlite_master WHERE type='table'")}
+    traces_before = _rows(db, "SELECT * FROM trace ORDER BY id") if "trace" in tables else []
 
     store = open_store(db)
-    assert _rows(db, "SELECT version_num FROM alembic_version") == [(SCHEMA_HEAD,)]
+    assert _rows(db, "SELECT version_num FROM alembic_version") == [(schema_head(),)]
     assert _rows(db, "SELECT * FROM session ORDER BY id") == sessions_before
     assert _rows(db, "SELECT * FROM step ORDER BY id") == steps_before
+    if traces_before:
+        assert _rows(db, "SELECT * FROM trace ORDER BY id") == traces_before
+        [(info, trace)] = store.session_traces(1)
+        assert info["name"] == "Psoas press" and len(trace.values) == 800
     # ...and the API reads them as before, and can write traces now.
     out = store.sessions()
     assert [s["uuid"][-4:] for s in out] == ["0001", "0002", "0003"]
@@ -98,7 +110,7 @@ def test_migrations_found_in_an_installed_wheel_layout_first(
     monkeypatch.setattr(app, "__file__", str(pkg / "__init__.py"))
     assert store_db.migrations_dir() == (pkg / "_migrations").resolve()
     store = open_store(tmp_path / "w.db")  # and it migrates from there
-    assert _rows(tmp_path / "w.db", "SELECT version_num FROM alembic_version") == [(SCHEMA_HEAD,)]
+    assert _rows(tmp_path / "w.db", "SELECT version_num FROM alembic_version") == [(schema_head(),)]
     store.close()
 
 

@@ -21,7 +21,6 @@ from sqlalchemy import Engine, event, exc
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import Connection
 
-import app
 from app.store.errors import (
     EXIT_CONFIG,
     EXIT_DATAERR,
@@ -31,7 +30,7 @@ from app.store.errors import (
     StoreError,
 )
 from app.store.location import ENV_VAR, Location, resolve
-from app.store.schema import KNOWN_REVISIONS, SCHEMA_HEAD
+from app.store.schema import known_revisions, migrations_dir, schema_head
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -119,7 +118,7 @@ def translated(where: str) -> Iterator[None]:
 def _newer(where: str, rev: str) -> StoreError:
     return StoreError(
         f"{where} was written by a newer hiphook (schema revision {rev!r}; this version "
-        f"knows up to {SCHEMA_HEAD!r}). It was left untouched: upgrade hiphook to use it.",
+        f"knows up to {schema_head()!r}). It was left untouched: upgrade hiphook to use it.",
         EXIT_CONFIG,
     )
 
@@ -135,7 +134,7 @@ def _revision_from(tables: set[str], rows: list[tuple[Any, ...]], where: str) ->
     if len(revs) > 1:
         raise StoreError(f"{where} has several schema revisions {revs}; cannot use it",
                          EXIT_CONFIG)
-    if revs and revs[0] not in KNOWN_REVISIONS:
+    if revs and revs[0] not in known_revisions():
         raise _newer(where, revs[0])
     return revs[0] if revs else None
 
@@ -206,19 +205,6 @@ def current_revision(engine: Engine, where: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- migrations
-
-
-def migrations_dir() -> Path:
-    """The alembic scripts: inside the installed package first, then the source checkout."""
-    pkg = Path(app.__file__).resolve().parent
-    for candidate in (pkg / "_migrations", pkg.parent / "migrations"):
-        if (candidate / "env.py").is_file():
-            return candidate
-    raise StoreError(
-        "hiphook's database migrations are missing from this installation "
-        f"(looked in {pkg / '_migrations'} and {pkg.parent / 'migrations'}); reinstall hiphook",
-        EXIT_CONFIG,
-    )
 
 
 def alembic_config(engine: Engine | None = None, url: str | None = None) -> Any:

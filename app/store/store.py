@@ -33,7 +33,7 @@ from app.store.errors import EXIT_DATAERR, StoreError
 from app.store.home import HomeData, parse_days, summarize
 from app.store.location import Location, ensure_private_file, resolve
 from app.store.models import STATUSES, RunSession, StepRow, TraceRow
-from app.store.schema import SCHEMA_HEAD
+from app.store.schema import schema_head
 from app.store.trace import CODEC, ForceTrace, TraceError, decode_trace, encode_trace
 from app.store.transfer import EXPORT_FORMAT, EXPORT_VERSION, validate_export
 
@@ -467,7 +467,7 @@ def open_store(target: str | os.PathLike[str] | None = None, *,
     try:
         if loc.path is None:
             rev = current_revision(engine, where)
-        if rev != SCHEMA_HEAD:
+        if rev != schema_head():
             upgrade(engine, where)
         with translated(where), write_txn(engine):
             pass  # takes and drops the write lock: "locked" is reported now, not mid-run
