@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from app.core.clock import Clock, MonotonicClock, ScaledClock
 from app.core.routine import Routine
 from app.runner import SessionRunner
-from app.tui.homedata import HomeLoader, no_history
+from app.tui.homedata import HomeLoader, no_history, session_log_loader
 from app.tui.messages import (
     CheckInCancelled,
     CheckInDone,
@@ -29,7 +29,9 @@ from app.tui.messages import (
     SummaryClosed,
 )
 
-Attachment = Callable[[SessionRunner], object]
+# Called once per run after the check-in, before the run starts: (runner, pain_before).
+# The place for the session log's recorder and the sensor's lever (runner.complete_action).
+Attachment = Callable[[SessionRunner, "int | None"], object]
 
 
 class HiphookApp(App[int]):
@@ -157,7 +159,7 @@ class HiphookApp(App[int]):
             self.cue_player = attach_cues(runner, self.cues_mode, ring=self.ring,
                                           note=self.say)
         for attach in self.attachments:
-            attach(runner)
+            attach(runner, self._pain_before)
         return runner
 
     def ring(self) -> None:
@@ -187,7 +189,7 @@ def run_tui(
     args: argparse.Namespace,
     *,
     clock: Clock | None = None,
-    home_loader: HomeLoader = no_history,
+    home_loader: HomeLoader = session_log_loader,
     attachments: Sequence[Attachment] = (),
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> int:

@@ -39,6 +39,21 @@ def no_history(today: dt.date, store_url: str | None) -> HomeData:
     return HomeData()
 
 
+def session_log_loader(today: dt.date, store_url: str | None) -> HomeData:
+    """Home data from the session log (stdlib sqlite3 read, no database layer import)."""
+    from app.store.home import load_home
+
+    h = load_home(store_url, today=today)
+    if not h.done_days:  # an empty or missing log: nothing to show yet
+        return HomeData(note=h.problem)
+    return HomeData(
+        today_done=h.done_today,
+        streak_days=h.streak.days,
+        last7=tuple(done for _day, done in h.last7),
+        note=h.problem,
+    )
+
+
 def safe_load(loader: HomeLoader, today: dt.date, store_url: str | None) -> HomeData:
     """A broken log must not stop anyone from doing the routine: report it and go on."""
     try:

@@ -70,6 +70,7 @@ class RoutineScreen(Screen[None]):
         self.renders = 0  # how many renders changed something (the benchmark reads it)
         self._shown: dict[str, object] = {}
         self._ended = False
+        self._closing = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -92,6 +93,7 @@ class RoutineScreen(Screen[None]):
         self.render_view()
 
     def on_unmount(self) -> None:
+        self._closing = True  # the widgets are going: nothing more to draw
         if not self.runner.done:  # the coach is closing mid-run: keep it as interrupted
             self.runner.abort("interrupted: the coach was closed")
 
@@ -111,7 +113,7 @@ class RoutineScreen(Screen[None]):
 
     def render_view(self) -> None:
         """Draw the engine's view; touch only widgets whose content changed."""
-        if not self.is_mounted:
+        if self._closing or not self.is_mounted:
             return
         v = self.runner.engine.view()
         routine = self.runner.routine

@@ -1,0 +1,488 @@
+"""Pilot-driven tests of the coach on a fake clock: the clock moves only when a test says."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import Digits
+
+from app.core.clock import FakeClock
+from app.core.engine import Event, EventKind, State
+from app.core.routine import Routine, StepKind, load_routine
+from app.tui.app import HiphookApp
+from app.tui.homedata import HomeData
+from app.tui.screens.checkin import CheckInScreen
+from app.tui.screens.confirm import QuitConfirm
+from app.tui.screens.help import HelpScreen
+from app.tui.screens.home import HomeScreen
+from app.tui.screens.routine import DISPLAY_HZ, RoutineScreen
+from app.tui.screens.summary import SummaryScreen
+
+TODAY = dt.date(2025, 3, 4)  # a Tuesday; frozen so Home's week is the same every run
+SIZE = (80, 24)
+
+
+def daily() -> Routine:
+    return load_routine("daily").for_side("left")
+
+
+def make_app(routine: Routine | None = None, **kw: Any) -> tuple[HiphookApp, FakeClock]:
+    clock = FakeClock()
+    kw.setdefault("cues", "none")
+    app = HiphookApp(routine, "left" if routine else None, clock=clock, today=TODAY, **kw)
+    return app, clock
+
+
+def drive(app: HiphookApp, body: Callable[[Pilot[int]], Awaitable[None]]) -> None:
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await body(pilot)
+
+    asyncio.run(main())
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Let the runner's task wake, poll and dispatch, and the screen repaint."""
+    for _ in range(3):
+        await pilot.pause()
+
+
+async def display_tick(pilot: Pilot[int]) -> None:
+    """Wait for the display timer: time passing without a boundary shows on its next tick."""
+    await pilot.pause(1.5 / DISPLAY_HZ)
+    await settle(pilot)
+
+
+def screen_text(app: HiphookApp) -> str:
+    """The screen as plain text, trailing spaces removed (what a snapshot compares)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", record=True, legacy_windows=False,
+                      safe_box=False)
+    console.print(app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens))
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines())
+
+
+def routine_screen(app: HiphookApp) -> RoutineScreen:
+    screen = app.screen
+    assert isinstance(screen, RoutineScreen), type(screen)
+    return screen
+
+
+def digits(app: HiphookApp) -> str:
+    return str(routine_screen(app).query_one("#digits", Digits).value)
+
+
+async def start_run(pilot: Pilot[int], pain: str = "s") -> RoutineScreen:
+    """From the check-in: skip it (s) or answer a number and press Enter."""
+    assert isinstance(pilot.app.screen, CheckInScreen)
+    if pain == "s":
+        await pilot.press("s")
+    else:
+        await pilot.press(*pain, "enter")
+    await settle(pilot)
+    return routine_screen(pilot.app)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- the daily run
+def test_a_complete_daily_run_reaches_the_summary() -> None:
+    routine = daily()
+    app, clock = make_app(routine)
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot, pain="3")
+        seen: list[Event] = []
+        screen.runner.subscribe(seen.append)
+        for i, step in enumerate(routine.steps):
+            await settle(pilot)
+            text = screen_text(app)
+            assert f"Step {i + 1} of {len(routine.steps)}" in text
+            assert step.title() in text
+            if step.kind is StepKind.ACTION:
+                assert "WAITING" in text and "press Enter" in text
+                await pilot.press("enter")
+            else:
+                assert digits(app) == f"{int(step.planned_s) // 60}:{int(step.planned_s) % 60:02d}"
+                clock.advance(step.planned_s)
+        await settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        text = screen_text(app)
+        assert "Routine complete" in text
+        assert f"{len(routine.steps)} of {len(routine.steps)} steps done, 0 skipped" in text
+        assert "Pain before: 3/10" in text
+        assert seen[-1].kind is EventKind.FINISHED
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        (outcome,) = app.outcomes
+        assert outcome.record.state is State.FINISHED
+        assert (outcome.pain_before, outcome.pain_after, outcome.side) == (3, 1, "left")
+
+    drive(app, body)
+
+
+def test_hold_phase_shows_rep_and_phase_in_words() -> None:
+    routine = daily()
+    app, clock = make_app(routine)
+    holds = next(i for i, s in enumerate(routine.steps) if s.kind is StepKind.HOLDS)
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot)
+        for _ in range(holds):
+            await pilot.press("n")
+        await settle(pilot)
+        assert "Hold 1/10 — PUSH" in screen_text(app)
+        clock.advance(2.0)
+        await settle(pilot)
+        assert "Hold 1/10 — relax" in screen_text(app)
+        clock.advance(3.0 * 1 + 5.0 * 2 + 0.5)  # into rep 4's push
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Hold 4/10 — PUSH" in text and "(2 s)" in text
+        assert screen.has_class("-effort")
+        clock.advance(2.0)
+        await settle(pilot)
+        assert "Hold 4/10 — relax" in screen_text(app)
+        assert not screen.has_class("-effort")
+
+    drive(app, body)
+
+
+# --------------------------------------------------------------------------- controls
+def test_pause_freezes_the_time_left_and_resume_goes_on() -> None:
+    app, clock = make_app(daily())
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot)
+        clock.advance(10)
+        await display_tick(pilot)
+        assert digits(app) == "0:20"
+        await pilot.press("space")
+        await settle(pilot)
+        assert "PAUSED" in screen_text(app) and screen.has_class("-paused")
+        clock.advance(100)
+        await display_tick(pilot)
+        assert digits(app) == "0:20"
+        assert screen.runner.engine.view().step_index == 0
+        await pilot.press("space")
+        await settle(pilot)
+        assert "PAUSED" not in screen_text(app)
+        clock.advance(5)
+        await display_tick(pilot)
+        assert digits(app) == "0:15"
+        assert screen.runner.record.paused_s == 100
+
+    drive(app, body)
+
+
+def test_skip_and_back_with_letters_and_arrows() -> None:
+    routine = daily()
+    app, clock = make_app(routine)
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot)
+        runner = screen.runner
+        await pilot.press("n")
+        await settle(pilot)
+        assert runner.engine.view().step_index == 1
+        assert "Psoas press (left)" in screen_text(app)
+        await pilot.press("right")
+        await settle(pilot)
+        assert runner.engine.view().step_index == 2
+        await pilot.press("b")
+        await settle(pilot)
+        assert runner.engine.view().step_index == 1
+        assert digits(app) == "1:30"  # back restarts the step from its beginning
+        await pilot.press("left")
+        await settle(pilot)
+        assert runner.engine.view().step_index == 0
+        assert runner.record.steps[0].visits == 2  # entered again, from its beginning
+        for _ in range(len(routine.steps)):
+            await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        text = screen_text(app)
+        assert f"0 of {len(routine.steps)} steps done, {len(routine.steps)} skipped" in text
+        assert text.count("skipped") >= len(routine.steps)
+
+    drive(app, body)
+
+
+def test_quit_asks_first_and_keeps_the_run_as_interrupted() -> None:
+    app, clock = make_app(daily())
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot)
+        seen: list[Event] = []
+        screen.runner.subscribe(seen.append)
+        clock.advance(12)
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, QuitConfirm)
+        assert "Stop the routine?" in screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen is screen and not screen.runner.done
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, QuitConfirm)
+        await pilot.press("escape")  # Esc in the dialog means "keep going"
+        await settle(pilot)
+        assert app.screen is screen and not screen.runner.done
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        record = screen.runner.record
+        assert record.state is State.ABORTED
+        assert [e.reason for e in seen if e.kind is EventKind.ABORTED] == [
+            "interrupted by the user"
+        ]
+        assert record.steps[0].active_s == 12
+        assert isinstance(app.screen, SummaryScreen)
+        assert "Stopped early" in screen_text(app)
+
+    drive(app, body)
+
+
+def test_the_lever_step_waits_for_enter_and_only_then() -> None:
+    routine = daily()
+    app, clock = make_app(routine)
+    lever = next(i for i, s in enumerate(routine.steps) if s.kind is StepKind.ACTION)
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot)
+        runner = screen.runner
+        await pilot.press("enter")  # Enter outside a lever step does nothing
+        await settle(pilot)
+        assert runner.engine.view().step_index == 0
+        for step in routine.steps[:lever]:
+            clock.advance(step.planned_s)
+            await settle(pilot)
+        assert runner.engine.state is State.WAITING
+        clock.advance(600)  # nobody pressed Enter: it keeps waiting
+        await settle(pilot)
+        assert runner.engine.view().step_index == lever
+        assert "WAITING" in screen_text(app) and screen.has_class("-waiting")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert runner.engine.view().step_index == lever + 1
+        assert runner.record.steps[lever].completed
+
+    drive(app, body)
+
+
+def test_closing_the_app_mid_run_keeps_the_run_as_interrupted() -> None:
+    app, clock = make_app(daily())
+    runners: list[Any] = []
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot)
+        runners.append(screen.runner)
+        clock.advance(3)
+
+    drive(app, body)
+    assert runners[0].record.state is State.ABORTED
+
+
+# --------------------------------------------------------------------------- check-in
+def test_check_in_high_pain_shows_the_note_and_may_still_start() -> None:
+    app, _clock = make_app(daily())
+
+    async def body(pilot: Pilot[int]) -> None:
+        assert isinstance(app.screen, CheckInScreen)
+        await pilot.press("8")
+        await settle(pilot)
+        assert "physical therapist" in screen_text(app)
+        await pilot.press("left")
+        await settle(pilot)
+        assert "7 out of 10" in screen_text(app) and "physical therapist" in screen_text(app)
+        await pilot.press("left")
+        await settle(pilot)
+        assert "6 out of 10" in screen_text(app)
+        assert "physical therapist" not in screen_text(app)
+        await pilot.press("9", "right", "right")  # the arrows reach 10 and stop there
+        await settle(pilot)
+        assert "10 out of 10" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RoutineScreen)
+        assert app._pain_before == 10
+
+    drive(app, body)
+
+
+def test_check_in_can_be_skipped_with_one_key() -> None:
+    app, _clock = make_app(daily())
+
+    async def body(pilot: Pilot[int]) -> None:
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, RoutineScreen)
+        assert app._pain_before is None
+
+    drive(app, body)
+
+
+def test_check_in_pain_by_mouse() -> None:
+    app, _clock = make_app(daily())
+
+    async def body(pilot: Pilot[int]) -> None:
+        await pilot.click("#scale", offset=(7 * 5 + 2, 0))
+        await settle(pilot)
+        assert "7 out of 10" in screen_text(app)
+
+    drive(app, body)
+
+
+# --------------------------------------------------------------------------- Home, help
+def test_home_remembers_side_and_routine_and_starts() -> None:
+    app, _clock = make_app(None)
+    settings = Path(os.environ["HIPHOOK_CONFIG"])
+
+    async def body(pilot: Pilot[int]) -> None:
+        assert isinstance(app.screen, HomeScreen)
+        text = screen_text(app)
+        assert "no history yet" in text and "not chosen yet" in text
+        await pilot.press("enter")  # no side chosen for a sided routine: stays home
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("s")
+        assert json.loads(settings.read_text())["side"] == "left"
+        await pilot.press("s")
+        assert json.loads(settings.read_text())["side"] == "right"
+        await pilot.press("r")
+        assert json.loads(settings.read_text())["routine"] != "daily"
+        await pilot.press("r", "r")
+        assert json.loads(settings.read_text())["routine"] == "daily"
+        await settle(pilot)
+        assert "Tight side   right" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CheckInScreen)
+        assert "right side tight" in screen_text(app)
+        await pilot.press("q")  # back out of the check-in: home again
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+
+    drive(app, body)
+
+
+def test_home_shows_what_the_loader_knows() -> None:
+    calls: list[dt.date] = []
+
+    def loader(today: dt.date, url: str | None) -> HomeData:
+        calls.append(today)
+        return HomeData(today_done=False, streak_days=5,
+                        last7=(True, True, False, True, True, True, False),
+                        next_reminder="tomorrow 07:30")
+
+    app, _clock = make_app(None, home_loader=loader)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        text = screen_text(app)
+        assert calls == [TODAY]
+        assert "5 days" in text and "not done yet" in text and "tomorrow 07:30" in text
+        assert "We Th Fr Sa Su Mo Tu" in text and "✓  ✓  ·  ✓" in text
+
+    drive(app, body)
+
+
+def test_a_broken_loader_is_reported_not_fatal() -> None:
+    def loader(today: dt.date, url: str | None) -> HomeData:
+        raise OSError("disk on fire")
+
+    app, _clock = make_app(None, home_loader=loader)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert "disk on fire" in screen_text(app)
+        assert isinstance(app.screen, HomeScreen)
+
+    drive(app, body)
+
+
+def test_help_lists_the_keys_and_says_it_is_not_medical_advice() -> None:
+    app, _clock = make_app(daily())
+
+    async def body(pilot: Pilot[int]) -> None:
+        await start_run(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for key in ("Space", "→", "←", "Enter", "Esc", "skip", "how to"):
+            assert key in text, key
+        assert text.count("not medical advice") == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, RoutineScreen)
+
+    drive(app, body)
+
+
+def test_how_to_shows_on_demand() -> None:
+    app, _clock = make_app(daily())
+
+    async def body(pilot: Pilot[int]) -> None:
+        await start_run(pilot)
+        assert "How to:" not in screen_text(app)
+        await pilot.press("i")
+        await settle(pilot)
+        assert "How to: Lie face down" in screen_text(app)
+        await pilot.press("i")
+        await settle(pilot)
+        assert "How to:" not in screen_text(app)
+
+    drive(app, body)
+
+
+def test_footer_keys_are_clickable() -> None:
+    app, clock = make_app(daily())
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot)
+        clock.advance(4)
+        await settle(pilot)
+        text = screen_text(app).splitlines()
+        footer = text[-1]
+        col = footer.index("Skip")
+        await pilot.click(offset=(col, SIZE[1] - 1))
+        await settle(pilot)
+        assert screen.runner.engine.view().step_index == 1
+
+    drive(app, body)
+
+
+def test_bell_cues_ring_through_the_app() -> None:
+    app, clock = make_app(daily(), cues="bell")
+    rings: list[float] = []
+
+    async def body(pilot: Pilot[int]) -> None:
+        app.bell = lambda: rings.append(clock.now())  # type: ignore[method-assign]
+        await start_run(pilot)
+        assert len(rings) == 1  # the first step's start
+        clock.advance(27)
+        await settle(pilot)
+        clock.advance(1)
+        await settle(pilot)
+        clock.advance(1)
+        await settle(pilot)
+        assert rings == [1000.0, 1027.0, 1028.0, 1029.0]  # start, then 3, 2, 1
+        clock.advance(1)
+        await settle(pilot)
+        assert rings[-1] == 1030.0 and len(rings) == 5  # the next step's start ("done" is quiet)
+
+    drive(app, body)
