@@ -1,0 +1,298 @@
+"""The cue schedule (pure), the players' fallbacks and queue, and rendered WAV files."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import shutil
+import time
+import wave
+from array import array
+from pathlib import Path
+
+import pytest
+
+from app.core.clock import FakeClock
+from app.core.engine import Engine, Event, EventKind, run_to_end
+from app.core.routine import Routine, StepKind, load_routine
+from app.cues import (
+    BellBackend,
+    Cue,
+    CuePlayer,
+    Tone,
+    ToneBackend,
+    VoiceBackend,
+    attach_cues,
+    build_chain,
+    cue_for,
+    render_tone_wav,
+)
+from app.cues.tones import PATTERNS, RATE
+from app.runner import SessionRunner
+
+
+# --------------------------------------------------------------------------- the schedule
+def expected_schedule(routine: Routine) -> list[tuple[float, str]]:
+    """What a runner with eyes closed should hear, worked out from the routine alone."""
+    out: list[tuple[float, str]] = []
+    t = 0.0
+    for step in routine.steps:
+        out.append((t, f"start:{step.name}"))
+        if step.kind in (StepKind.TIMED, StepKind.PRESS):
+            out += [(t + step.seconds - n, str(n)) for n in (3, 2, 1)]
+        elif step.kind in (StepKind.HOLDS, StepKind.REPS):
+            a, b = ("push", "relax") if step.kind is StepKind.HOLDS else ("up", "down")
+            for rep in range(step.reps):
+                start = t + rep * (step.push_s + step.relax_s)
+                out += [(start, a), (start + step.push_s, b)]
+        t += step.planned_s  # an action step is confirmed at once in this run
+        out.append((t, "done"))
+    out.append((t, "finish"))
+    return out
+
+
+def heard(routine: Routine, events: list[Event]) -> list[tuple[float, str]]:
+    out = []
+    for ev in events:
+        cue = cue_for(ev, routine)
+        if cue is None:
+            continue
+        if cue.tone is Tone.START:
+            label = f"start:{routine.steps[ev.step].name}"
+            assert routine.steps[ev.step].name in cue.text
+        elif cue.tone is Tone.FINISH:
+            label = "finish"
+        else:
+            label = cue.text
+        out.append((round(cue.t, 6), label))
+    return out
+
+
+@pytest.mark.parametrize("name", ["daily", "beginner", "ball"])
+def test_every_cue_at_its_planned_time_for_a_whole_routine(name: str) -> None:
+    routine = load_routine(name)
+    routine = routine.for_side("left") if routine.sided else routine
+    clock = FakeClock()
+    events = run_to_end(Engine(routine, clock), clock.advance)
+    want = [(round(t, 6), label) for t, label in expected_schedule(routine)]
+    assert heard(routine, events) == want
+
+
+def test_daily_cue_counts() -> None:
+    routine = load_routine("daily").for_side("left")
+    clock = FakeClock()
+    cues = [c for ev in run_to_end(Engine(routine, clock), clock.advance)
+            if (c := cue_for(ev, routine))]
+    texts = [c.text for c in cues]
+    assert texts.count("push") == texts.count("relax") == 10
+    assert texts.count("up") == texts.count("down") == 10
+    presses = sum(1 for s in routine.steps if s.kind in (StepKind.PRESS, StepKind.TIMED))
+    assert texts.count("3") == texts.count("2") == texts.count("1") == presses
+    starts = [c.text for c in cues if c.tone is Tone.START]
+    assert "Psoas press, left side. 1 minute 30." in starts
+    assert "Lever, right side. Press Enter when done." in starts
+
+
+def test_back_is_silent_skip_and_pause_are_said() -> None:
+    routine = load_routine("daily").for_side("left")
+    clock = FakeClock()
+    engine = Engine(routine, clock)
+    engine.start()
+    skip = [e for e in engine.skip() if e.kind is EventKind.STEP_FINISHED]
+    back = [e for e in engine.back() if e.kind is EventKind.STEP_FINISHED]
+    pause = engine.pause()
+    resume = engine.resume()
+    assert cue_for(skip[0], routine) == Cue("skipped", Tone.END, 0.0, stale_after=2.0)
+    assert cue_for(back[0], routine) is None
+    assert [cue_for(e, routine).text for e in pause + resume] == ["paused", "go on"]  # type: ignore[union-attr]
+
+
+def test_the_bell_rings_only_for_key_cues() -> None:
+    rings: list[str] = []
+    bell = BellBackend(lambda: rings.append("ring"))
+    bell.play(Cue("push", Tone.PUSH, 0, ring=True))
+    bell.play(Cue("relax", Tone.RELAX, 0, ring=False))
+    assert rings == ["ring"]
+
+
+# --------------------------------------------------------------------------- choosing backends
+def fake_which(*present: str):  # type: ignore[no-untyped-def]
+    return lambda name: f"/usr/bin/{name}" if name in present else None
+
+
+def test_chain_prefers_voice_then_tone_then_bell() -> None:
+    chain, notes = build_chain("auto", which=fake_which("espeak-ng", "paplay"))
+    assert [b.name for b in chain] == ["voice", "tone", "bell"] and notes == []
+    chain, notes = build_chain("auto", which=fake_which())
+    assert [b.name for b in chain] == ["bell"] and len(notes) == 1
+    chain, notes = build_chain("voice", which=fake_which("aplay"))
+    assert [b.name for b in chain] == ["tone", "bell"]
+    assert "no speech engine" in notes[0] and "tones" in notes[0]
+    chain, notes = build_chain("tone", which=fake_which("espeak-ng"))
+    assert [b.name for b in chain] == ["bell"] and "no sound player" in notes[0]
+    assert build_chain("none") == ([], [])
+    with pytest.raises(ValueError):
+        build_chain("loud")
+
+
+class Failing:
+    name = "voice"
+    inline = False
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def play(self, cue: Cue) -> None:
+        self.calls += 1
+        raise OSError("espeak-ng: error: no sound device")
+
+
+class Slow:
+    name = "tone"
+    inline = False
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.played: list[str] = []
+
+    def play(self, cue: Cue) -> None:
+        time.sleep(self.seconds)
+        self.played.append(cue.text)
+
+
+def test_a_failing_backend_falls_back_and_says_so_once() -> None:
+    rings: list[int] = []
+    notes: list[str] = []
+    failing = Failing()
+    player = CuePlayer(load_routine("ball"), [failing, BellBackend(lambda: rings.append(1))],
+                       note=notes.append)
+    for _ in range(5):
+        player.submit(Cue("go", Tone.START, 0, ring=True))
+        assert player.wait_idle(2)
+    player.close()
+    assert failing.calls == 1
+    assert len(notes) == 1 and "voice failed" in notes[0] and "bell" in notes[0]
+    assert len(rings) == 5  # the first cue was not lost: the bell played it instead
+
+
+def test_cues_never_block_the_caller_and_stale_ones_are_dropped() -> None:
+    slow = Slow(0.25)
+    player = CuePlayer(load_routine("ball"), [slow], max_queue=4)
+    t0 = time.perf_counter()
+    for n in range(10):
+        player.submit(Cue(f"c{n}", Tone.COUNT, 0, stale_after=0.1))
+    assert time.perf_counter() - t0 < 0.05  # ten cues queued in well under a frame
+    assert player.wait_idle(5)
+    player.close()
+    # One plays (the first, or the oldest kept if the worker started late); the queue
+    # keeps only the 4 newest, and those go stale while it plays.
+    assert len(slow.played) == 1 and slow.played[0] in ("c0", "c6")
+    assert player.dropped == 9
+
+
+def test_attached_cues_follow_a_runner_on_a_fake_clock() -> None:
+    async def main() -> list[float]:
+        clock = FakeClock()
+        runner = SessionRunner(load_routine("ball").for_side("left"), clock)
+        rings: list[float] = []
+        player = attach_cues(runner, "bell", ring=lambda: rings.append(clock.now() - 1000))
+        task = asyncio.create_task(runner.run())
+        await asyncio.sleep(0)
+        for _ in range(27):
+            clock.advance(1)
+            await asyncio.sleep(0)
+        runner.abort()
+        await asyncio.wait_for(task, 1)
+        player.close()
+        return rings
+
+    rings = asyncio.run(main())
+    first = load_routine("ball").steps[0]
+    assert first.kind in (StepKind.TIMED, StepKind.PRESS) and first.seconds > 27
+    assert rings == [0.0] + [first.seconds - n for n in (3, 2, 1) if first.seconds - n <= 27]
+
+
+# --------------------------------------------------------------------------- rendered sound
+def wav_stats(path: Path) -> tuple[float, float, int]:
+    """(seconds, RMS as a fraction of full scale, peak) of a mono 16-bit WAV."""
+    with wave.open(str(path), "rb") as w:
+        assert w.getsampwidth() == 2 and w.getnchannels() == 1
+        rate = w.getframerate()
+        samples = array("h", w.readframes(w.getnframes()))
+    if samples and array("h", [1]).tobytes()[0] == 0:  # a big-endian host
+        samples.byteswap()
+    rms = math.sqrt(sum(s * s for s in samples) / max(1, len(samples))) / 32768
+    return len(samples) / rate, rms, max((abs(s) for s in samples), default=0)
+
+
+@pytest.mark.parametrize("tone", list(Tone))
+def test_each_tone_renders_with_its_length_and_loudness(tone: Tone, tmp_path: Path) -> None:
+    path = render_tone_wav(Cue("x", tone, 0), tmp_path / "t.wav")
+    seconds, rms, peak = wav_stats(path)
+    want = sum(d for _f, d in PATTERNS[tone])
+    assert abs(seconds - want) <= 2 / RATE * len(PATTERNS[tone])
+    assert 0.15 < rms < 0.45  # clearly audible
+    assert peak < 32767  # never clipped
+
+
+def test_tones_differ_by_ear() -> None:
+    patterns = {tuple(PATTERNS[t]) for t in Tone}
+    assert len(patterns) == len(Tone)
+
+
+def test_tone_backend_plays_a_rendered_file(tmp_path: Path) -> None:
+    played: list[list[str]] = []
+    backend = ToneBackend(["/usr/bin/paplay"], run=played.append)
+    backend.play(Cue("push", Tone.PUSH, 0))
+    backend.play(Cue("push", Tone.PUSH, 2))
+    assert played[0][0] == "/usr/bin/paplay" and played[0] == played[1]  # rendered once
+    seconds, rms, _ = wav_stats(Path(played[0][1]))
+    assert seconds > 0.2 and rms > 0.15
+    backend.close()
+    assert not Path(played[0][1]).exists()
+
+
+SPEECH = shutil.which("espeak-ng") or shutil.which("espeak")
+
+
+@pytest.mark.skipif(SPEECH is None, reason="no speech engine installed (apt-get install "
+                    "espeak-ng); .ci/run installs it so this runs in CI")
+def test_speech_renders_words_to_a_wav(tmp_path: Path) -> None:
+    assert SPEECH is not None
+    voice = VoiceBackend(SPEECH)
+    short = voice.render_wav(Cue("push", Tone.PUSH, 0), tmp_path / "push.wav")
+    long = voice.render_wav(Cue("Iliacus press, right side. 1 minute 30.", Tone.START, 0),
+                            tmp_path / "start.wav")
+    s_short, rms_short, _ = wav_stats(short)
+    s_long, rms_long, _ = wav_stats(long)
+    assert 0.2 < s_short < 1.5  # a single word, short enough to fit a 2-second push
+    assert s_short < s_long < 5.0
+    assert rms_short > 0.02 and rms_long > 0.02  # speech, not silence
+
+
+def test_voice_plays_through_the_player_when_there_is_one(tmp_path: Path) -> None:
+    ran: list[list[str]] = []
+
+    def run(cmd: list[str]) -> None:
+        ran.append(cmd)
+        if "-w" in cmd:
+            Path(cmd[cmd.index("-w") + 1]).write_bytes(b"RIFF")
+
+    voice = VoiceBackend("/usr/bin/espeak-ng", run=run, player=["/usr/bin/aplay", "-q"])
+    voice.play(Cue("push", Tone.PUSH, 0))
+    voice.play(Cue("push", Tone.PUSH, 2))
+    renders = [c for c in ran if "-w" in c]
+    plays = [c for c in ran if c[0] == "/usr/bin/aplay"]
+    assert len(renders) == 1 and len(plays) == 2  # a phrase is rendered once, played twice
+    voice.close()
+
+
+def test_an_error_line_from_a_player_counts_as_a_failure() -> None:
+    """espeak-ng exits 0 without a sound device; its "error:" line must still count."""
+    from app.cues.players import run_command
+
+    with pytest.raises(OSError, match="no device"):
+        run_command(["sh", "-c", "echo 'error: no device' >&2"])
+    with pytest.raises(OSError, match="exit status 3"):
+        run_command(["sh", "-c", "exit 3"])
+    run_command(["true"])
