@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from textual import on
 from textual.app import App
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 
 from app.core.clock import Clock, MonotonicClock, ScaledClock
 from app.core.routine import Routine
@@ -111,14 +111,12 @@ class HiphookApp(App[int]):
 
     @on(CheckInDone)
     def _check_in_done(self, message: CheckInDone) -> None:
-        from app.tui.screens.routine import RoutineScreen
-
         if self._pending is None:
             return
         routine, side = self._pending
         self._pain_before = message.pain
         self.runner = self.make_runner(routine, side)
-        self._show(RoutineScreen(self.runner))
+        self._show(self.make_routine_screen(self.runner))
 
     @on(RunEnded)
     def _run_ended(self, message: RunEnded) -> None:
@@ -161,6 +159,12 @@ class HiphookApp(App[int]):
         for attach in self.attachments:
             attach(runner, self._pain_before)
         return runner
+
+    def make_routine_screen(self, runner: SessionRunner) -> Screen[None]:
+        """The screen for a run (the benchmark swaps in a naive one to compare)."""
+        from app.tui.screens.routine import RoutineScreen
+
+        return RoutineScreen(runner)
 
     def ring(self) -> None:
         """The terminal bell from any thread (the cue worker falls back to it)."""

@@ -97,7 +97,9 @@ class HomeScreen(Screen[None]):
             yield Static("hiphook — your daily hip-flexor release", id="title")
             yield Static(id="status")
             with Center():
-                yield Button("Start the routine (Enter)", id="start", variant="primary")
+                start = Button("Start the routine (Enter)", id="start", variant="primary")
+                start.can_focus = False  # Enter belongs to the screen (shown in the footer)
+                yield start
         yield Footer()
 
     def on_mount(self) -> None:
