@@ -107,6 +107,10 @@ def test_time_zone_change_keeps_each_day_where_it_was_done(store: Store,
     # The stdlib Home loader agrees with the full store.
     fast = load_home(str(tmp_path / "streak.db"), today=date(2025, 6, 10))
     assert (fast.streak, fast.done_today, fast.last7) == (h.streak, h.done_today, h.last7)
+    # The last run is shown in the zone it was done in.
+    assert fast.last_session == h.last_session
+    assert h.last_session is not None
+    assert h.last_session.text(date(2025, 6, 10)) == "today 07:00: completed"
 
 
 @pytest.mark.parametrize(

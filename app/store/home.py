@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from app.store import stats
@@ -21,6 +22,46 @@ from app.store.location import resolve
 from app.store.stats import Streak
 
 DONE_DAYS_SQL = "SELECT DISTINCT local_day FROM session WHERE status = 'completed'"
+LAST_SQL = ("SELECT started_utc, tz, status, elapsed_s, routine FROM session "
+            "ORDER BY started_utc DESC LIMIT 1")
+
+
+@dataclass(frozen=True)
+class LastSession:
+    """The most recent run, for a line like "yesterday 07:30: completed, 10:42"."""
+
+    started_local: datetime  # aware, in the zone the run was done in
+    status: str
+    elapsed_s: float | None
+    routine: str
+
+    def text(self, today: date) -> str:
+        d = self.started_local.date()
+        ago = (today - d).days
+        when = {0: "today", 1: "yesterday"}.get(ago, f"{d:%a %d %b}")
+        took = ""
+        if self.elapsed_s is not None:
+            m, s = divmod(int(round(self.elapsed_s)), 60)
+            took = f", {m}:{s:02d}"
+        return f"{when} {self.started_local:%H:%M}: {self.status.replace('_', ' ')}{took}"
+
+
+def parse_last(row: tuple[Any, ...] | None) -> LastSession | None:
+    """A LastSession from (started_utc, tz, status, elapsed_s, routine), or None."""
+    if row is None:
+        return None
+    started, tz, status, elapsed, routine = row
+    if isinstance(started, str):
+        try:
+            started = datetime.fromisoformat(started)
+        except ValueError:
+            return None
+    if not isinstance(started, datetime):
+        return None
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return LastSession(started.astimezone(stats.zone(tz)), str(status),
+                       None if elapsed is None else float(elapsed), str(routine))
 
 
 @dataclass(frozen=True)
@@ -34,6 +75,7 @@ class HomeData:
     adherence7: float
     adherence30: float
     done_days: frozenset[date] = field(default_factory=frozenset, repr=False)
+    last_session: LastSession | None = None
     problem: str = ""  # set when the log could not be read; the screen says so
 
     @property
@@ -41,7 +83,8 @@ class HomeData:
         return " ".join(stats.DONE_MARK if done else stats.MISSED_MARK for _, done in self.last7)
 
 
-def summarize(done_days: set[date] | frozenset[date], today: date, problem: str = "") -> HomeData:
+def summarize(done_days: set[date] | frozenset[date], today: date, problem: str = "",
+              last: LastSession | None = None) -> HomeData:
     """HomeData from the set of completed local days (shared by both load paths)."""
     return HomeData(
         today=today,
@@ -51,6 +94,7 @@ def summarize(done_days: set[date] | frozenset[date], today: date, problem: str 
         adherence7=stats.adherence(done_days, today, 7),
         adherence30=stats.adherence(done_days, today, 30),
         done_days=frozenset(done_days),
+        last_session=last,
         problem=problem,
     )
 
@@ -68,12 +112,13 @@ def parse_days(values: list[object]) -> set[date]:
     return out
 
 
-def read_done_days(path: Path, timeout_s: float = 1.0) -> set[date]:
-    """Completed local days straight from a SQLite file, opened read-only."""
+def read_home_rows(path: Path, timeout_s: float = 1.0) -> tuple[set[date], LastSession | None]:
+    """Completed local days and the last run, straight from a SQLite file, read-only."""
     uri = f"file:{quote(str(path))}?mode=ro"
     con = sqlite3.connect(uri, uri=True, timeout=timeout_s)
     try:
-        return parse_days([r[0] for r in con.execute(DONE_DAYS_SQL)])
+        days = parse_days([r[0] for r in con.execute(DONE_DAYS_SQL)])
+        return days, parse_last(con.execute(LAST_SQL).fetchone())
     finally:
         con.close()
 
@@ -92,7 +137,8 @@ def load_home(target: str | None = None, today: date | None = None,
         if not loc.path.exists() or loc.path.stat().st_size == 0:
             return summarize(set(), today)
         try:
-            return summarize(read_done_days(loc.path), today)
+            days, last = read_home_rows(loc.path)
+            return summarize(days, today, last=last)
         except (sqlite3.Error, OSError) as err:
             return summarize(set(), today, problem=f"cannot read {loc.path}: {err}")
     from app.store.errors import StoreError

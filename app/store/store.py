@@ -30,7 +30,7 @@ from app.store.db import (
     write_txn,
 )
 from app.store.errors import EXIT_DATAERR, StoreError
-from app.store.home import HomeData, parse_days, summarize
+from app.store.home import HomeData, parse_days, parse_last, summarize
 from app.store.location import Location, ensure_private_file, resolve
 from app.store.models import STATUSES, RunSession, StepRow, TraceRow
 from app.store.schema import schema_head
@@ -290,7 +290,12 @@ class Store:
 
     def home(self, today: date | None = None, tz: str | None = None) -> HomeData:
         today = today or stats.today_in(tz or stats.local_zone_name())
-        return summarize(self.done_days(), today)
+        with translated(self.where), self.engine.connect() as conn:
+            row = conn.execute(
+                select(S.c.started_utc, S.c.tz, S.c.status, S.c.elapsed_s, S.c.routine)
+                .order_by(S.c.started_utc.desc()).limit(1)
+            ).first()
+        return summarize(self.done_days(), today, last=parse_last(tuple(row) if row else None))
 
     def history(self, today: date | None = None, tz: str | None = None,
                 recent: int = 500) -> HistoryData:
