@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, event, exc
 from sqlalchemy import create_engine as sa_create_engine
@@ -178,7 +179,10 @@ def preflight_sqlite(path: Path, busy_timeout_ms: int) -> str | None:
             f"untouched. Choose another file with --db or {ENV_VAR}", EXIT_DATAERR)
     con = None
     try:
-        con = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
+        # Read-only: a read-write connection that is the last to close would checkpoint
+        # a leftover WAL into the file, and this file may be one we must not touch.
+        con = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True,
+                              timeout=busy_timeout_ms / 1000, isolation_level=None)
         con.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         rows = []
