@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app.core.routine import SIDES, Routine, RoutineError, StepKind, builtin_names, load_routine
-from app.runner import format_clock
+from app.runner import SessionRunner, format_clock
 from app.settings import Settings
 
 EXIT_BAD_INPUT = 2
@@ -165,7 +165,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_tui(args, routine, side)
     from app.core.clock import Clock, MonotonicClock, ScaledClock
     from app.plain import run_plain
-    from app.runner import SessionRunner
 
     clock: Clock = MonotonicClock()
     if args.time_scale and args.time_scale != 1:
@@ -174,11 +173,42 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"Time scale ×{args.time_scale:g}: for demos and development only, not a real session."
         )
     runner = SessionRunner(routine, clock, side=side)
+    # The log subscribes first, so a step is committed before anyone hears it ended.
+    code = attach_session_log(args, runner, routine, side, notes)
+    if code:
+        return code
     notes.append("Keys: space/p pause-resume, n skip, b back, Enter confirm, q quit.")
     reasons: list[str] = []
     runner.subscribe(lambda ev: reasons.append(ev.reason) if ev.kind.value == "aborted" else None)
     asyncio.run(run_plain(runner, json_mode=args.json, notes=notes))
     return 130 if any("Ctrl-C" in r for r in reasons) else 0
+
+
+def recovered_note(rec: dict[str, object]) -> str:
+    return (
+        f"Your {rec['routine']} session of {rec['local_day']} was cut off before it ended "
+        f"({rec['steps_recorded']} steps saved); it is logged as interrupted."
+    )
+
+
+def attach_session_log(
+    args: argparse.Namespace, runner: SessionRunner, routine: Routine, side: str | None,
+    notes: list[str],
+) -> int:
+    """Open the log (migrating it) and record this run as it goes; returns an exit code."""
+    from app.store import StoreError, open_store
+    from app.store.recorder import SessionRecorder
+
+    try:
+        store = open_store(args.db)
+        recovered = store.recover_interrupted()
+    except StoreError as exc:
+        _err(exc.message)
+        return exc.exit_code
+    notes.extend(recovered_note(r) for r in recovered)
+    sensor = None if args.sensor in (None, "none") else str(args.sensor)
+    runner.subscribe(SessionRecorder(store, runner.engine, routine, side=side, sensor=sensor))
+    return 0
 
 
 def _run_tui(args: argparse.Namespace, routine: Routine, side: str | None) -> int:
