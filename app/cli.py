@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -196,6 +197,10 @@ def attach_session_log(
     notes: list[str],
 ) -> int:
     """Open the log (migrating it) and record this run as it goes; returns an exit code."""
+    if args.time_scale != 1 and not (args.db or os.environ.get("HIPHOOK_DB")):
+        notes.append("A time-scaled run is a demo: it is not written to your session log "
+                     "(give --db to log it somewhere).")
+        return 0
     from app.store import StoreError, open_store
     from app.store.recorder import SessionRecorder
 
