@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 
@@ -32,8 +33,12 @@ def serve(args: argparse.Namespace) -> int:
     if sim.tcp_url:
         print(f"# also on {sim.tcp_url}", file=sys.stderr)
     print("# Ctrl-C to stop", file=sys.stderr, flush=True)
+    done = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: done.set())  # clean up on kill, too
     try:
-        threading.Event().wait()
+        while not done.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:

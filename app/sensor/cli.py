@@ -1,0 +1,123 @@
+"""`hiphook sensor scan|monitor` and `hiphook sim`, as argparse subcommands.
+
+The lead's app/cli.py calls `register(subparsers)`; each handler returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from .discovery import scan_ports
+from .link import SensorBatch, SensorLink
+
+
+def register(subparsers: Any) -> None:
+    """Add `sensor` (with `scan` and `monitor`) and `sim` to an argparse subparsers."""
+    sensor = subparsers.add_parser("sensor", help="find and watch the force sensor")
+    sensor_sub = sensor.add_subparsers(dest="sensor_command", metavar="{scan,monitor}")
+    sensor_sub.required = True
+
+    scan = sensor_sub.add_parser("scan", help="list serial ports that look like a sensor")
+    scan.add_argument("--all", action="store_true", help="list every serial port")
+    scan.set_defaults(func=cmd_scan)
+
+    monitor = sensor_sub.add_parser("monitor", help="live readings from a sensor")
+    monitor.add_argument("port", metavar="PORT|URL", help="device path, pyserial URL or auto")
+    monitor.add_argument("--rate", type=int, help="ask the sensor for this rate (10-1000 Hz)")
+    monitor.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
+    monitor.add_argument("--tare", action="store_true", help="zero the sensor first")
+    monitor.add_argument(
+        "--diy-scale", type=float, default=1.0, help="newtons per unit a DIY sensor prints"
+    )
+    monitor.set_defaults(func=cmd_monitor)
+
+    sim = subparsers.add_parser("sim", help="run the simulated Hip Hook on a pseudo-terminal")
+    from firmware_sim.__main__ import add_arguments
+
+    add_arguments(sim)
+    sim.set_defaults(func=cmd_sim)
+
+
+def cmd_scan(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    try:
+        ports = scan_ports()
+    except Exception as exc:  # list_ports can trip over odd sysfs entries
+        print(f"sensor scan: cannot list ports: {exc}", file=sys.stderr)
+        return 1
+    shown = ports if getattr(args, "all", False) else [p for p in ports if p.verdict]
+    if not shown:
+        extra = "" if getattr(args, "all", False) else " (--all lists every port)"
+        print(f"no sensor found{extra}", file=out)
+        return 1
+    for port in shown:
+        label = {"hiphook": "Hip Hook", "diy?": "DIY board?"}.get(port.verdict, "-")
+        line = f"{port.by_id or port.device:<50} {label:<11} {port.usb_id:<10}"
+        if port.serial_number:
+            line += f" SN {port.serial_number}"
+        print(f"{line}  {port.description}".rstrip(), file=out)
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    url: str = args.port
+    if url != "auto" and "://" not in url and not os.path.exists(url):
+        print(f"sensor monitor: no such port {url} (try: hiphook sensor scan)", file=sys.stderr)
+        return 2
+    if args.rate is not None and not 10 <= args.rate <= 1000:
+        print("sensor monitor: --rate must be 10-1000 Hz", file=sys.stderr)
+        return 2
+    lock = threading.Lock()
+    latest: dict[str, Any] = {"lever": None}
+
+    def on_batch(batch: SensorBatch) -> None:
+        with lock:
+            for event in batch.lever:
+                latest["lever"] = event.engaged
+
+    def on_status(status: Any) -> None:
+        print(f"# {status.state}: {status.message}", file=out, flush=True)
+
+    link = SensorLink(
+        url, on_batch, on_status, rate_hz=args.rate, diy_scale_cn=args.diy_scale * 100
+    )
+    link.start()
+    tared = not args.tare
+    end = None if args.seconds is None else time.monotonic() + args.seconds
+    try:
+        while end is None or time.monotonic() < end:
+            time.sleep(0.5)
+            st = link.status()
+            if not tared and st.connected:
+                tared = link.tare()
+            if not st.connected:
+                continue
+            force = "-" if st.last_force_cn is None else f"{st.last_force_cn / 100:8.2f} N"
+            lever = {None: "", True: "  lever on", False: "  lever off"}[latest["lever"]]
+            bad = st.bad_lines + st.checksum_errors + st.overlong
+            print(
+                f"{force}  {st.rate_hz:7.1f} Hz  dropped {st.dropped}  bad {bad}{lever}",
+                file=out,
+                flush=True,
+            )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        link.stop()
+    st = link.status()
+    print(
+        f"# {st.samples} samples, dropped {st.dropped}, bad lines {st.bad_lines}, "
+        f"checksum errors {st.checksum_errors}, over-long {st.overlong}, gaps {len(st.gaps)}",
+        file=out,
+    )
+    return 0
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from firmware_sim.__main__ import serve
+
+    return serve(args)
