@@ -150,11 +150,11 @@ def test_hold_phase_shows_rep_and_phase_in_words() -> None:
         await settle(pilot)
         text = screen_text(app)
         assert "Hold 4/10 — PUSH" in text and "(2 s)" in text
-        assert screen.has_class("-effort")
+        assert screen.mood == "effort"
         clock.advance(2.0)
         await settle(pilot)
         assert "Hold 4/10 — relax" in screen_text(app)
-        assert not screen.has_class("-effort")
+        assert screen.mood != "effort"
 
     drive(app, body)
 
@@ -170,7 +170,7 @@ def test_pause_freezes_the_time_left_and_resume_goes_on() -> None:
         assert digits(app) == "0:20"
         await pilot.press("space")
         await settle(pilot)
-        assert "PAUSED" in screen_text(app) and screen.has_class("-paused")
+        assert "PAUSED" in screen_text(app) and screen.mood == "paused"
         clock.advance(100)
         await display_tick(pilot)
         assert digits(app) == "0:20"
@@ -272,7 +272,7 @@ def test_the_lever_step_waits_for_enter_and_only_then() -> None:
         clock.advance(600)  # nobody pressed Enter: it keeps waiting
         await settle(pilot)
         assert runner.engine.view().step_index == lever
-        assert "WAITING" in screen_text(app) and screen.has_class("-waiting")
+        assert "WAITING" in screen_text(app) and screen.mood == "waiting"
         await pilot.press("enter")
         await settle(pilot)
         assert runner.engine.view().step_index == lever + 1

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from textual import on
 from textual.app import App
@@ -31,11 +32,13 @@ from app.tui.messages import (
 
 # Called once per run after the check-in, before the run starts: (runner, pain_before).
 # The place for the session log's recorder and the sensor's lever (runner.complete_action).
+_HERE = Path(__file__).parent  # absolute paths: subclasses may live elsewhere
+
 Attachment = Callable[[SessionRunner, "int | None"], object]
 
 
 class HiphookApp(App[int]):
-    CSS_PATH = ["app.tcss", "widgets/widgets.tcss"]
+    CSS_PATH = [_HERE / "app.tcss", _HERE / "widgets" / "widgets.tcss"]
     TITLE = "hiphook"
     ENABLE_COMMAND_PALETTE = False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
@@ -39,7 +41,7 @@ def pain_line(pain: int | None, unanswered: str) -> str:
 
 
 class CheckInScreen(Screen[None]):
-    CSS_PATH = "checkin.tcss"
+    CSS_PATH = Path(__file__).with_name("checkin.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
         *digit_bindings("Pain"),
         Binding("enter", "start", "Start"),

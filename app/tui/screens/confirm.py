@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,7 +13,7 @@ from textual.widgets import Button, Static
 
 
 class QuitConfirm(ModalScreen[bool]):
-    CSS_PATH = "confirm.tcss"
+    CSS_PATH = Path(__file__).with_name("confirm.tcss")  # absolute: subclasses elsewhere
     AUTO_FOCUS = None  # no button takes focus, so Enter always means "stop"
     BINDINGS = [
         Binding("y", "answer(True)", "Stop"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
 
 from rich.markup import escape
 from textual import on, work
@@ -73,7 +74,7 @@ def home_lines(today: dt.date, data: HomeData, settings: Settings) -> list[str]:
 
 
 class HomeScreen(Screen[None]):
-    CSS_PATH = "home.tcss"
+    CSS_PATH = Path(__file__).with_name("home.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
         Binding("enter", "start", "Start"),
         Binding("r", "next_routine", "Routine"),

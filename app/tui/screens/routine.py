@@ -8,7 +8,9 @@ so a press step costs almost nothing while it waits.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
@@ -49,8 +51,19 @@ def phase_words(view: View) -> str:
     return "Get set"
 
 
+def mood(view: View) -> str:
+    """What the phase line stresses: effort, a pause or a wait (shown reversed, not coloured)."""
+    if view.state is State.PAUSED:
+        return "paused"
+    if view.state is State.WAITING:
+        return "waiting"
+    if view.state is State.RUNNING and view.phase in ("push", "up"):
+        return "effort"
+    return ""
+
+
 class RoutineScreen(Screen[None]):
-    CSS_PATH = "routine.tcss"
+    CSS_PATH = Path(__file__).with_name("routine.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
         Binding("space", "pause", "Pause/Go on"),
         Binding("n", "skip", "Skip"),
@@ -71,6 +84,7 @@ class RoutineScreen(Screen[None]):
         self._shown: dict[str, object] = {}
         self._ended = False
         self._closing = False
+        self.mood = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -122,25 +136,27 @@ class RoutineScreen(Screen[None]):
         changed = False
         where = f"Step {min(v.step_index + 1, n)} of {n} · {routine.title}"
         if self._put("where", where):
-            self.query_one("#where", Static).update(where)
+            self.query_one("#where", Static).update(where, layout=False)
             changed = True
         title = step.title() if step else "Well done"
         if self._put("title", title):
-            self.query_one("#title", Static).update(title)
+            self.query_one("#title", Static).update(title, layout=False)
             changed = True
         waiting = step is not None and step.kind is StepKind.ACTION
         digits = "-:--" if waiting else format_clock(v.step_remaining_s)
         if self._put("digits", digits):
             self.query_one("#digits", Digits).update(digits)
             changed = True
-        phase = phase_words(v)
-        if self._put("phase", phase):
-            self.query_one("#phase", Static).update(phase)
-            self._set_mood(v)
+        # Emphasis goes in the content, not in a CSS class: a class change restyles the
+        # screen and costs a frame or two at the very moment a boundary should show.
+        phase, self.mood = phase_words(v), mood(v)
+        if self._put("phase", (phase, self.mood)):
+            text = Text(phase, style="reverse" if self.mood else "")
+            self.query_one("#phase", Static).update(text, layout=False)
             changed = True
         instruction = step.instruction if step else ""
         if self._put("instruction", instruction):
-            self.query_one("#instruction", Static).update(instruction)
+            self.query_one("#instruction", Static).update(instruction, layout=False)
             changed = True
         if waiting or step is None:
             self.query_one("#step-bar", TextBar).set(0.0 if step else 1.0,
@@ -157,20 +173,14 @@ class RoutineScreen(Screen[None]):
         )
         nxt = f"Next: {v.next_step.title()}" if v.next_step else "Next: the summary"
         if self._put("next", nxt):
-            self.query_one("#next", Static).update(nxt)
+            self.query_one("#next", Static).update(nxt, layout=False)
             changed = True
         howto = " ".join((step.howto or step.instruction).split()) if step else ""
         if self._put("howto", howto):
-            self.query_one("#howto", Static).update(f"How to: {howto}")
+            self.query_one("#howto", Static).update(f"How to: {howto}", layout=False)
             changed = True
         if changed:
             self.renders += 1
-
-    def _set_mood(self, v: View) -> None:
-        """Classes for colour and emphasis; the words above already carry the meaning."""
-        self.set_class(v.state is State.PAUSED, "-paused")
-        self.set_class(v.state is State.WAITING, "-waiting")
-        self.set_class(v.phase in ("push", "up") and v.state is State.RUNNING, "-effort")
 
     # ------------------------------------------------------------------ controls
     def action_pause(self) -> None:

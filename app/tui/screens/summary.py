@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from rich.markup import escape
 from textual import on, work
@@ -49,7 +50,7 @@ def totals_line(record: RunRecord) -> str:
 
 
 class SummaryScreen(Screen[None]):
-    CSS_PATH = "summary.tcss"
+    CSS_PATH = Path(__file__).with_name("summary.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
         *digit_bindings("Pain now"),
         Binding("enter", "close", "Home"),
