@@ -178,7 +178,9 @@ def encode_ack(command: str, value: str | int = "") -> bytes:
 
 
 def encode_refusal(command: str, reason: str) -> bytes:
-    return _seal(b"E%s,%s" % (_text(command or "?"), _text(reason)))
+    # "?" stands for a command the device could not read at all.
+    name = b"?" if command in ("", "?") else _text(command)
+    return _seal(b"E%s,%s" % (name, _text(reason)))
 
 
 def encode_plain(force_n: float, decimals: int = 2) -> bytes:
