@@ -13,7 +13,6 @@ from typing import Any
 
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Digits
 
 from app.core.clock import FakeClock
 from app.core.engine import Event, EventKind, State
@@ -26,6 +25,7 @@ from app.tui.screens.help import HelpScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.routine import DISPLAY_HZ, RoutineScreen
 from app.tui.screens.summary import SummaryScreen
+from app.tui.widgets import BigClock
 
 TODAY = dt.date(2025, 3, 4)  # a Tuesday; frozen so Home's week is the same every run
 SIZE = (80, 24)
@@ -81,7 +81,7 @@ def routine_screen(app: HiphookApp) -> RoutineScreen:
 
 
 def digits(app: HiphookApp) -> str:
-    return str(routine_screen(app).query_one("#digits", Digits).value)
+    return routine_screen(app).query_one("#clock", BigClock).value
 
 
 async def start_run(pilot: Pilot[int], pain: str = "s") -> RoutineScreen:
@@ -486,3 +486,32 @@ def test_bell_cues_ring_through_the_app() -> None:
         assert rings[-1] == 1030.0 and len(rings) == 5  # the next step's start ("done" is quiet)
 
     drive(app, body)
+
+
+# --------------------------------------------------------------------------- the big clock
+def test_big_clock_grows_with_the_space_and_falls_back_to_text() -> None:
+    from app.tui.widgets.bigclock import FONT_ROWS, fit_scale, render_big
+
+    assert fit_scale("1:30", 76, 10) == 2  # 80x24 with nothing else shown
+    assert fit_scale("1:30", 76, 7) == 1
+    assert fit_scale("10:00", 150, 40) == 4
+    assert fit_scale("1:30", 20, 10) == 0  # too narrow: plain text instead
+    rows = render_big("1:30", 2)
+    assert len(rows) == FONT_ROWS * 2 and len({len(r) for r in rows}) == 1
+    assert render_big("8", 1)[1] == "██  ██" and render_big("-", 1)[2] == "██████"
+
+
+def test_big_clock_on_a_large_terminal() -> None:
+    app, _clock = make_app(daily())
+
+    async def main() -> None:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await settle(pilot)
+            await pilot.press("s")
+            await settle(pilot)
+            clock = routine_screen(app).query_one("#clock", BigClock)
+            text = screen_text(app)
+            assert clock.value == "0:30"
+            assert sum(1 for line in text.splitlines() if "████" in line) >= 20
+
+    asyncio.run(main())

@@ -13,15 +13,15 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Center, Vertical
+from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Digits, Footer, Static
+from textual.widgets import Footer, Static
 
 from app.core.engine import Event, EventKind, State, View
 from app.core.routine import StepKind
 from app.runner import SessionRunner, format_clock, format_duration
 from app.tui.messages import RunEnded
-from app.tui.widgets import TextBar
+from app.tui.widgets import BigClock, TextBar
 
 DISPLAY_HZ = 10
 
@@ -90,8 +90,7 @@ class RoutineScreen(Screen[None]):
         with Vertical(id="body"):
             yield Static(id="where")
             yield Static(id="title")
-            with Center(id="clock"):
-                yield Digits("", id="digits")
+            yield BigClock(id="clock")
             yield Static(id="phase")
             yield Static(id="instruction")
             yield TextBar("Step   ", id="step-bar")
@@ -145,7 +144,7 @@ class RoutineScreen(Screen[None]):
         waiting = step is not None and step.kind is StepKind.ACTION
         digits = "-:--" if waiting else format_clock(v.step_remaining_s)
         if self._put("digits", digits):
-            self.query_one("#digits", Digits).update(digits)
+            self.query_one("#clock", BigClock).update(digits)
             changed = True
         # Emphasis goes in the content, not in a CSS class: a class change restyles the
         # screen and costs a frame or two at the very moment a boundary should show.
@@ -198,7 +197,7 @@ class RoutineScreen(Screen[None]):
             self.runner.complete_action()
 
     def action_howto(self) -> None:
-        self.query_one("#howto", Static).toggle_class("-shown")
+        self.query_one("#body").toggle_class("-howto")
 
     def action_quit_run(self) -> None:
         from app.tui.screens.confirm import QuitConfirm
