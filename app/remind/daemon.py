@@ -15,6 +15,7 @@ twice on the autumn-back night, and apscheduler fires both).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -53,6 +54,10 @@ def _never() -> bool:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)  # a service's stdout is a pipe: show lines as they come
 
 
 class ReminderDaemon:
@@ -195,7 +200,7 @@ def run_forever(
     deliver: Deliver = default_deliver,
     *,
     quiet: Quiet = _never,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = _say,
 ) -> int:
     """Run the blocking scheduler until Ctrl-C or SIGTERM (systemd/launchd stop); exit 0."""
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -210,20 +215,21 @@ def run_forever(
         raise SystemExit(0)  # unwinds scheduler.start() like Ctrl-C does
 
     previous = signal.signal(signal.SIGTERM, _stop)
-    if daemon.current is None:
-        say("hiphook reminder running; no reminder is set (hiphook remind set HH:MM). "
-            "Changes apply within a minute. Ctrl-C to stop.")
-    else:
-        when = next_fire(daemon.current, local_zone())
-        nxt = f", next {format_fire(when, datetime.now(UTC))}" if when else ""
-        say(f"hiphook reminder running: {daemon.current.describe()}{nxt}. Ctrl-C to stop.")
     try:
-        scheduler.start()  # blocks until shutdown
+        if daemon.current is None:
+            say("hiphook reminder running; no reminder is set (hiphook remind set HH:MM). "
+                "Changes apply within a minute. Ctrl-C to stop.")
+        else:
+            when = next_fire(daemon.current, local_zone())
+            nxt = f", next {format_fire(when, datetime.now(UTC))}" if when else ""
+            say(f"hiphook reminder running: {daemon.current.describe()}{nxt}. Ctrl-C to stop.")
+        scheduler.start()  # blocks until Ctrl-C or SIGTERM
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
         signal.signal(signal.SIGTERM, previous)
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):  # a second Ctrl-C
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
     say("hiphook reminder stopped.")
     return 0
