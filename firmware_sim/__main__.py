@@ -28,15 +28,15 @@ def serve(args: argparse.Namespace) -> int:
     except (ProfileError, ValueError, OSError) as exc:
         print(f"sim: {exc}", file=sys.stderr)
         return 2
-    print(sim.port, flush=True)
-    print(f"# scenario {args.scenario}, pty {sim.tty}", file=sys.stderr)
-    if sim.tcp_url:
-        print(f"# also on {sim.tcp_url}", file=sys.stderr)
-    print("# Ctrl-C to stop", file=sys.stderr, flush=True)
     done = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: done.set())  # clean up on kill, too
     try:
+        print(sim.port, flush=True)
+        print(f"# scenario {args.scenario}, pty {sim.tty}", file=sys.stderr)
+        if sim.tcp_url:
+            print(f"# also on {sim.tcp_url}", file=sys.stderr)
+        print("# Ctrl-C to stop", file=sys.stderr, flush=True)
         while not done.wait(0.5):
             pass
     except KeyboardInterrupt:

@@ -211,3 +211,15 @@ def test_core_codec_imports_no_io_libraries() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_examples_in_the_protocol_document_decode() -> None:
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
+    examples = re.findall(r"`([SLIKE][^`*]*\*[0-9A-F]{4})`", doc.read_text(encoding="utf-8"))
+    assert len(examples) >= 4
+    for example in examples:
+        assert p.decode_line(example.encode()) is not None, example
+    assert p.parse_command(b"RATE 500*4F98") == p.Command("RATE", 500)
