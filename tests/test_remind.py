@@ -581,3 +581,46 @@ def test_remind_run_ends_cleanly(sig: signal.Signals) -> None:
             proc.wait()
     assert proc.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- TUI hooks
+
+
+def test_home_line_reads_the_reminder_without_the_database_layer(tmp_path: Path) -> None:
+    from app.remind.home import next_reminder_text
+    from app.remind.store import open_settings_store
+
+    db = tmp_path / "log.db"
+    assert next_reminder_text(str(db)) is None  # no log yet
+    sqlite3.connect(tmp_path / "other.db").execute("CREATE TABLE x (a)").connection.close()
+    assert next_reminder_text(str(tmp_path / "other.db")) is None  # no reminder table
+    store = open_settings_store(db)
+    store.save(ReminderSettings(7, 30, parse_days("weekdays")))
+    now = datetime(2025, 11, 28, 8, 0, tzinfo=BERLIN)  # a Friday, after 07:30
+    assert next_reminder_text(str(db), now=now, zone=BERLIN) == "Mon 01 Dec 07:30"
+    thursday = datetime(2025, 11, 27, 8, 0, tzinfo=BERLIN)
+    assert next_reminder_text(str(db), now=thursday, zone=BERLIN) == "tomorrow 07:30"
+    store.save(ReminderSettings(7, 30, enabled=False))
+    store.close()
+    assert next_reminder_text(str(db), now=now, zone=BERLIN) is None
+
+
+def test_in_app_reminders_run_in_the_coach_and_quiet_the_service(tmp_path: Path) -> None:
+    from app.remind.inapp import InAppReminders, coach_is_open
+    from app.remind.store import open_settings_store
+
+    db, presence = tmp_path / "log.db", tmp_path / "coach.pid"
+    store = open_settings_store(db)
+    store.save(ReminderSettings(7, 30))
+    store.close()
+    rec = Recorder()
+    reminders = InAppReminders(rec, db=str(db), presence=presence)
+    reminders.start()
+    try:
+        assert coach_is_open(presence)
+        assert reminders.daemon is not None and reminders.scheduler is not None
+        assert reminders.scheduler.get_job(JOB_ID) is not None
+        assert reminders.daemon.deliver is rec  # the coach's deliver, not the desktop's
+    finally:
+        reminders.stop()
+    assert not coach_is_open(presence) and reminders.scheduler is None

@@ -180,7 +180,7 @@ def next_fire(
     return None if fire is None else fire.astimezone(UTC).astimezone(zone)
 
 
-def format_fire(when: datetime, now: datetime | None = None) -> str:
+def format_fire(when: datetime, now: datetime | None = None, *, zone_name: bool = True) -> str:
     """"Tue 25 Nov 07:30 CET", with "today"/"tomorrow" when that reads better."""
     label = when.strftime("%a %d %b")
     if now is not None:
@@ -189,4 +189,5 @@ def format_fire(when: datetime, now: datetime | None = None) -> str:
             label = "today"
         elif days == 1:
             label = "tomorrow"
-    return f"{label} {when:%H:%M} {when.tzname() or ''}".rstrip()
+    zone = (when.tzname() or "") if zone_name else ""
+    return f"{label} {when:%H:%M} {zone}".rstrip()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import plistlib
+import shlex
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
@@ -186,7 +187,7 @@ def install(
         path = systemd_unit_path(h, env)
         text = systemd_unit(command)
         changed = _write(path, text.encode("utf-8"))
-        steps = (
+        steps: tuple[str, ...] = (
             "systemctl --user daemon-reload",
             "systemctl --user enable --now hiphook-remind",
         )
@@ -196,7 +197,7 @@ def install(
     changed = _write(path, data)
     steps = (
         f"launchctl bootout gui/$(id -u)/{LAUNCHD_LABEL} 2>/dev/null; "
-        f"launchctl bootstrap gui/$(id -u) '{path}'",
+        f"launchctl bootstrap gui/$(id -u) {shlex.quote(str(path))}",
     )
     return ServiceResult(path, data.decode("utf-8"), changed, steps)
 
