@@ -9,10 +9,14 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from app.core.routine import SIDES, Routine, RoutineError, StepKind, builtin_names, load_routine
 from app.runner import SessionRunner, format_clock
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.sensing import SensorAttachment
 
 EXIT_BAD_INPUT = 2
 
@@ -174,14 +178,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"Time scale ×{args.time_scale:g}: for demos and development only, not a real session."
         )
     runner = SessionRunner(routine, clock, side=side)
-    # The log subscribes first, so a step is committed before anyone hears it ended.
-    code = attach_session_log(args, runner, routine, side, notes)
+    sensor = make_sensor(args, runner, settings, notes)
+    # The log subscribes next (after the sensor's judge), so a step is committed with its
+    # verdict before any face hears that it ended.
+    code, recorder = attach_session_log(args, runner, routine, side, notes)
     if code:
         return code
+    if sensor is not None:
+        sensor.recorder = recorder
     notes.append("Keys: space/p pause-resume, n skip, b back, Enter confirm, q quit.")
     reasons: list[str] = []
     runner.subscribe(lambda ev: reasons.append(ev.reason) if ev.kind.value == "aborted" else None)
-    asyncio.run(run_plain(runner, json_mode=args.json, notes=notes))
+    asyncio.run(run_plain(runner, json_mode=args.json, notes=notes, sensor=sensor))
     return 130 if any("Ctrl-C" in r for r in reasons) else 0
 
 
@@ -195,12 +203,15 @@ def recovered_note(rec: dict[str, object]) -> str:
 def attach_session_log(
     args: argparse.Namespace, runner: SessionRunner, routine: Routine, side: str | None,
     notes: list[str],
-) -> int:
-    """Open the log (migrating it) and record this run as it goes; returns an exit code."""
+) -> tuple[int, Any]:
+    """Open the log (migrating it) and record this run as it goes.
+
+    Returns (exit code, recorder); the recorder is None when nothing is logged.
+    """
     if args.time_scale != 1 and not (args.db or os.environ.get("HIPHOOK_DB")):
         notes.append("A time-scaled run is a demo: it is not written to your session log "
                      "(give --db to log it somewhere).")
-        return 0
+        return 0, None
     from app.store import StoreError, open_store
     from app.store.recorder import SessionRecorder
 
@@ -209,11 +220,34 @@ def attach_session_log(
         recovered = store.recover_interrupted()
     except StoreError as exc:
         _err(exc.message)
-        return exc.exit_code
+        return exc.exit_code, None
     notes.extend(recovered_note(r) for r in recovered)
     sensor = None if args.sensor in (None, "none") else str(args.sensor)
-    runner.subscribe(SessionRecorder(store, runner.engine, routine, side=side, sensor=sensor))
-    return 0
+    recorder = SessionRecorder(store, runner.engine, routine, side=side, sensor=sensor)
+    runner.subscribe(recorder)
+    return 0, recorder
+
+
+def make_sensor(
+    args: argparse.Namespace, runner: SessionRunner, settings: Settings, notes: list[str]
+) -> SensorAttachment | None:
+    """The sensor attachment for --sensor (not yet started: that needs the loop)."""
+    if args.sensor in (None, "none"):
+        if getattr(args, "hold_only", False):
+            notes.append("--hold-only needs a sensor; presses are timed as usual.")
+        return None
+    from app.sensing import SensorAttachment
+
+    band = settings.pressure_band()
+    if not band.calibrated:
+        notes.append(
+            f"The sensor is not calibrated: using a default target of {band.low:.0f}–"
+            f"{band.high:.0f} N (run `hiphook sensor calibrate` to fit it to you)."
+        )
+    return SensorAttachment(
+        runner, args.sensor, band=band, hold_only=bool(getattr(args, "hold_only", False)),
+        scenario=getattr(args, "sim_scenario", "steady"), time_scale=args.time_scale,
+    )
 
 
 def _run_tui(args: argparse.Namespace, routine: Routine, side: str | None) -> int:
@@ -246,6 +280,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sensor", default="none", metavar="none|sim|auto|PATH|URL",
                    help="force sensor: none, sim (built-in simulator), auto, a port or URL")
     p.add_argument("--db", metavar="PATH|URL", help="session log file (or SQLAlchemy URL)")
+    p.add_argument("--hold-only", action="store_true",
+                   help="with a sensor: a press counts down only while it is held")
+    p.add_argument("--sim-scenario", default="steady", metavar="NAME",
+                   help="with --sensor sim: steady, weak, tiring, lifts, unplug, noise, diy")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,10 +13,14 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from app.core.coach import CoachEvent, CoachKind
 from app.core.engine import Event, EventKind, RunRecord, State
 from app.runner import SessionRunner, format_clock, format_duration
+
+if TYPE_CHECKING:
+    from app.sensing import SensorAttachment
 
 KEYS_HELP = "keys: space/p pause-resume, n skip, b back, Enter confirm, q quit"
 
@@ -136,6 +140,24 @@ class PlainFace:
     def on_event(self, ev: Event) -> None:
         self.emit(ev.to_dict() if self.json_mode else describe(ev, self.runner))
 
+    def on_coach(self, c: CoachEvent) -> None:
+        stamp = f"[{format_duration(c.t)}]"
+        if self.json_mode:
+            obj: dict[str, object] = {"event": c.kind.value, "step": c.step, "t": round(c.t, 3),
+                                      "text": c.text}
+            if c.zone is not None:
+                obj["zone"] = c.zone.value
+            if c.verdict is not None:
+                v = c.verdict
+                obj.update(verdict=v.kind.value, under_pressure_s=round(v.under_pressure_s, 2),
+                           planned_s=v.planned_s, share=round(v.share, 3),
+                           lost_s=round(v.lost_s, 2))
+            self.emit(obj)
+        elif c.kind is CoachKind.VERDICT:
+            self.emit(f"{stamp}   Press {c.text}")
+        elif c.kind is not CoachKind.TARED:
+            self.emit(f"{stamp}   {c.text[:1].upper()}{c.text[1:]}")
+
     def note(self, text: str) -> None:
         self.emit({"event": "note", "text": text} if self.json_mode else text)
 
@@ -161,6 +183,8 @@ async def run_plain(
     inp: TextIO | None = None,
     out: TextIO | None = None,
     notes: list[str] | None = None,
+    sensor: SensorAttachment | None = None,
+    sensor_report_s: float = 5.0,
 ) -> RunRecord:
     inp = inp if inp is not None else sys.stdin
     out = out if out is not None else sys.stdout
@@ -168,6 +192,18 @@ async def run_plain(
     for text in notes or []:
         face.note(text)
     loop = asyncio.get_running_loop()
+    report: asyncio.TimerHandle | None = None
+    if sensor is not None:
+        sensor.listeners.append(face.on_coach)
+        sensor.start(loop)
+
+        def sensor_report() -> None:
+            nonlocal report
+            if json_mode:
+                face.emit(sensor.summary())
+            report = loop.call_later(sensor_report_s, sensor_report)
+
+        report = loop.call_later(sensor_report_s, sensor_report)
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, runner.abort, "interrupted (Ctrl-C)")
@@ -215,14 +251,28 @@ async def run_plain(
         try:
             record = await runner.run()
         finally:
+            if report is not None:
+                report.cancel()
+            if sensor is not None:
+                sensor.close()
             if reading:
                 loop.remove_reader(fd)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+    verdicts = sensor.coach.verdicts if sensor is not None else {}
     if json_mode:
-        face.emit(summary_dict(record))
+        data = summary_dict(record)
+        for step in data["steps"]:  # type: ignore[union-attr]
+            v = verdicts.get(step["step"])
+            if v is not None:
+                step.update(verdict=v.kind.value, under_pressure_s=round(v.under_pressure_s, 2))
+        if sensor is not None:
+            data["sensor"] = sensor.summary()
+        face.emit(data)
     else:
         for line in summary_lines(record):
             face.emit(line)
+        for i, v in sorted(verdicts.items()):
+            face.emit(f"  Press at step {i + 1}: {v.words()}")
     return record

@@ -150,6 +150,9 @@ class SessionRunner:
     def complete_action(self) -> None:
         self._dispatch(self.engine.complete_action())
 
+    def set_held(self, held: bool) -> None:
+        self._dispatch(self.engine.set_held(held))
+
     def abort(self, reason: str = "stopped by the user") -> None:
         self._dispatch(self.engine.abort(reason))
 

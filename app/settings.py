@@ -11,6 +11,8 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from app.core.pressure import DEFAULT_BAND, Band
+
 
 def settings_path() -> Path:
     env = os.environ.get("HIPHOOK_CONFIG")
@@ -27,6 +29,17 @@ class Settings:
     routine: str = "daily"
     beginner_started: str | None = None  # ISO date of the first beginner run
     cues: str | None = None
+    band: str | None = None  # "low,high,hysteresis" in newtons, from `sensor calibrate`
+
+    def pressure_band(self) -> Band:
+        """The calibrated target band, or the default one (which says it is uncalibrated)."""
+        if self.band:
+            try:
+                low, high, hyst = (float(x) for x in self.band.split(","))
+                return Band(low=low, high=high, hysteresis=hyst, calibrated=True)
+            except ValueError:
+                pass
+        return DEFAULT_BAND
 
     @classmethod
     def load(cls) -> Settings:

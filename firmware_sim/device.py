@@ -46,6 +46,9 @@ class DeviceModel:
         self.weight_n = 0.0
         self.phase: str | None = None  # None: automatic cycle
         self.phase_since = 0.0
+        # A time-scaled app run (demos, tests) speeds the simulated user up to match;
+        # the device's own clock and sample rate stay real.
+        self.scenario_scale = 1.0
         self.commands_seen: list[str] = []
         self.power_cycle(0.0)
 
@@ -87,7 +90,8 @@ class DeviceModel:
 
     def true_force(self, now: float) -> tuple[float, bool]:
         phase, t_in = self._phase_at(now)
-        force, lever = self.scenario.at(phase, t_in, now)
+        k = self.scenario_scale
+        force, lever = self.scenario.at(phase, t_in * k, now * k)
         return force + self.weight_n, lever
 
     def _raw_mean(self, now: float) -> float:

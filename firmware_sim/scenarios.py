@@ -72,7 +72,7 @@ class TiringHold(Scenario):
     fade_s: float = 25.0
 
     def press(self, t: float) -> float:
-        return self.hold_n * (0.35 + 0.65 * math.exp(-t / self.fade_s))
+        return self.hold_n * (0.2 + 0.8 * math.exp(-t / self.fade_s))
 
 
 @dataclass
@@ -81,7 +81,7 @@ class BriefLifts(Scenario):
 
     name: str = "lifts"
     every_s: float = 10.0
-    lift_s: float = 1.2
+    lift_s: float = 0.6  # shorter than the 1 s grace: shifting, not letting go
 
     def press(self, t: float) -> float:
         into = t % self.every_s

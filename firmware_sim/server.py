@@ -333,6 +333,7 @@ def start_simulator(
     seed: int = 0,
     serial: str = "HHSIM0001",
     record_writes: bool = False,
+    time_scale: float = 1.0,
 ) -> Simulator:
     """Start a simulator in a background thread; open `handle.port` with pyserial.
 
@@ -344,4 +345,5 @@ def start_simulator(
     sim = Simulator(
         scenario, rate_hz=rate, tcp_port=tcp_port, serial=serial, record_writes=record_writes
     )
+    sim.model.scenario_scale = time_scale
     return sim.start()

@@ -85,3 +85,18 @@ def test_sensor_lost_mid_press_is_unverified_for_the_gap() -> None:
     (v,) = [e.verdict for e in out if e.kind is CoachKind.VERDICT]
     assert v is not None and v.kind is VerdictKind.UNVERIFIED
     assert v.lost_s == pytest.approx(12, abs=0.1) and "12 s" in v.reason
+
+
+def test_a_lever_left_down_does_not_complete_the_next_lever_step() -> None:
+    clock, engine, coach = setup()
+    for ev in engine.start():
+        coach.on_event(ev)
+    feed_until(clock, engine, coach, 120.0, force=200.0)
+    assert coach.on_lever(True, engine.t())
+    for ev in engine.complete_action():
+        coach.on_event(ev)
+    feed_until(clock, engine, coach, 330.2, force=200.0)  # to the second lever step
+    assert engine.state is State.WAITING
+    assert coach.on_lever(True, engine.t()) == []  # still down from the first side
+    coach.on_lever(False, engine.t())
+    assert coach.on_lever(True, engine.t())

@@ -47,6 +47,9 @@ class PressureCoach:
     _judge: PressJudge | None = None
     _tare: SoftTare = field(default_factory=SoftTare)
     traces: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+    # The lever repeats its state as a heartbeat; only a fresh engagement (after a
+    # release) completes a lever step, so a lever left down cannot skip the next one.
+    _lever_armed: bool = True
 
     @property
     def judge(self) -> PressJudge | None:
@@ -112,7 +115,11 @@ class PressureCoach:
                 for c in self._judge.tick(t)]
 
     def on_lever(self, engaged: bool, t: float) -> list[CoachEvent]:
-        if engaged and self._kind is StepKind.ACTION:
+        if not engaged:
+            self._lever_armed = True
+            return []
+        if self._kind is StepKind.ACTION and self._lever_armed:
+            self._lever_armed = False
             return [CoachEvent(CoachKind.LEVER, t, self._step, text="lever engaged")]
         return []
 

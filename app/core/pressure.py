@@ -203,15 +203,17 @@ class PressJudge:
 
 @dataclass
 class SoftTare:
-    """The mean of a short unloaded window, subtracted from later readings.
+    """A fresh zero from the readings while the tool is empty.
 
     Load cells drift by grams per minute, so the zero is re-taken while the tool is
-    empty (getting into position) rather than once at start-up. A window that moves too
-    much (someone is touching the tool) is not used.
+    empty (getting into position) rather than once at start-up. A leg brushing the tool
+    only ever adds force, so the zero is the window's floor (its 10th percentile), taken
+    only if that floor is steady and small enough to be drift rather than a body.
     """
 
-    window: int = 40
-    max_spread: float = 3.0
+    window: int = 200
+    max_spread: float = 3.0  # the lower half of the window must be this steady
+    max_offset: float = 30.0  # a bigger "zero" is someone on the tool, not drift
     offset: float = 0.0
     _buf: list[float] = field(default_factory=list)
 
@@ -221,12 +223,15 @@ class SoftTare:
             del self._buf[0]
 
     def settle(self) -> bool:
-        """Take the window's mean as the new zero if it is steady; True if taken."""
-        if len(self._buf) < self.window // 2:
+        """Take the window's floor as the new zero if it is steady; True if taken."""
+        if len(self._buf) < min(20, self.window):
             return False
-        if max(self._buf) - min(self._buf) > self.max_spread:
+        ordered = sorted(self._buf)
+        lower = ordered[: len(ordered) // 2]
+        floor = ordered[len(ordered) // 10]
+        if lower[-1] - lower[0] > self.max_spread or abs(floor) > self.max_offset:
             return False
-        self.offset = sum(self._buf) / len(self._buf)
+        self.offset = floor
         self._buf.clear()
         return True
 

@@ -54,6 +54,7 @@ def open_sensor(
     *,
     scenario: str = "steady",
     rate_hz: int | None = None,
+    time_scale: float = 1.0,
     **link_options: Any,
 ) -> SensorSession | None:
     """Start reading the sensor `spec` names; None for "none". Returns at once: the
@@ -65,7 +66,7 @@ def open_sensor(
     if spec == "sim":
         from firmware_sim import start_simulator
 
-        sim = start_simulator(scenario, rate=rate_hz or 100)
+        sim = start_simulator(scenario, rate=rate_hz or 100, time_scale=time_scale)
         url = sim.port
     link = SensorLink(url, on_batch, on_status, rate_hz=rate_hz, **link_options)
     return SensorSession(link.start(), sim)
