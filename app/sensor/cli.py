@@ -19,7 +19,8 @@ from .link import SensorBatch, SensorLink
 def register(subparsers: Any) -> None:
     """Add `sensor` (with `scan` and `monitor`) and `sim` to an argparse subparsers."""
     sensor = subparsers.add_parser("sensor", help="find and watch the force sensor")
-    sensor_sub = sensor.add_subparsers(dest="sensor_command", metavar="{scan,monitor}")
+    sensor_sub = sensor.add_subparsers(dest="sensor_command",
+                                       metavar="{scan,monitor,calibrate}")
     sensor_sub.required = True
 
     scan = sensor_sub.add_parser("scan", help="list serial ports that look like a sensor")
@@ -35,6 +36,10 @@ def register(subparsers: Any) -> None:
         "--diy-scale", type=float, default=1.0, help="newtons per unit a DIY sensor prints"
     )
     monitor.set_defaults(func=cmd_monitor)
+
+    from app.calibrate import register as register_calibrate
+
+    register_calibrate(sensor_sub)
 
     sim = subparsers.add_parser("sim", help="run the simulated Hip Hook on a pseudo-terminal")
     from firmware_sim.__main__ import add_arguments

@@ -1,0 +1,110 @@
+"""`hiphook sensor calibrate`: fit the target band to this user and this tool.
+
+Three readings: the tool empty, lying on it relaxed, and a comfortable press. Each is
+the mean force over a few seconds once the user says they are ready (Enter), or after a
+short countdown when there is nobody to press Enter (`--yes`, or the simulator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from typing import Any
+
+from app.core.pressure import band_from_calibration
+from app.settings import Settings
+
+STAGES = (
+    ("empty", "Take everything off the tool and leave it on the floor.", "rest", 0.0),
+    ("relaxed", "Lie face down on the tool as in a press, and relax completely.", "press", 0.0),
+    ("press", "Now press a little more, as firmly as is still comfortable.", "press", 5000.0),
+)
+
+
+def _mean_force(samples: list[float], lock: threading.Lock, seconds: float) -> float | None:
+    with lock:
+        samples.clear()
+    time.sleep(seconds)  # a measuring window, not routine timing
+    with lock:
+        got = list(samples)
+    return sum(got) / len(got) if got else None
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    settings = Settings.load()
+    if args.show:
+        band = settings.pressure_band()
+        state = "calibrated" if band.calibrated else "not calibrated (default band)"
+        print(f"Target band: {band.low:.0f}–{band.high:.0f} N, hysteresis {band.hysteresis:.1f} N"
+              f" — {state}.")
+        return 0
+    from app.sensor import open_sensor
+
+    lock = threading.Lock()
+    samples: list[float] = []
+    status: dict[str, Any] = {}
+
+    def on_batch(batch: Any) -> None:
+        with lock:
+            samples.extend(cn / 100.0 for _, _, cn in batch.samples)
+
+    def on_status(s: Any) -> None:
+        status["state"], status["message"] = s.state, s.message
+
+    session = open_sensor(args.port, on_batch, on_status)
+    if session is None:
+        print("hiphook: calibration needs a sensor: give --sensor sim|auto|PATH|URL",
+              file=sys.stderr)
+        return 2
+    interactive = sys.stdin.isatty() and not args.yes
+    try:
+        readings: list[float] = []
+        for name, prompt, sim_phase, sim_grams in STAGES:
+            print(prompt)
+            if session.sim is not None:
+                session.set_phase(sim_phase)
+                session.sim.place_weight(sim_grams)
+            if interactive:
+                input("Press Enter when you are in place... ")
+            else:
+                time.sleep(args.settle)
+            value = _mean_force(samples, lock, args.seconds)
+            if value is None:
+                msg = status.get("message") or "no readings arrived"
+                print(f"hiphook: no force readings during the '{name}' reading ({msg}). "
+                      "Check the cable and the port (`hiphook sensor scan`).", file=sys.stderr)
+                return 1
+            print(f"  {name}: {value:.1f} N")
+            readings.append(value)
+    except (KeyboardInterrupt, EOFError):
+        print("\nCalibration stopped; nothing was changed.")
+        return 130
+    finally:
+        session.close()
+    try:
+        band = band_from_calibration(*readings)
+    except ValueError as exc:
+        print(f"hiphook: {exc}. Nothing was changed; try again.", file=sys.stderr)
+        return 2
+    settings.band = f"{band.low:.2f},{band.high:.2f},{band.hysteresis:.2f}"
+    problem = settings.save()
+    if problem:
+        print(f"hiphook: {problem}", file=sys.stderr)
+        return 1
+    print(f"Target band saved: {band.low:.0f}–{band.high:.0f} N "
+          f"(hysteresis {band.hysteresis:.1f} N).")
+    return 0
+
+
+def register(sensor_sub: Any) -> None:
+    cal = sensor_sub.add_parser("calibrate", help="fit the target pressure band to you")
+    cal.add_argument("--sensor", dest="port", default="auto", metavar="sim|auto|PATH|URL")
+    cal.add_argument("--show", action="store_true", help="print the current band and exit")
+    cal.add_argument("--yes", action="store_true",
+                     help="no prompts: take each reading after a short pause")
+    cal.add_argument("--seconds", type=float, default=3.0, help="length of each reading")
+    cal.add_argument("--settle", type=float, default=5.0,
+                     help="pause before each reading with --yes")
+    cal.set_defaults(func=cmd_calibrate)
