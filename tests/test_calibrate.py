@@ -17,8 +17,8 @@ def hiphook(*args: str) -> subprocess.CompletedProcess[str]:
 def test_calibration_with_the_simulator_saves_a_band_that_runs_use() -> None:
     before = hiphook("sensor", "calibrate", "--show")
     assert "not calibrated" in before.stdout
-    out = hiphook("sensor", "calibrate", "--sensor", "sim", "--yes", "--settle", "0.5",
-                  "--seconds", "0.7")
+    out = hiphook("sensor", "calibrate", "--sensor", "sim", "--yes", "--settle", "1.6",
+                  "--seconds", "0.5")
     assert out.returncode == 0, out.stderr
     band = Settings.load().pressure_band()
     assert band.calibrated
