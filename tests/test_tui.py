@@ -515,3 +515,92 @@ def test_big_clock_on_a_large_terminal() -> None:
             assert sum(1 for line in text.splitlines() if "████" in line) >= 20
 
     asyncio.run(main())
+
+
+# --------------------------------------------------------------------------- the session log
+def test_session_log_loader_maps_the_store_home_data(monkeypatch: Any) -> None:
+    import app.store.home as store_home
+    from app.tui.homedata import session_log_loader
+
+    class Last:
+        def text(self, today: dt.date) -> str:
+            return f"yesterday 07:30: completed, 9:52 (asked on {today:%d %b})"
+
+    class Streak:
+        days = 4
+
+    class Fake:
+        done_days = frozenset({TODAY})
+        done_today = True
+        streak = Streak()
+        last7 = [(TODAY - dt.timedelta(days=6 - i), i % 2 == 0) for i in range(7)]
+        last_session = Last()
+        problem = ""
+
+    seen: list[tuple[object, object]] = []
+
+    def load_home(target: object = None, today: object = None, tz: object = None) -> Fake:
+        seen.append((target, today))
+        return Fake()
+
+    monkeypatch.setattr(store_home, "load_home", load_home)
+    data = session_log_loader(TODAY, "/tmp/log.db")
+    assert seen == [("/tmp/log.db", TODAY)]
+    assert data.today_done is True and data.streak_days == 4
+    assert data.last7 == (True, False, True, False, True, False, True)
+    assert data.last_session == "yesterday 07:30: completed, 9:52 (asked on 04 Mar)"
+
+    Fake.done_days = frozenset()
+    Fake.last_session = None  # type: ignore[assignment]
+    empty = session_log_loader(TODAY, None)
+    assert empty == HomeData() and not empty.has_history
+
+
+def test_session_log_loader_on_an_empty_log_says_no_history() -> None:
+    from app.tui.homedata import session_log_loader
+
+    data = session_log_loader(TODAY, None)  # HIPHOOK_DB points at a file not yet made
+    assert not data.has_history and data.note == ""
+
+
+def test_h_opens_the_history_and_escape_comes_back() -> None:
+    app, _clock = make_app(None)
+
+    async def body(pilot: Pilot[int]) -> None:
+        from app.tui.history import HistoryScreen
+
+        await pilot.press("h")
+        await settle(pilot)
+        assert isinstance(app.screen, HistoryScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+
+    drive(app, body)
+
+
+def test_a_press_waiting_for_pressure_says_so_and_a_suspend_says_why() -> None:
+    from app.core.engine import Engine
+    from app.tui.screens.routine import mood, phase_words
+
+    clock = FakeClock()
+    engine = Engine(daily(), clock, hold_only=True)
+    engine.start()
+    engine.skip()  # into the first press, which waits for the sensor's pressure
+    assert phase_words(engine.view()).startswith("WAITING FOR PRESSURE")
+    engine.set_held(True)
+    assert phase_words(engine.view()) == "Press — keep the pressure on"
+    assert mood(engine.view()) == ""
+
+    app, clock = make_app(daily())
+
+    async def body(pilot: Pilot[int]) -> None:
+        await start_run(pilot)
+        clock.suspend(300)
+        clock.advance(1)
+        await settle(pilot)
+        text = screen_text(app)
+        assert "PAUSED — press Space to go on" in text
+        assert "Paused: the computer was asleep" in text
+
+    drive(app, body)

@@ -44,12 +44,15 @@ def session_log_loader(today: dt.date, store_url: str | None) -> HomeData:
     from app.store.home import load_home
 
     h = load_home(store_url, today=today)
-    if not h.done_days:  # an empty or missing log: nothing to show yet
+    last = getattr(h, "last_session", None)
+    last_text = last.text(today) if last is not None else None
+    if not h.done_days and last_text is None:  # an empty or missing log: nothing yet
         return HomeData(note=h.problem)
     return HomeData(
         today_done=h.done_today,
         streak_days=h.streak.days,
         last7=tuple(done for _day, done in h.last7),
+        last_session=last_text,
         note=h.problem,
     )
 

@@ -145,9 +145,9 @@ class HomeScreen(Screen[None]):
 
     def action_history(self) -> None:
         try:
-            from app.tui.history import HistoryScreen  # type: ignore[import-not-found]
-        except ImportError:
-            self.notify("History is not available yet.", severity="warning")
+            from app.tui.history import HistoryScreen
+        except ImportError as exc:  # history needs the plotting extra; the coach does not
+            self.notify(f"History is not available: {exc}", severity="warning")
             return
         self.app.push_screen(HistoryScreen(self.store_url))
 

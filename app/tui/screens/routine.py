@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from app.core.engine import Event, EventKind, State, View
+from app.core.engine import HOLD_REASON, Event, EventKind, State, View
 from app.core.routine import StepKind
 from app.runner import SessionRunner, format_clock, format_duration
 from app.tui.messages import RunEnded
@@ -30,8 +30,9 @@ def phase_words(view: View) -> str:
     """The state of the step in words (never only a colour)."""
     step = view.step
     if view.state is State.PAUSED:
-        reason = "" if view.pause_reason in ("", "paused") else f" ({view.pause_reason})"
-        return f"PAUSED{reason} — press Space to go on"
+        if view.pause_reason == HOLD_REASON:  # a sensor's press: time runs while pressed
+            return "WAITING FOR PRESSURE — the time runs while you press"
+        return "PAUSED — press Space to go on"
     if view.state is State.FINISHED or step is None:
         return "Routine complete"
     if view.state is State.ABORTED:
@@ -154,6 +155,8 @@ class RoutineScreen(Screen[None]):
             self.query_one("#phase", Static).update(text, layout=False)
             changed = True
         instruction = step.instruction if step else ""
+        if v.state is State.PAUSED and v.pause_reason not in ("", "paused", HOLD_REASON):
+            instruction = f"Paused: {v.pause_reason}."  # e.g. the computer was asleep
         if self._put("instruction", instruction):
             self.query_one("#instruction", Static).update(instruction, layout=False)
             changed = True
