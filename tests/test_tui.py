@@ -604,3 +604,18 @@ def test_a_press_waiting_for_pressure_says_so_and_a_suspend_says_why() -> None:
         assert "Paused: the computer was asleep" in text
 
     drive(app, body)
+
+
+def test_t_switches_between_light_and_dark() -> None:
+    app, _clock = make_app(daily())
+
+    async def body(pilot: Pilot[int]) -> None:
+        await start_run(pilot)
+        first = app.theme
+        await pilot.press("t")
+        assert app.theme != first and app.theme in HiphookApp.THEMES
+        assert "Get into position (left)" in screen_text(app)
+        await pilot.press("t")
+        assert app.theme == first
+
+    drive(app, body)

@@ -12,9 +12,11 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App
+from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
 from app.core.clock import Clock, MonotonicClock, ScaledClock
@@ -34,6 +36,9 @@ from app.tui.messages import (
 # The place for the session log's recorder and the sensor's lever (runner.complete_action).
 _HERE = Path(__file__).parent  # absolute paths: subclasses may live elsewhere
 
+if TYPE_CHECKING:
+    from app.cues import CuePlayer
+
 Attachment = Callable[[SessionRunner, "int | None"], object]
 
 
@@ -41,6 +46,8 @@ class HiphookApp(App[int]):
     CSS_PATH = [_HERE / "app.tcss", _HERE / "widgets" / "widgets.tcss"]
     TITLE = "hiphook"
     ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [Binding("t", "toggle_theme", "Light/dark", show=False)]
+    THEMES = ("textual-dark", "textual-light")
 
     def __init__(
         self,
@@ -61,19 +68,24 @@ class HiphookApp(App[int]):
         self.side = side
         self.clock = clock or MonotonicClock()
         self.cues_mode = cues
-        self.today = today or dt.date.today()
+        self._today = today
         self.home_loader = home_loader
         self.store_url = store_url
         self.attachments = list(attachments)
         self.on_outcome = on_outcome
         self.start_notes = list(notes)
         self.runner: SessionRunner | None = None
-        self.cue_player: object | None = None
+        self.cue_player: CuePlayer | None = None
         self.outcomes: list[Outcome] = []
         self._pending: tuple[Routine, str | None] | None = None
         self._pain_before: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
+
+    @property
+    def today(self) -> dt.date:
+        """The injected date (tests, snapshots) or the real one, read afresh past midnight."""
+        return self._today or dt.date.today()
 
     # ------------------------------------------------------------------ flow
     def on_mount(self) -> None:
@@ -127,10 +139,9 @@ class HiphookApp(App[int]):
 
         if self.runner is None:
             return
-        close = getattr(self.cue_player, "close", None)
-        if close is not None:
+        if self.cue_player is not None:
             # Let the last cue ("well done") play before the worker stops.
-            self.set_timer(3.0, close)
+            self.set_timer(3.0, self.cue_player.close)
         self._show(SummaryScreen(message.record, self.runner.routine, self._pain_before,
                                  today=self.today, loader=self.home_loader,
                                  store_url=self.store_url))
@@ -182,6 +193,10 @@ class HiphookApp(App[int]):
             self.notify(text, timeout=8)
         elif self._loop is not None:
             self._loop.call_soon_threadsafe(lambda: self.notify(text, timeout=8))
+
+    def action_toggle_theme(self) -> None:
+        """Light or dark, whichever reads better in the room (the choice is not kept)."""
+        self.theme = self.THEMES[1] if self.theme == self.THEMES[0] else self.THEMES[0]
 
     def action_help(self) -> None:
         from app.tui.screens.help import HelpScreen

@@ -45,7 +45,7 @@ def help_text() -> str:
     for section, keys in KEYS:
         lines.append(f"[b]{section}[/b]")
         lines.extend(f"  {key:<12} {what}" for key, what in keys)
-    lines.append("[b]?[/b] shows this help anywhere; Esc closes it.")
+    lines.append("[b]?[/b] shows this help anywhere, Esc closes it; [b]t[/b] light or dark.")
     lines.append("")
     lines.append(NOT_ADVICE)
     return "\n".join(lines)
