@@ -171,7 +171,8 @@ def test_a_failing_backend_falls_back_and_says_so_once() -> None:
         assert player.wait_idle(2)
     player.close()
     assert failing.calls == 1
-    assert len(notes) == 1 and "voice failed" in notes[0] and "bell" in notes[0]
+    assert len(notes) == 1 and "spoken cues did not work" in notes[0]
+    assert "no sound device" in notes[0] and "the terminal bell from now on" in notes[0]
     assert len(rings) == 5  # the first cue was not lost: the bell played it instead
 
 

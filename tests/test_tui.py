@@ -619,3 +619,27 @@ def test_t_switches_between_light_and_dark() -> None:
         assert app.theme == first
 
     drive(app, body)
+
+
+def test_home_looks_the_same_after_a_run() -> None:
+    """Screens' styles are global once loaded: the routine's must not leak into Home."""
+    app, _clock = make_app(None)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        before = screen_text(app)
+        await pilot.press("enter", "s")
+        await settle(pilot)
+        assert isinstance(app.screen, RoutineScreen)
+        await pilot.press("q", "y")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert screen_text(app) == before
+
+    drive(app, body)

@@ -33,6 +33,8 @@ RunCommand = Callable[[list[str]], None]
 Note = Callable[[str], None]
 
 _PLAY_TIMEOUT_S = 10.0
+_WORDS = {"voice": "spoken cues", "tone": "tones", "bell": "the terminal bell",
+          "none": "no sound"}
 
 
 def run_command(cmd: list[str]) -> None:
@@ -305,9 +307,10 @@ class CuePlayer:
         with self._cv:
             if self.chain and self.chain[0] is failed:
                 self.chain.pop(0)
-            nxt = self.chain[0].name if self.chain else "no cues"
+            nxt = self.chain[0].name if self.chain else "none"
         reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0][:80]
-        self.say(f"Cues: {failed.name} failed ({reason}); using {nxt} from now on.")
+        self.say(f"Cues: {_WORDS[failed.name]} did not work ({reason}); "
+                 f"{_WORDS[nxt]} from now on.")
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
