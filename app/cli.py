@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -167,7 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem:
         notes.append(problem)
     if not args.plain:
-        return _run_tui(args, routine, side)
+        return _run_tui(args, routine, side, notes)
     from app.core.clock import Clock, MonotonicClock, ScaledClock
     from app.plain import run_plain
 
@@ -189,8 +190,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     notes.append("Keys: space/p pause-resume, n skip, b back, Enter confirm, q quit.")
     reasons: list[str] = []
     runner.subscribe(lambda ev: reasons.append(ev.reason) if ev.kind.value == "aborted" else None)
-    asyncio.run(run_plain(runner, json_mode=args.json, notes=notes, sensor=sensor))
+    cues = args.cues or settings.cues or ("none" if args.json else "auto")
+    player = None
+    if cues != "none":
+        from app.cues import attach_cues
+
+        player = attach_cues(runner, cues, ring=_terminal_bell,
+                             note=lambda text: print(f"hiphook: {text}", file=sys.stderr))
+    try:
+        asyncio.run(run_plain(runner, json_mode=args.json, notes=notes, sensor=sensor))
+    finally:
+        if player is not None:
+            player.close()
     return 130 if any("Ctrl-C" in r for r in reasons) else 0
+
+
+def _terminal_bell() -> None:
+    sys.stderr.write("\a")
+    sys.stderr.flush()
 
 
 def recovered_note(rec: dict[str, object]) -> str:
@@ -250,22 +267,80 @@ def make_sensor(
     )
 
 
-def _run_tui(args: argparse.Namespace, routine: Routine, side: str | None) -> int:
+class TuiWiring:
+    """What the full-screen coach attaches to each run: the sensor, then the session log.
+
+    The log is opened on a thread after the first paint (the database layer takes most
+    of a second to import); a run started before that waits for it at most a few seconds.
+    """
+
+    def __init__(self, args: argparse.Namespace, settings: Settings) -> None:
+        self.args = args
+        self.settings = settings
+        self.store: Any = None
+        self.recorder: Any = None
+        self.say: Callable[[str], None] = lambda text: None
+        self._ready = threading.Event()
+
+    def open_log(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        try:
+            if self.args.time_scale != 1 and not (self.args.db or os.environ.get("HIPHOOK_DB")):
+                say("A time-scaled run is a demo: it is not written to your session log.")
+                return
+            from app.store import StoreError, open_store
+
+            try:
+                self.store = open_store(self.args.db)
+                for rec in self.store.recover_interrupted():
+                    say(recovered_note(rec))
+            except StoreError as exc:
+                say(f"Session log unavailable: {exc.message} Runs will not be saved.")
+        finally:
+            self._ready.set()
+
+    def attach_sensor(self, runner: SessionRunner, pain: int | None) -> None:
+        notes: list[str] = []
+        sensor = make_sensor(self.args, runner, self.settings, notes)
+        if sensor is not None:
+            sensor.start(asyncio.get_running_loop())
+        for text in notes:
+            self.say(text)
+        runner.on_listener_error = self.say
+
+    def attach_log(self, runner: SessionRunner, pain: int | None) -> None:
+        self._ready.wait(5.0)
+        if self.store is None:
+            return
+        from app.store.recorder import SessionRecorder
+
+        spec = None if self.args.sensor in (None, "none") else str(self.args.sensor)
+        self.recorder = SessionRecorder(self.store, runner.engine, runner.routine,
+                                        side=runner.side, sensor=spec, pain_before=pain)
+        runner.subscribe(self.recorder)
+        if runner.sensor is not None:
+            runner.sensor.recorder = self.recorder
+
+    def outcome(self, outcome: Any) -> None:
+        if self.recorder is not None:
+            self.recorder.finish(pain_after=outcome.pain_after)
+
+
+def _run_tui(args: argparse.Namespace, routine: Routine | None, side: str | None,
+             notes: Sequence[str] = ()) -> int:
     try:
         from app.tui.app import run_tui
     except ImportError as exc:
-        _err(f"the full-screen coach is not available ({exc}); use --plain")
+        _err(f"the full-screen coach is not available ({exc}); use: hiphook run --plain")
         return 1
-    return run_tui(routine=routine, side=side, args=args)
+    wiring = TuiWiring(args, Settings.load())
+    return run_tui(routine=routine, side=side, args=args,
+                   attachments=[wiring.attach_sensor, wiring.attach_log],
+                   on_outcome=wiring.outcome, background=wiring.open_log, notes=notes)
 
 
 def cmd_home(args: argparse.Namespace) -> int:
-    try:
-        from app.tui.app import run_tui
-    except ImportError as exc:
-        _err(f"the full-screen coach is not available ({exc}); try: hiphook run --plain")
-        return 1
-    return run_tui(routine=None, side=None, args=args)
+    return _run_tui(args, None, None)
 
 
 # ---------------------------------------------------------------------- parser
@@ -325,7 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         # `hiphook` alone opens the coach's Home screen.
         for name, default in (("time_scale", 1.0), ("cues", None), ("sensor", "none"),
-                              ("db", None), ("routine", None), ("side", None)):
+                              ("db", None), ("routine", None), ("side", None),
+                              ("hold_only", False), ("sim_scenario", "steady")):
             setattr(args, name, getattr(args, name, default))
         return cmd_home(args)
     try:

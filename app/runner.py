@@ -18,6 +18,7 @@ import math
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from app.core.clock import Clock
 from app.core.engine import Engine, Event, EventKind, RunRecord, State
@@ -79,6 +80,8 @@ class SessionRunner:
         self.clock = clock
         self.side = side
         self.engine = Engine(routine, clock)
+        self.sensor: Any = None  # the SensorAttachment, when a sensor is in use
+        self.on_listener_error: Callable[[str], None] | None = None
         self.listener_errors: list[str] = []
         self._listeners: list[Listener] = []
         self._wake_event: asyncio.Event | None = None
@@ -110,7 +113,10 @@ class SessionRunner:
                     msg = f"{getattr(listener, '__qualname__', listener)}: {exc}"
                     if msg not in self.listener_errors:
                         self.listener_errors.append(msg)
-                        print(f"hiphook: {msg}", file=sys.stderr)
+                        if self.on_listener_error is not None:
+                            self.on_listener_error(msg)  # e.g. the TUI's notification
+                        else:
+                            print(f"hiphook: {msg}", file=sys.stderr)
         if events:
             self._wake()
 

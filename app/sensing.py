@@ -55,6 +55,7 @@ class SensorAttachment:
         self.listeners: list[Callable[[CoachEvent], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.TimerHandle | None = None
+        runner.sensor = self
         runner.subscribe(self.on_event)
 
     # ------------------------------------------------------------------ lifecycle
@@ -103,6 +104,8 @@ class SensorAttachment:
         if ev.kind is EventKind.STEP_STARTED and self.hold_only and self._loop is not None:
             # after this dispatch is over, not inside it
             self._loop.call_soon(self._sync_hold)
+        if ev.kind in (EventKind.FINISHED, EventKind.ABORTED) and self._loop is not None:
+            self._loop.call_soon(self.close)
         self._publish(out)
 
     def _trace(self, step: int) -> Any:

@@ -62,8 +62,12 @@ class HiphookApp(App[int]):
         attachments: Sequence[Attachment] = (),
         on_outcome: Callable[[Outcome], None] | None = None,
         notes: Sequence[str] = (),
+        background: Callable[[Callable[[str], None]], None] | None = None,
     ) -> None:
         super().__init__()
+        # Slow start-up work (opening the session log) run in a thread after the first
+        # paint; it reports through `say`, which is safe from any thread.
+        self.background = background
         self.start_routine = routine
         self.side = side
         self.clock = clock or MonotonicClock()
@@ -93,6 +97,9 @@ class HiphookApp(App[int]):
         self._thread = threading.get_ident()
         for text in self.start_notes:
             self.notify(text)
+        if self.background is not None:
+            job = self.background
+            self.run_worker(lambda: job(self.say), thread=True, group="background")
         if self.start_routine is not None:
             self.post_message(StartRequested(self.start_routine, self.side))
         else:
@@ -214,9 +221,11 @@ def run_tui(
     home_loader: HomeLoader = session_log_loader,
     attachments: Sequence[Attachment] = (),
     on_outcome: Callable[[Outcome], None] | None = None,
+    background: Callable[[Callable[[str], None]], None] | None = None,
+    notes: Sequence[str] = (),
 ) -> int:
     """Open the coach; returns the process exit status."""
-    notes: list[str] = []
+    notes = list(notes)
     scale = float(getattr(args, "time_scale", 1.0) or 1.0)
     if clock is None:
         clock = MonotonicClock()
@@ -230,6 +239,6 @@ def run_tui(
         cues = Settings.load().cues or "auto"
     app = HiphookApp(routine, side, clock=clock, cues=cues, home_loader=home_loader,
                      store_url=getattr(args, "db", None), attachments=attachments,
-                     on_outcome=on_outcome, notes=notes)
+                     on_outcome=on_outcome, notes=notes, background=background)
     result = app.run()
     return int(result or 0)
