@@ -157,7 +157,7 @@ def prepare_routine(
 def cmd_run(args: argparse.Namespace) -> int:
     settings = Settings.load()
     try:
-        routine, side, notes = prepare_routine(args, settings, _ask_side if args.plain else None)
+        routine, side, notes = prepare_routine(args, settings, _ask_side)
     except RoutineError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
