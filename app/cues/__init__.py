@@ -13,10 +13,10 @@ from app.cues.players import (
     attach_cues,
     build_chain,
 )
-from app.cues.schedule import Cue, Tone, cue_for
+from app.cues.schedule import Cue, Tone, cue_for, cue_for_coach
 from app.cues.tones import render_tone_wav
 
 __all__ = [
     "MODES", "BellBackend", "Cue", "CuePlayer", "Tone", "ToneBackend", "VoiceBackend",
-    "attach_cues", "build_chain", "cue_for", "render_tone_wav",
+    "attach_cues", "build_chain", "cue_for", "cue_for_coach", "render_tone_wav",
 ]

@@ -19,9 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from app.core.coach import CoachEvent
 from app.core.engine import Event
 from app.core.routine import Routine
-from app.cues.schedule import Cue, Tone, cue_for
+from app.cues.schedule import Cue, Tone, cue_for, cue_for_coach
 from app.cues.tones import render_tone_wav
 
 if TYPE_CHECKING:
@@ -271,6 +272,12 @@ class CuePlayer:
     # -------------------------------------------------------------- listener side
     def __call__(self, event: Event) -> None:
         cue = cue_for(event, self.routine)
+        if cue is not None:
+            self.submit(cue)
+
+    def coach_cue(self, event: CoachEvent) -> None:
+        """A pressure-coach listener (append it to `SensorAttachment.listeners`)."""
+        cue = cue_for_coach(event)
         if cue is not None:
             self.submit(cue)
 

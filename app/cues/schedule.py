@@ -2,7 +2,8 @@
 
 The routine is done lying down, often with eyes closed, so every moment that asks the
 runner to do something new gets a cue: a step starting or ending, the 3-2-1 before a
-timed step ends, each push/relax of a hold and each up/down of a raise.
+timed step ends, each push/relax of a hold and each up/down of a raise. With a sensor,
+the pressure coach adds its own: the press slipped, it is held again, and how it went.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.core.coach import CoachEvent, CoachKind
 from app.core.engine import Event, EventKind
+from app.core.pressure import VerdictKind, Zone
 from app.core.routine import Routine, StepKind
 
 
@@ -28,6 +31,11 @@ class Tone(StrEnum):
     RESUME = "resume"
     FINISH = "finish"
     STOP = "stop"
+    SLIP = "slip"  # the pressure left the band
+    HELD = "held"  # ... and is back in it
+    EASE = "ease"  # harder than the band asks
+    VERDICT = "verdict"
+    SENSOR = "sensor"  # the sensor dropped out
 
 
 @dataclass(frozen=True)
@@ -96,3 +104,44 @@ def cue_for(event: Event, routine: Routine) -> Cue | None:
     if k is EventKind.ABORTED:
         return Cue("Stopped.", Tone.STOP, t, stale_after=3.0)
     return None  # run started, waiting: the step's start cue already said it
+
+
+# A slip is corrected within a second or two; naming it any later would mislead.
+_ZONE_STALE_S = 1.5
+_ZONE_CUES = {
+    Zone.OUT: ("press again", Tone.SLIP, True),
+    Zone.HELD: ("held", Tone.HELD, False),
+    Zone.OVER: ("easier", Tone.EASE, False),
+}
+
+
+def verdict_text(event: CoachEvent) -> str:
+    """The verdict as a short spoken sentence (units in words: "s" is read as a letter)."""
+    v = event.verdict
+    if v is None:
+        return event.text
+    held = _seconds_words(v.under_pressure_s)
+    if v.kind is VerdictKind.CONFIRMED:
+        return f"Press confirmed. Held {held}."
+    if v.kind is VerdictKind.PARTIAL:
+        return f"Press partly held: {v.share:.0%}, {held}."
+    if v.lost_s > 0:
+        return f"Press not verified: the sensor was away for {_seconds_words(v.lost_s)}."
+    return "Press not verified: no sensor reading."
+
+
+def cue_for_coach(event: CoachEvent) -> Cue | None:
+    """The cue for one pressure-coach event: the press slipped or is back, or its verdict.
+
+    Only the slip rings the bell: with one sound, it goes to the moment that needs a
+    correction. A sensor coming back, a new zero and the lever need no sound of their
+    own (the lever's step change is cued by the engine).
+    """
+    if event.kind is CoachKind.ZONE and event.zone is not None:
+        text, tone, ring = _ZONE_CUES[event.zone]
+        return Cue(text, tone, event.t, ring=ring, stale_after=_ZONE_STALE_S)
+    if event.kind is CoachKind.VERDICT:
+        return Cue(verdict_text(event), Tone.VERDICT, event.t, stale_after=8.0)
+    if event.kind is CoachKind.SENSOR and "lost" in event.text:
+        return Cue("sensor lost", Tone.SENSOR, event.t, stale_after=3.0)
+    return None

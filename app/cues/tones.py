@@ -31,6 +31,13 @@ PATTERNS: dict[Tone, tuple[tuple[float, float], ...]] = {
     Tone.RESUME: ((587, 0.08), (0, 0.05), (587, 0.08)),
     Tone.FINISH: ((523, 0.14), (659, 0.14), (784, 0.14), (1047, 0.3)),
     Tone.STOP: ((392, 0.3),),
+    # Pressure: a slip is three low pips (hard to miss), back in the band a rising pair,
+    # too hard a high pair, the verdict a short chime, a lost sensor a long low note.
+    Tone.SLIP: ((330, 0.1), (0, 0.05), (330, 0.1), (0, 0.05), (330, 0.1)),
+    Tone.HELD: ((660, 0.1), (990, 0.15)),
+    Tone.EASE: ((1175, 0.08), (0, 0.05), (1175, 0.08)),
+    Tone.VERDICT: ((784, 0.12), (988, 0.12), (784, 0.2)),
+    Tone.SENSOR: ((294, 0.45),),
 }
 
 
