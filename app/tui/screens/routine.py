@@ -2,12 +2,15 @@
 
 It renders `runner.engine.view()`; it keeps no time of its own. A 10 Hz display timer and
 every runner event trigger a render, and each widget repaints only when its text changes,
-so a press step costs almost nothing while it waits.
+so a press step costs almost nothing while it waits. With a sensor attached, a pressure
+panel joins in: it reads the coach on the same timer, and the coach's events (slipped,
+held again, the verdict) redraw it at once and go to the cue player.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
@@ -17,11 +20,13 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from app.core.coach import CoachEvent
 from app.core.engine import HOLD_REASON, Event, EventKind, State, View
 from app.core.routine import StepKind
 from app.runner import SessionRunner, format_clock, format_duration
 from app.tui.messages import RunEnded
 from app.tui.widgets import BigClock, TextBar
+from app.tui.widgets.pressure import PressurePanel
 
 DISPLAY_HZ = 10
 
@@ -64,7 +69,9 @@ def mood(view: View) -> str:
 
 
 class RoutineScreen(Screen[None]):
-    CSS_PATH = Path(__file__).with_name("routine.tcss")  # absolute: subclasses elsewhere
+    # absolute paths: subclasses may live elsewhere
+    CSS_PATH = [Path(__file__).with_name("routine.tcss"),
+                Path(__file__).parent.parent / "widgets" / "pressure.tcss"]
     BINDINGS = [
         Binding("space", "pause", "Pause/Go on"),
         Binding("n", "skip", "Skip"),
@@ -86,6 +93,8 @@ class RoutineScreen(Screen[None]):
         self._ended = False
         self._closing = False
         self.mood = ""
+        self.panel: PressurePanel | None = None
+        self._coach_listeners: list[Callable[[CoachEvent], None]] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -94,6 +103,10 @@ class RoutineScreen(Screen[None]):
             yield BigClock(id="clock")
             yield Static(id="phase")
             yield Static(id="instruction")
+            if self.runner.sensor is not None:
+                self.panel = PressurePanel(self.runner.sensor, display_hz=DISPLAY_HZ,
+                                           id="pressure")
+                yield self.panel
             yield TextBar("Step   ", id="step-bar")
             yield TextBar("Routine", id="routine-bar")
             yield Static(id="next")
@@ -102,12 +115,29 @@ class RoutineScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.runner.subscribe(self.on_runner_event)
-        self.set_interval(1 / DISPLAY_HZ, self.render_view, name="display")
+        self._listen_to_coach()
+        self.set_interval(1 / DISPLAY_HZ, self.display_tick, name="display")
         self.run_worker(self.runner.run(), name="session", exclusive=True)
         self.render_view()
 
+    def _listen_to_coach(self) -> None:
+        """Redraw on the coach's events, and hand them to the app's cue player to sound."""
+        sensor = self.runner.sensor
+        if sensor is None:
+            return
+        self._coach_listeners.append(self.on_coach_event)
+        player = getattr(self.app, "cue_player", None)
+        if player is not None:
+            self._coach_listeners.append(player.coach_cue)
+        sensor.listeners.extend(self._coach_listeners)
+
     def on_unmount(self) -> None:
         self._closing = True  # the widgets are going: nothing more to draw
+        sensor = self.runner.sensor
+        if sensor is not None:
+            for listener in self._coach_listeners:
+                if listener in sensor.listeners:
+                    sensor.listeners.remove(listener)
         if not self.runner.done:  # the coach is closing mid-run: keep it as interrupted
             self.runner.abort("interrupted: the coach was closed")
 
@@ -119,13 +149,21 @@ class RoutineScreen(Screen[None]):
             self._ended = True
             self.post_message(RunEnded(self.runner.record))
 
+    def on_coach_event(self, event: CoachEvent) -> None:
+        """A slip, a recovery or a verdict shows now, not on the next display tick."""
+        self.render_view()
+
+    def display_tick(self) -> None:
+        """The display timer: the pressure trend takes one sample, then everything redraws."""
+        self.render_view(tick=True)
+
     def _put(self, key: str, value: object) -> bool:
         if self._shown.get(key) == value:
             return False
         self._shown[key] = value
         return True
 
-    def render_view(self) -> None:
+    def render_view(self, tick: bool = False) -> None:
         """Draw the engine's view; touch only widgets whose content changed."""
         if self._closing or not self.is_mounted:
             return
@@ -181,6 +219,10 @@ class RoutineScreen(Screen[None]):
         if self._put("howto", howto):
             self.query_one("#howto", Static).update(f"How to: {howto}", layout=False)
             changed = True
+        if self.panel is not None:
+            if tick:
+                self.panel.sample(v.step_index)
+            self.panel.show(self.runner.engine.t())
         if changed:
             self.renders += 1
 

@@ -1,0 +1,260 @@
+"""The pressure panel: how hard the runner presses, against their target band, in words too.
+
+Shown on the routine screen only when a sensor is attached. It reads the pressure
+coach on the screen's display timer (10 Hz) and keeps its own short history in a
+bounded deque, so the sensor's 100 Hz stream never turns into one message per sample.
+Every state is spelled out ("HELD", "PRESS HARDER", "sensor lost — reconnecting");
+colour only helps.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Sparkline, Static
+
+from app.core.pressure import Band, Verdict, VerdictKind, Zone
+
+if TYPE_CHECKING:
+    from app.sensing import SensorAttachment
+
+GAUGE_CELLS = 36  # inside the brackets; the trend below is as wide, so they line up
+LABEL = 9  # "Force    " and "Last 10 s" take the same width
+HISTORY_S = 10.0
+FILLED, IN_BAND, OUTSIDE, EDGE = "█", "░", "·", "|"
+STATUS_EVERY = 5  # display ticks between link-status reads (2 Hz: the counters move slowly)
+
+ZONE_WORDS = {Zone.HELD: "HELD", Zone.OUT: "PRESS HARDER", Zone.OVER: "EASIER"}
+
+
+def gauge_top(band: Band) -> float:
+    """The gauge's full scale: a quarter of the band's width past its upper edge."""
+    return band.high + 0.25 * (band.high - band.low)
+
+
+def gauge_cells(force: float | None, band: Band, cells: int = GAUGE_CELLS) -> str:
+    """The bar inside the brackets, e.g. `██|█████░░░░░░░|····`: filled up to the force,
+    the band's edges as `|`, and empty cells inside the band told from those outside it
+    by their shape, so the band reads without colour."""
+    top = gauge_top(band)
+    low = min(cells - 1, round(band.low / top * cells))
+    high = min(cells - 1, max(low + 1, round(band.high / top * cells)))
+    filled = 0 if force is None else round(max(0.0, min(force, top)) / top * cells)
+    out = []
+    for i in range(cells):
+        if i in (low, high):
+            out.append(EDGE)
+        elif i < filled:
+            out.append(FILLED)
+        else:
+            out.append(IN_BAND if low < i < high else OUTSIDE)
+    return "".join(out)
+
+
+def zone_words(sensor: SensorAttachment) -> str:
+    """What the runner should do now, in words; between presses there is nothing to judge."""
+    coach = sensor.coach
+    if not coach.sensor_connected:
+        return "NO READING"
+    judge = coach.judge
+    if judge is None:
+        return "no press now"
+    return ZONE_WORDS[judge.zone]
+
+
+def held_words(sensor: SensorAttachment, now: float) -> str:
+    """Time under pressure against the plan during a press; the last verdict after one."""
+    coach = sensor.coach
+    judge = coach.judge
+    if judge is not None:
+        return f"held {int(judge.under_pressure_s(now))} of {judge.planned_s:.0f} s"
+    if coach.verdicts:
+        return f"last press: {short_verdict(coach.verdicts[max(coach.verdicts)])}"
+    return "no press yet"
+
+
+def short_verdict(v: Verdict) -> str:
+    if v.kind is VerdictKind.PARTIAL:
+        return f"partial {v.share:.0%}"
+    return v.kind.value
+
+
+def link_words(status: Any) -> str:
+    """The link's state in words, from a `LinkStatus` (None before the first report)."""
+    state = getattr(status, "state", None)
+    if state is None or state == "connecting":
+        return "sensor: connecting…"
+    if state in ("lost", "reconnecting"):
+        return "sensor lost — reconnecting"
+    if state == "closed":
+        return "sensor: closed"
+    words = f"sensor: connected {status.rate_hz:.0f} Hz, {status.dropped} dropped"
+    bad = status.bad_lines + getattr(status, "checksum_errors", 0)
+    return words + (f", {bad} bad" if bad else "")
+
+
+def band_words(band: Band) -> str:
+    edges = f"{band.low:.0f}–{band.high:.0f} N"
+    return f"target {edges}" if band.calibrated else f"uncalibrated band {edges}"
+
+
+class _Edge(float):
+    """A scale mark for the trend: it sets the range but is never drawn as a bar."""
+
+
+def _bar(bucket: Sequence[float]) -> float:
+    values = [v for v in bucket if not isinstance(v, _Edge)]
+    return max(values) if values else 0.0
+
+
+def trend_top(cells: Sequence[float], band: Band) -> float:
+    """The trend's full scale: the highest force shown, but at least twice the band's
+    lower edge, so a steady press fills most of the row and a slip is a deep notch,
+    while an empty tool stays near the floor."""
+    return max(max(cells, default=0.0), 2 * band.low, 1.0)
+
+
+def pinned(cells: Sequence[float], top: float) -> list[float]:
+    """Trend data on a scale from 0 to `top`.
+
+    Textual's Sparkline scales bars to the data's own min and max, which would blow the
+    few newtons of noise in a steady hold up to full height. So each cell goes in twice
+    (each bar is one bucket of two), and the first and last copies are replaced by edge
+    marks at 0 and `top`, which `_bar` leaves out.
+    """
+    out: list[float] = []
+    for v in cells:
+        v = max(0.0, min(v, top))
+        out += [v, v]
+    if out:
+        out[0], out[-1] = _Edge(0.0), _Edge(top)
+    return out
+
+
+def resample(values: Sequence[float], cells: int) -> list[float]:
+    """`values` (oldest first) as `cells` means; missing history at the start reads 0."""
+    if not values:
+        return [0.0] * cells
+    n = len(values)
+    out = []
+    for i in range(cells):
+        a, b = i * n // cells, (i + 1) * n // cells
+        chunk = values[a:max(b, a + 1)]
+        out.append(sum(chunk) / len(chunk))
+    return out
+
+
+class ForceGauge(Widget):
+    """One row: `Force    [██|████░░░░|···]   155 N  HELD`."""
+
+    COMPONENT_CLASSES = {"gauge--held", "gauge--out", "gauge--over", "gauge--words"}
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state: tuple[str, str, str, str] = ("", "", "", "out")
+
+    def set(self, cells: str, force: str, words: str, zone: str) -> None:
+        state = (cells, force, words, zone)
+        if state != self.state:
+            self.state = state
+            self.refresh()
+
+    def render(self) -> Text:
+        cells, force, words, zone = self.state
+        fill = self.get_component_rich_style(f"gauge--{zone}")
+        text = Text("Force".ljust(LABEL) + "[", no_wrap=True)
+        for ch in cells:
+            text.append(ch, fill if ch == FILLED else "")
+        text.append(f"] {force:>6}  ")
+        text.append(words, self.get_component_rich_style("gauge--words"))
+        return text
+
+
+class PressurePanel(Vertical):
+    """The live gauge, the last ten seconds, time under pressure and the link's state."""
+
+    def __init__(self, sensor: SensorAttachment, *, display_hz: float = 10.0,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.sensor = sensor
+        self.history: deque[float] = deque(maxlen=max(2, round(HISTORY_S * display_hz)))
+        self._trace: list[tuple[float, float]] | None = None  # the press being drawn
+        self._read = 0  # how many of its samples are in the history already
+        self._ticks = 0
+        self._status: Any = None
+        self._shown: dict[str, object] = {}
+
+    def compose(self) -> ComposeResult:
+        yield ForceGauge(id="gauge")
+        with Horizontal(id="trend-row"):
+            yield Static("Last 10 s".ljust(LABEL + 1), id="trend-label")
+            yield Sparkline([], summary_function=_bar, id="trend")
+            yield Static(id="band")
+        with Horizontal(id="held-row"):
+            yield Static(id="held")
+            yield Static(id="link")
+
+    def sample(self, step: int) -> None:
+        """One display tick during step `step`: add the force since the last tick.
+
+        During a press that is the mean of the press trace's new samples (so a short lift
+        still shows); otherwise the latest reading. With no link it is 0, and the words
+        say why.
+        """
+        self._ticks += 1
+        coach = self.sensor.coach
+        value = coach.last_force if coach.sensor_connected else 0.0
+        trace = coach.traces.get(step) if coach.judge is not None else None
+        if trace is not None:
+            if trace is not self._trace:  # a new press (or the same one again, after Back)
+                self._trace, self._read = trace, 0
+            fresh = trace[self._read:]
+            self._read = len(trace)
+            if fresh:
+                value = sum(f for _, f in fresh) / len(fresh)
+        self.history.append(value)
+
+    def _link_status(self) -> Any:
+        session = self.sensor.session
+        if session is None:
+            return self.sensor.status
+        if self._status is None or self._ticks % STATUS_EVERY == 0:
+            self._status = session.status()
+        return self._status
+
+    def show(self, now: float) -> None:
+        """Draw from the coach at session time `now`; only what changed is touched."""
+        if not self.is_mounted:
+            return
+        coach = self.sensor.coach
+        band = coach.band
+        connected = coach.sensor_connected
+        judge = coach.judge
+        zone = "out"
+        if judge is not None and connected:
+            zone = judge.zone.value
+        force = f"{coach.last_force:.0f} N" if connected else "-- N"
+        bar = gauge_cells(coach.last_force if connected else None, band)
+        self.query_one(ForceGauge).set(bar, force, zone_words(self.sensor), zone)
+        trend = self.query_one(Sparkline)
+        width = trend.size.width or GAUGE_CELLS
+        cells = resample(list(self.history), width)
+        data = pinned(cells, trend_top(cells, band))
+        if self._put("trend", tuple(round(v) for v in data)):
+            trend.data = data
+        for key, text in (("band", band_words(band)), ("held", held_words(self.sensor, now)),
+                          ("link", link_words(self._link_status()))):
+            if self._put(key, text):
+                self.query_one(f"#{key}", Static).update(text, layout=False)
+
+    def _put(self, key: str, value: object) -> bool:
+        if self._shown.get(key) == value:
+            return False
+        self._shown[key] = value
+        return True
