@@ -149,9 +149,11 @@ class HiphookApp(App[int]):
         if self.cue_player is not None:
             # Let the last cue ("well done") play before the worker stops.
             self.set_timer(3.0, self.cue_player.close)
+        sensor = self.runner.sensor
         self._show(SummaryScreen(message.record, self.runner.routine, self._pain_before,
                                  today=self.today, loader=self.home_loader,
-                                 store_url=self.store_url))
+                                 store_url=self.store_url,
+                                 verdicts=sensor.coach.verdicts if sensor else None))
 
     @on(SummaryClosed)
     def _summary_closed(self, message: SummaryClosed) -> None:

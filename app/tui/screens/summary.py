@@ -1,8 +1,13 @@
-"""The summary: what was done and skipped, how long against the plan, pain before and after."""
+"""The summary: what was done and skipped, how long against the plan, pain before and after.
+
+With a sensor, each press also says how it was judged (confirmed, partial, unverified)
+and how long it was really held.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 
 from rich.markup import escape
@@ -13,7 +18,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from app.core.engine import RunRecord, State
+from app.core.engine import RunRecord, State, StepRecord
+from app.core.pressure import Verdict, VerdictKind
 from app.core.routine import Routine
 from app.runner import format_duration
 from app.tui.homedata import HomeLoader, safe_load
@@ -21,21 +27,57 @@ from app.tui.messages import HomeLoaded, SummaryClosed
 from app.tui.screens.checkin import HIGH_PAIN, digit_bindings
 from app.tui.widgets import PainScale
 
+Verdicts = Mapping[int, Verdict]
 
-def step_lines(record: RunRecord) -> list[str]:
-    """One line per step; the outcome is a word, never only a colour."""
+
+def _judged(s: StepRecord, verdicts: Verdicts | None) -> Verdict | None:
+    """The press's verdict, if it was finished under the sensor (not skipped)."""
+    if verdicts is None or not s.completed or s.skipped:
+        return None
+    return verdicts.get(s.index)
+
+
+def held_words(v: Verdict) -> str:
+    """How long a judged press was held; for an unverified one, why it is unverified."""
+    if v.kind is VerdictKind.UNVERIFIED:
+        return f"sensor lost {format_duration(v.lost_s)}" if v.lost_s > 0 else "no reading"
+    return f"held {format_duration(v.under_pressure_s)} ({v.share:.0%})"
+
+
+def step_lines(record: RunRecord, verdicts: Verdicts | None = None) -> list[str]:
+    """One line per step; the outcome is a word, never only a colour.
+
+    With `verdicts` (the run had a sensor) a finished press's outcome is its verdict,
+    followed by its time under pressure; the column widens to fit "unverified".
+    """
     width = max((len(s.name) + (len(s.side) + 3 if s.side else 0) for s in record.steps),
                 default=10)
+    mark_width = 8 if verdicts is None else 10
     out = []
     for s in record.steps:
         name = f"{s.name} ({s.side})" if s.side else s.name
         mark = "done" if s.completed else ("skipped" if s.skipped else "not done")
+        verdict = _judged(s, verdicts)
+        if verdict is not None:
+            mark = verdict.kind.value
         if s.kind == "action":
             took = f"waited {format_duration(s.active_s)}"
         else:
             took = f"{format_duration(s.active_s)} of {format_duration(s.planned_s)}"
-        out.append(f"{s.index + 1:>3}. {escape(name):<{width}}  {mark:<8}  {took}")
+        line = f"{s.index + 1:>3}. {escape(name):<{width}}  {mark:<{mark_width}}  {took}"
+        if verdict is not None:
+            line += f"  {held_words(verdict)}"
+        out.append(line)
     return out
+
+
+def presses_line(record: RunRecord, verdicts: Verdicts) -> str:
+    """How many of the presses done were confirmed by the sensor."""
+    judged = [v for s in record.steps if (v := _judged(s, verdicts)) is not None]
+    if not judged:
+        return "No press was judged by the sensor."
+    confirmed = sum(1 for v in judged if v.kind is VerdictKind.CONFIRMED)
+    return f"Sensor: {confirmed} of {len(judged)} presses confirmed as held."
 
 
 def totals_line(record: RunRecord) -> str:
@@ -59,9 +101,12 @@ class SummaryScreen(Screen[None]):
     ]
 
     def __init__(self, record: RunRecord, routine: Routine, pain_before: int | None, *,
-                 today: dt.date, loader: HomeLoader, store_url: str | None) -> None:
+                 today: dt.date, loader: HomeLoader, store_url: str | None,
+                 verdicts: Verdicts | None = None) -> None:
+        """`verdicts` (step index → verdict) only when the run had a sensor."""
         super().__init__()
         self.record = record
+        self.verdicts = dict(verdicts) if verdicts is not None else None
         self.routine = routine
         self.pain_before = pain_before
         self.pain_after: int | None = None
@@ -77,8 +122,11 @@ class SummaryScreen(Screen[None]):
             head = "Stopped early. The run so far is kept, marked as interrupted."
         with Vertical(id="body"):
             yield Static(head, id="headline")
-            yield Static(totals_line(self.record), id="totals")
-            yield Static("\n".join(step_lines(self.record)), id="steps")
+            totals = totals_line(self.record)
+            if self.verdicts is not None:
+                totals += "\n" + presses_line(self.record, self.verdicts)
+            yield Static(totals, id="totals")
+            yield Static("\n".join(step_lines(self.record, self.verdicts)), id="steps")
             yield Static(id="pain")
             yield PainScale(id="scale")
             yield Static(id="streak")
