@@ -13,6 +13,8 @@ import time
 from textual.pilot import Pilot
 
 from app.core.clock import FakeClock, ScaledClock
+from app.core.coach import CoachEvent, CoachKind
+from app.core.pressure import DEFAULT_BAND, Verdict, VerdictKind, Zone
 from app.core.protocol import LeverEvent
 from app.core.routine import Routine, Step, StepKind
 from app.cues import Cue, Tone, cue_for_coach
@@ -21,8 +23,8 @@ from app.sensing import SensorAttachment
 from app.sensor import LOST_MESSAGE, LinkStatus, SensorBatch
 from app.tui.app import HiphookApp
 from app.tui.screens.routine import RoutineScreen
-from app.tui.screens.summary import SummaryScreen
-from app.tui.widgets.pressure import PressurePanel, gauge_cells
+from app.tui.screens.summary import SummaryScreen, held_words
+from app.tui.widgets.pressure import PressurePanel, gauge_cells, link_words, pinned
 from tests.test_tui import TODAY, display_tick, drive, make_app, screen_text, settle, start_run
 
 RATE_HZ = 100
@@ -106,6 +108,8 @@ def test_panel_words_cues_and_summary_through_a_judged_press() -> None:
         assert "sensor: connecting" in text and "NO READING" in text
         assert "uncalibrated band 60–450 N" in text
         assert "no press yet" in text
+        clock_rows = app.screen.query_one("#clock").size.height
+        assert clock_rows >= 5, "the block digits still fit beside the panel at 80x24"
 
         feed.status("connected")
         await feed.hold(pilot, clock, 3.0, 0.0)  # getting into position: the tool is empty
@@ -201,10 +205,8 @@ def test_no_sensor_means_no_panel_and_the_usual_summary() -> None:
 
 
 def test_coach_cues_in_words() -> None:
-    from app.core.coach import CoachEvent, CoachKind
-    from app.core.pressure import Verdict, VerdictKind, Zone
-
-    assert cue_for_coach(CoachEvent(CoachKind.ZONE, 1.0, 1, zone=Zone.OVER)).text == "easier"
+    over = cue_for_coach(CoachEvent(CoachKind.ZONE, 1.0, 1, zone=Zone.OVER))
+    assert over is not None and over.text == "easier" and not over.ring
     v = Verdict(VerdictKind.CONFIRMED, 90.0, 88.2)
     cue = cue_for_coach(CoachEvent(CoachKind.VERDICT, 1.0, 1, verdict=v))
     assert cue is not None and cue.text == "Press confirmed. Held 1 minute 28."
@@ -246,3 +248,18 @@ def test_the_simulator_runs_a_judged_routine_to_the_summary_without_a_key() -> N
         assert "confirmed" in line, text
 
     drive(app, body)
+
+
+def test_gauge_trend_and_words_read_without_colour() -> None:
+    empty = gauge_cells(0.0, DEFAULT_BAND, cells=20)
+    assert empty.count("|") == 2 and "█" not in empty
+    inside = empty[empty.index("|") + 1:empty.rindex("|")]
+    assert set(inside) == {"░"} and set(empty[:empty.index("|")]) == {"·"}
+    assert gauge_cells(10_000.0, DEFAULT_BAND, cells=20).count("|") == 2  # edges stay
+    # The trend keeps its own scale: a steady press is not blown up to noise.
+    data = pinned([150.0, 152.0, 149.0], 300.0)
+    assert min(data) == 0.0 and max(data) == 300.0 and len(data) == 6
+    assert link_words(None) == "sensor: connecting…"
+    assert link_words(LinkStatus(state="reconnecting")) == "sensor lost — reconnecting"
+    lost = Verdict(VerdictKind.UNVERIFIED, 90.0, 40.0, 0.3, "sensor lost for 0 s")
+    assert held_words(lost) == "sensor lost 0:01"  # a split second still counts

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 from app.core.engine import RunRecord, State, StepRecord
 from app.core.pressure import Verdict, VerdictKind
 from app.core.routine import Routine
-from app.runner import format_duration
+from app.runner import format_clock, format_duration
 from app.tui.homedata import HomeLoader, safe_load
 from app.tui.messages import HomeLoaded, SummaryClosed
 from app.tui.screens.checkin import HIGH_PAIN, digit_bindings
@@ -40,7 +40,8 @@ def _judged(s: StepRecord, verdicts: Verdicts | None) -> Verdict | None:
 def held_words(v: Verdict) -> str:
     """How long a judged press was held; for an unverified one, why it is unverified."""
     if v.kind is VerdictKind.UNVERIFIED:
-        return f"sensor lost {format_duration(v.lost_s)}" if v.lost_s > 0 else "no reading"
+        # rounded up: a gap of a split second still made the press unverified
+        return f"sensor lost {format_clock(v.lost_s)}" if v.lost_s > 0 else "no reading"
     return f"held {format_duration(v.under_pressure_s)} ({v.share:.0%})"
 
 

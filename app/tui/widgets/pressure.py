@@ -239,7 +239,7 @@ class PressurePanel(Vertical):
         zone = "out"
         if judge is not None and connected:
             zone = judge.zone.value
-        force = f"{coach.last_force:.0f} N" if connected else "-- N"
+        force = f"{round(coach.last_force)} N" if connected else "-- N"  # never "-0 N"
         bar = gauge_cells(coach.last_force if connected else None, band)
         self.query_one(ForceGauge).set(bar, force, zone_words(self.sensor), zone)
         trend = self.query_one(Sparkline)
