@@ -94,6 +94,7 @@ class RoutineScreen(Screen[None]):
         self._closing = False
         self.mood = ""
         self.panel: PressurePanel | None = None
+        self._step_index = 0
         self._coach_listeners: list[Callable[[CoachEvent], None]] = []
 
     def compose(self) -> ComposeResult:
@@ -154,8 +155,13 @@ class RoutineScreen(Screen[None]):
         self.render_view()
 
     def display_tick(self) -> None:
-        """The display timer: the pressure trend takes one sample, then everything redraws."""
-        self.render_view(tick=True)
+        """The display timer: the pressure trend takes one sample, then everything redraws.
+
+        The step is the one last drawn: every step change is drawn at once (runner event).
+        """
+        if self.panel is not None and not self._closing:
+            self.panel.sample(self._step_index)
+        self.render_view()
 
     def _put(self, key: str, value: object) -> bool:
         if self._shown.get(key) == value:
@@ -163,7 +169,7 @@ class RoutineScreen(Screen[None]):
         self._shown[key] = value
         return True
 
-    def render_view(self, tick: bool = False) -> None:
+    def render_view(self) -> None:
         """Draw the engine's view; touch only widgets whose content changed."""
         if self._closing or not self.is_mounted:
             return
@@ -219,9 +225,8 @@ class RoutineScreen(Screen[None]):
         if self._put("howto", howto):
             self.query_one("#howto", Static).update(f"How to: {howto}", layout=False)
             changed = True
+        self._step_index = v.step_index
         if self.panel is not None:
-            if tick:
-                self.panel.sample(v.step_index)
             self.panel.show(self.runner.engine.t())
         if changed:
             self.renders += 1

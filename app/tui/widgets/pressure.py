@@ -137,19 +137,6 @@ def pinned(cells: Sequence[float], top: float) -> list[float]:
     return out
 
 
-def resample(values: Sequence[float], cells: int) -> list[float]:
-    """`values` (oldest first) as `cells` means; missing history at the start reads 0."""
-    if not values:
-        return [0.0] * cells
-    n = len(values)
-    out = []
-    for i in range(cells):
-        a, b = i * n // cells, (i + 1) * n // cells
-        chunk = values[a:max(b, a + 1)]
-        out.append(sum(chunk) / len(chunk))
-    return out
-
-
 class ForceGauge(Widget):
     """One row: `Force    [██|████░░░░|···]   155 N  HELD`."""
 
@@ -183,7 +170,11 @@ class PressurePanel(Vertical):
                  id: str | None = None) -> None:
         super().__init__(id=id)
         self.sensor = sensor
-        self.history: deque[float] = deque(maxlen=max(2, round(HISTORY_S * display_hz)))
+        # One value per cell of the trend, each the mean of a few display ticks, so the
+        # trend moves (and repaints) a few times a second, not on every tick.
+        self.ticks_per_cell = max(1, round(HISTORY_S * display_hz / GAUGE_CELLS))
+        self.history: deque[float] = deque([0.0] * GAUGE_CELLS, maxlen=GAUGE_CELLS)
+        self._cell: list[float] = []
         self._trace: list[tuple[float, float]] | None = None  # the press being drawn
         self._read = 0  # how many of its samples are in the history already
         self._ticks = 0
@@ -201,7 +192,7 @@ class PressurePanel(Vertical):
             yield Static(id="link")
 
     def sample(self, step: int) -> None:
-        """One display tick during step `step`: add the force since the last tick.
+        """One display tick during step `step`: note the force since the last tick.
 
         During a press that is the mean of the press trace's new samples (so a short lift
         still shows); otherwise the latest reading. With no link it is 0, and the words
@@ -218,7 +209,10 @@ class PressurePanel(Vertical):
             self._read = len(trace)
             if fresh:
                 value = sum(f for _, f in fresh) / len(fresh)
-        self.history.append(value)
+        self._cell.append(value)
+        if len(self._cell) >= self.ticks_per_cell:
+            self.history.append(sum(self._cell) / len(self._cell))
+            self._cell.clear()
 
     def _link_status(self) -> Any:
         session = self.sensor.session
@@ -242,12 +236,9 @@ class PressurePanel(Vertical):
         force = f"{round(coach.last_force)} N" if connected else "-- N"  # never "-0 N"
         bar = gauge_cells(coach.last_force if connected else None, band)
         self.query_one(ForceGauge).set(bar, force, zone_words(self.sensor), zone)
-        trend = self.query_one(Sparkline)
-        width = trend.size.width or GAUGE_CELLS
-        cells = resample(list(self.history), width)
-        data = pinned(cells, trend_top(cells, band))
-        if self._put("trend", tuple(round(v) for v in data)):
-            trend.data = data
+        cells = list(self.history)
+        if self._put("trend", cells):
+            self.query_one(Sparkline).data = pinned(cells, trend_top(cells, band))
         for key, text in (("band", band_words(band)), ("held", held_words(self.sensor, now)),
                           ("link", link_words(self._link_status()))):
             if self._put(key, text):
