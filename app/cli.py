@@ -197,6 +197,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         player = attach_cues(runner, cues, ring=_terminal_bell,
                              note=lambda text: print(f"hiphook: {text}", file=sys.stderr))
+        if sensor is not None:
+            sensor.listeners.append(player.coach_cue)
     try:
         asyncio.run(run_plain(runner, json_mode=args.json, notes=notes, sensor=sensor))
     finally:
