@@ -182,13 +182,15 @@ def test_cues_never_block_the_caller_and_stale_ones_are_dropped() -> None:
     t0 = time.perf_counter()
     for n in range(10):
         player.submit(Cue(f"c{n}", Tone.COUNT, 0, stale_after=0.1))
-    assert time.perf_counter() - t0 < 0.05  # ten cues queued in well under a frame
+    # Playing all ten would take 2.5 s; queueing them must not wait for any of it.
+    assert time.perf_counter() - t0 < 0.25
     assert player.wait_idle(5)
     player.close()
-    # One plays (the first, or the oldest kept if the worker started late); the queue
-    # keeps only the 4 newest, and those go stale while it plays.
-    assert len(slow.played) == 1 and slow.played[0] in ("c0", "c6")
-    assert player.dropped == 9
+    # At most one plays (the first, or the oldest kept if the worker started late; none
+    # if the worker was so late that even that one went stale); the queue keeps only the
+    # 4 newest, and those go stale while it plays. Every other cue is dropped, not played.
+    assert len(slow.played) <= 1 and set(slow.played) <= {"c0", "c6"}
+    assert player.dropped == 10 - len(slow.played)
 
 
 def test_attached_cues_follow_a_runner_on_a_fake_clock() -> None:
