@@ -9,6 +9,14 @@ plain `call_at` lands 1-2 ms late. Instead one alarm thread waits on a condition
 timeout (CPython waits with `sem_clockwait` on the monotonic clock, good to ~0.1 ms) and
 hands the wake-up to the loop with `call_soon_threadsafe`. The thread sleeps in the
 kernel between boundaries, so it costs no CPU while it waits.
+
+Under load: a busy Python thread keeps the GIL for the switch interval (5 ms) whenever a
+woken thread asks for it, and a wake-up asked for it three times (alarm thread, loop
+thread, the task's next loop pass): boundaries came 5-20 ms late (bench/bench_timing.py
+--stages). So while a run is live the interval is 0.25 ms, the alarm fires LEAD_S early,
+and the loop sleeps the rest and polls at once: one hand-over after the deadline. The
+interval matters only while two threads want the GIL at once; the runner's threads
+sleep between boundaries.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import asyncio
 import math
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +37,10 @@ Listener = Callable[[Event], None]
 
 # Wake at least this often (real seconds) to notice a system suspend promptly.
 HEARTBEAT_S = 1.0
+# While a run is live, a busy thread yields the GIL after this long (CPython: 5 ms).
+SWITCH_INTERVAL_S = 0.00025
+# The alarm fires this early (real seconds); the loop thread sleeps the rest itself.
+LEAD_S = 0.002
 
 
 class _Alarm(threading.Thread):
@@ -62,7 +75,7 @@ class _Alarm(threading.Thread):
                     continue
                 delay = HEARTBEAT_S
                 if self._deadline is not None:
-                    delay = min(delay, self._clock.real_delay(self._deadline))
+                    delay = min(delay, self._clock.real_delay(self._deadline) - LEAD_S)
                 if delay > 0:
                     # Woken early by arm()/stop() or by the timeout; either way re-check.
                     self._cv.wait(delay)
@@ -124,6 +137,18 @@ class SessionRunner:
         if self._wake_event is not None:
             self._wake_event.set()
 
+    def _on_alarm(self) -> None:
+        """On the loop, up to LEAD_S early: sleep to the deadline, then poll right here."""
+        deadline = self._next_wake()
+        if deadline is not None:
+            rest = self.clock.real_delay(deadline)
+            if 0 < rest <= LEAD_S:
+                time.sleep(rest)  # blocks the loop <= 2 ms, no CPU; one GIL hand-over
+        try:
+            self.poll()
+        finally:
+            self._wake()
+
     # -------------------------------------------------------------- controls
     def start(self) -> None:
         self._dispatch(self.engine.start())
@@ -182,10 +207,12 @@ class SessionRunner:
         self._wake_event = wake = asyncio.Event()
         subscribe = getattr(self.clock, "subscribe", None)
         alarm: _Alarm | None = None
+        old_interval = sys.getswitchinterval()
         if subscribe is not None:
             subscribe(wake.set)  # a fake clock wakes us when a test moves it
         else:
-            alarm = _Alarm(self.clock, loop, wake.set)
+            sys.setswitchinterval(min(old_interval, SWITCH_INTERVAL_S))
+            alarm = _Alarm(self.clock, loop, self._on_alarm)
             alarm.start()
         try:
             if self.engine.state is State.READY:
@@ -203,6 +230,7 @@ class SessionRunner:
         finally:
             if alarm is not None:
                 alarm.stop()
+                sys.setswitchinterval(old_interval)
             self._wake_event = None
         return self.engine.record
 
