@@ -282,6 +282,7 @@ class TuiWiring:
         self.store: Any = None
         self.recorder: Any = None
         self.say: Callable[[str], None] = lambda text: None
+        self.reminders: Any = None
         self._ready = threading.Event()
 
     def open_log(self, say: Callable[[str], None]) -> None:
@@ -300,6 +301,25 @@ class TuiWiring:
                 say(f"Session log unavailable: {exc.message} Runs will not be saved.")
         finally:
             self._ready.set()
+        if self.store is not None:
+            self._start_reminders(say)
+
+    def _start_reminders(self, say: Callable[[str], None]) -> None:
+        """While the coach is open, the daily reminder shows in it (and the service
+        stays quiet)."""
+        try:
+            from app.remind.inapp import InAppReminders
+
+            self.reminders = InAppReminders(lambda title, body: say(f"{title}: {body}"),
+                                            db=self.args.db)
+            self.reminders.start()
+        except Exception as exc:  # noqa: BLE001 - a reminder must never stop the coach
+            say(f"The in-app reminder is off: {exc}")
+            self.reminders = None
+
+    def close(self) -> None:
+        if self.reminders is not None:
+            self.reminders.stop()
 
     def attach_sensor(self, runner: SessionRunner, pain: int | None) -> None:
         notes: list[str] = []
@@ -336,9 +356,12 @@ def _run_tui(args: argparse.Namespace, routine: Routine | None, side: str | None
         _err(f"the full-screen coach is not available ({exc}); use: hiphook run --plain")
         return 1
     wiring = TuiWiring(args, Settings.load())
-    return run_tui(routine=routine, side=side, args=args,
-                   attachments=[wiring.attach_sensor, wiring.attach_log],
-                   on_outcome=wiring.outcome, background=wiring.open_log, notes=notes)
+    try:
+        return run_tui(routine=routine, side=side, args=args,
+                       attachments=[wiring.attach_sensor, wiring.attach_log],
+                       on_outcome=wiring.outcome, background=wiring.open_log, notes=notes)
+    finally:
+        wiring.close()
 
 
 def cmd_home(args: argparse.Namespace) -> int:

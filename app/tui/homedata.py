@@ -41,18 +41,24 @@ def no_history(today: dt.date, store_url: str | None) -> HomeData:
 
 def session_log_loader(today: dt.date, store_url: str | None) -> HomeData:
     """Home data from the session log (stdlib sqlite3 read, no database layer import)."""
+    from app.remind.home import next_reminder_text
     from app.store.home import load_home
 
     h = load_home(store_url, today=today)
+    try:
+        reminder = next_reminder_text(store_url)
+    except Exception:  # noqa: BLE001 - a reminder line is not worth a broken Home
+        reminder = None
     last = getattr(h, "last_session", None)
     last_text = last.text(today) if last is not None else None
     if not h.done_days and last_text is None:  # an empty or missing log: nothing yet
-        return HomeData(note=h.problem)
+        return HomeData(note=h.problem, next_reminder=reminder)
     return HomeData(
         today_done=h.done_today,
         streak_days=h.streak.days,
         last7=tuple(done for _day, done in h.last7),
         last_session=last_text,
+        next_reminder=reminder,
         note=h.problem,
     )
 
