@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from app.sensing import SensorAttachment
 
 EXIT_BAD_INPUT = 2
+SIM_SCENARIOS = ("steady", "weak", "tiring", "lifts", "unplug", "noise", "diy")
 
 
 def _err(msg: str) -> None:
@@ -126,6 +127,9 @@ def prepare_routine(
     """Resolve routine, side and progression; raises RoutineError or ValueError to refuse."""
     notes: list[str] = []
     name = args.routine or settings.routine
+    if not args.routine and name not in builtin_names():
+        notes.append(f"The remembered routine {name!r} is not a built-in; using daily.")
+        name = settings.routine = "daily"
     routine = load_routine(name)
     side = args.side or settings.side
     if routine.sided and side is None:
@@ -134,21 +138,20 @@ def prepare_routine(
             raise ValueError("which hip is tight? Give --side left or --side right")
     if routine.progression is not None:
         today = dt.date.today()
-        start = settings.beginner_started
-        started = dt.date.fromisoformat(start) if start else today
-        if start is None:
+        try:
+            started = dt.date.fromisoformat(settings.beginner_started or "")
+        except ValueError:  # never set, or damaged: the progression starts today
+            started = today
             settings.beginner_started = today.isoformat()
-        days = (today - started).days
+        days = max(0, (today - started).days)
         routine = routine.at_day(days)
         press = routine.progression.press_seconds(days) if routine.progression else 0
         notes.append(f"Beginner progression: day {days + 1}, presses of {press:g} s.")
     if side is not None and routine.sided:
         routine = routine.for_side(side)
         notes.append(f"Tight side: {side} (change with --side).")
-    if args.routine and ("/" in args.routine or args.routine.endswith(".toml")):
-        pass  # a file path is used as given, not remembered as the default
-    elif args.routine:
-        settings.routine = args.routine
+    if args.routine in builtin_names():
+        settings.routine = args.routine  # a file is used as given, not remembered
     if side is not None:
         settings.side = side
     return routine, side, notes
@@ -179,7 +182,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"Time scale ×{args.time_scale:g}: for demos and development only, not a real session."
         )
     runner = SessionRunner(routine, clock, side=side)
-    sensor = make_sensor(args, runner, settings, notes)
+    try:
+        sensor = make_sensor(args, runner, settings, notes)
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
     # The log subscribes next (after the sensor's judge), so a step is committed with its
     # verdict before any face hears that it ended.
     code, recorder = attach_session_log(args, runner, routine, side, notes)
@@ -204,7 +211,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if player is not None:
             player.close()
-    return 130 if any("Ctrl-C" in r for r in reasons) else 0
+    return 130 if any(r.startswith("interrupted") for r in reasons) else 0
 
 
 def _terminal_bell() -> None:
@@ -257,6 +264,18 @@ def make_sensor(
         return None
     from app.sensing import SensorAttachment
 
+    spec = str(args.sensor)
+    if spec.startswith("/") and not os.path.exists(spec):
+        raise ValueError(f"no such port: {spec} (see `hiphook sensor scan`)")
+    if spec == "auto":
+        from app.sensor import find_auto
+
+        found = find_auto()
+        if found is None:
+            notes.append("No sensor found (`hiphook sensor scan --all` lists the ports): "
+                          "the presses are timed as usual.")
+            return None
+        args.sensor = found
     band = settings.pressure_band()
     if not band.calibrated:
         notes.append(
@@ -323,9 +342,12 @@ class TuiWiring:
 
     def attach_sensor(self, runner: SessionRunner, pain: int | None) -> None:
         notes: list[str] = []
-        sensor = make_sensor(self.args, runner, self.settings, notes)
-        if sensor is not None:
-            sensor.start(asyncio.get_running_loop())
+        try:
+            sensor = make_sensor(self.args, runner, self.settings, notes)
+            if sensor is not None:
+                sensor.start(asyncio.get_running_loop())
+        except (ValueError, OSError) as exc:
+            notes.append(f"Sensor not used: {exc}")
         for text in notes:
             self.say(text)
         runner.on_listener_error = self.say
@@ -382,8 +404,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="PATH|URL", help="session log file (or SQLAlchemy URL)")
     p.add_argument("--hold-only", action="store_true",
                    help="with a sensor: a press counts down only while it is held")
-    p.add_argument("--sim-scenario", default="steady", metavar="NAME",
-                   help="with --sensor sim: steady, weak, tiring, lifts, unplug, noise, diy")
+    p.add_argument("--sim-scenario", default="steady", choices=SIM_SCENARIOS,
+                   help="with --sensor sim: how the simulated user presses")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -195,18 +195,25 @@ async def run_plain(
     report: asyncio.TimerHandle | None = None
     if sensor is not None:
         sensor.listeners.append(face.on_coach)
-        sensor.start(loop)
+        try:
+            sensor.start(loop)
+        except (ValueError, OSError) as exc:
+            face.note(f"Sensor not used ({exc}); the presses are timed as usual.")
+            sensor = None
+    if sensor is not None:
+        attached = sensor
 
         def sensor_report() -> None:
             nonlocal report
             if json_mode:
-                face.emit(sensor.summary())
+                face.emit(attached.summary())
             report = loop.call_later(sensor_report_s, sensor_report)
 
         report = loop.call_later(sensor_report_s, sensor_report)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig, why in ((signal.SIGINT, "interrupted (Ctrl-C)"),
+                     (signal.SIGTERM, "interrupted (terminated)")):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, runner.abort, "interrupted (Ctrl-C)")
+            loop.add_signal_handler(sig, runner.abort, why)
     reading = False
     try:
         fd = inp.fileno()

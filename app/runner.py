@@ -53,12 +53,14 @@ class _Alarm(threading.Thread):
         self._wake = wake
         self._cv = threading.Condition()
         self._deadline: float | None = None
+        self._heartbeat_at = 0.0
         self._armed = False
         self._stopped = False
 
     def arm(self, deadline: float | None) -> None:
         with self._cv:
             self._deadline = deadline
+            self._heartbeat_at = time.monotonic() + HEARTBEAT_S
             self._armed = True
             self._cv.notify()
 
@@ -73,7 +75,7 @@ class _Alarm(threading.Thread):
                 if not self._armed:
                     self._cv.wait()
                     continue
-                delay = HEARTBEAT_S
+                delay = self._heartbeat_at - time.monotonic()
                 if self._deadline is not None:
                     delay = min(delay, self._clock.real_delay(self._deadline) - LEAD_S)
                 if delay > 0:

@@ -101,7 +101,8 @@ class SensorAttachment:
             if c.kind is CoachKind.VERDICT and c.verdict is not None and self.recorder:
                 self.recorder.set_press(c.step, c.verdict.kind.value,
                                         c.verdict.under_pressure_s, self._trace(c.step))
-        if ev.kind is EventKind.STEP_STARTED and self.hold_only and self._loop is not None:
+        if (ev.kind in (EventKind.STEP_STARTED, EventKind.RESUMED) and self.hold_only
+                and self._loop is not None):
             # after this dispatch is over, not inside it
             self._loop.call_soon(self._sync_hold)
         if ev.kind in (EventKind.FINISHED, EventKind.ABORTED) and self._loop is not None:
@@ -146,16 +147,20 @@ class SensorAttachment:
             self._ticker = self._loop.call_later(TICK_S, self._tick)
 
     # ------------------------------------------------------------------ outputs
+    def _counts(self) -> bool:
+        """Hold-only: the press counts while held, or as a plain timer without a sensor."""
+        return self.coach.held or not self.coach.sensor_connected
+
     def _sync_hold(self) -> None:
         if not self.runner.done:
-            self.runner.set_held(self.coach.held)
+            self.runner.set_held(self._counts())
 
     def _apply(self, out: list[CoachEvent]) -> None:
         for c in out:
             if c.kind is CoachKind.LEVER:
                 self.runner.complete_action()
             elif c.kind in (CoachKind.ZONE, CoachKind.SENSOR) and self.hold_only:
-                self.runner.set_held(self.coach.held)
+                self.runner.set_held(self._counts())
         self._publish(out)
 
     def _publish(self, out: list[CoachEvent]) -> None:

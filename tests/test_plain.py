@@ -129,3 +129,30 @@ def test_side_is_remembered() -> None:
                            stdin=subprocess.DEVNULL)
     assert again.returncode == 0, again.stderr
     assert '"name": "Get into position (right)"' in again.stdout
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "app", "run", "--plain", *args],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_bad_sensor_choices_are_refused_cleanly() -> None:
+    for args in (["--sensor", "/dev/no-such-port"], ["--sensor", "sim", "--sim-scenario", "x"]):
+        out = _run("--side", "left", *args)
+        assert out.returncode == 2, out
+        assert "Traceback" not in out.stderr and out.stderr.strip()
+
+
+def test_damaged_remembered_settings_do_not_block_a_run() -> None:
+    import os
+    from pathlib import Path
+
+    Path(os.environ["HIPHOOK_CONFIG"]).write_text(
+        json.dumps({"beginner_started": "yesterday", "routine": "gone-file", "side": "left"})
+    )
+    out = _run("--json", "--time-scale", "400")
+    assert out.returncode == 0, out.stderr
+    assert "not a built-in; using daily" in out.stdout
+    out = _run("--json", "--routine", "beginner", "--time-scale", "400")
+    assert out.returncode == 0, out.stderr
+    assert "Beginner progression: day 1, presses of 30 s" in out.stdout

@@ -53,13 +53,14 @@ class ScaledClock:
             raise ValueError("time scale must be positive")
         self.scale = scale
         self._mono0 = time.monotonic()
-        self._boot0 = _boottime()
 
     def now(self) -> float:
         return self._mono0 + (time.monotonic() - self._mono0) * self.scale
 
     def boot(self) -> float:
-        return self._boot0 + (_boottime() - self._boot0) * self.scale
+        # Only a real suspend moves the boot clock past the monotonic one; that offset
+        # is not scaled, or a few ms between two reads would look like seconds asleep.
+        return self.now() + (_boottime() - time.monotonic())
 
     def real_delay(self, deadline: float) -> float:
         return (deadline - self.now()) / self.scale

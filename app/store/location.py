@@ -68,14 +68,14 @@ def ensure_private_file(path: Path) -> bool:
     SQLite would create the file with the umask's permissions (often world-readable);
     a log of someone's pain scores is nobody else's business. Returns True if created.
     """
-    if path.exists():
-        return False
-    missing: list[Path] = []
-    parent = path.parent
-    while not parent.exists():
-        missing.append(parent)
-        parent = parent.parent
     try:
+        if path.exists():  # raises PermissionError when a parent is not searchable
+            return False
+        missing: list[Path] = []
+        parent = path.parent
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
         for folder in reversed(missing):
             folder.mkdir(mode=0o700)
             os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
