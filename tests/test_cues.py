@@ -186,10 +186,10 @@ def test_cues_never_block_the_caller_and_stale_ones_are_dropped() -> None:
     assert time.perf_counter() - t0 < 0.25
     assert player.wait_idle(5)
     player.close()
-    # At most one plays (the first, or the oldest kept if the worker started late; none
-    # if the worker was so late that even that one went stale); the queue keeps only the
-    # 4 newest, and those go stale while it plays. Every other cue is dropped, not played.
-    assert len(slow.played) <= 1 and set(slow.played) <= {"c0", "c6"}
+    # At most one plays (whichever the worker took first: when it starts depends on the
+    # scheduler); everything queued behind it goes stale while it plays (0.25 s > 0.1 s)
+    # or was pushed out of the 4-slot queue. Every other cue is dropped, not played.
+    assert len(slow.played) <= 1
     assert player.dropped == 10 - len(slow.played)
 
 
