@@ -381,7 +381,8 @@ def _run_tui(args: argparse.Namespace, routine: Routine | None, side: str | None
     try:
         return run_tui(routine=routine, side=side, args=args,
                        attachments=[wiring.attach_sensor, wiring.attach_log],
-                       on_outcome=wiring.outcome, background=wiring.open_log, notes=notes)
+                       on_outcome=wiring.outcome, background=wiring.open_log, notes=notes,
+                       check_in=routine is None or bool(getattr(args, "check_in", False)))
     finally:
         wiring.close()
 
@@ -420,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(run)
     run.add_argument("--plain", action="store_true", help="one line per event, no full screen")
     run.add_argument("--json", action="store_true", help="with --plain: one JSON object per line")
+    run.add_argument("--check-in", action="store_true",
+                     help="ask about ankle/foot pain before starting (Home always asks)")
     run.set_defaults(func=cmd_run)
 
     routine = sub.add_parser("routine", help="look at routines")

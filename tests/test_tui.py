@@ -643,3 +643,16 @@ def test_home_looks_the_same_after_a_run() -> None:
         assert screen_text(app) == before
 
     drive(app, body)
+
+
+def test_hiphook_run_goes_straight_into_the_routine() -> None:
+    app, clock = make_app(daily(), check_in=False)
+
+    async def body(pilot: Pilot[int]) -> None:
+        assert isinstance(app.screen, RoutineScreen)
+        assert app.runner is not None and app.runner.engine.state is State.RUNNING
+        clock.advance(5)
+        await settle(pilot)
+        assert app.runner.engine.view().step_remaining_s == 25
+
+    drive(app, body)

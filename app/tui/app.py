@@ -63,8 +63,11 @@ class HiphookApp(App[int]):
         on_outcome: Callable[[Outcome], None] | None = None,
         notes: Sequence[str] = (),
         background: Callable[[Callable[[str], None]], None] | None = None,
+        check_in: bool = True,
     ) -> None:
         super().__init__()
+        # `hiphook run` goes straight into the routine; Home's Enter asks about pain first.
+        self.check_in = check_in
         # Slow start-up work (opening the session log) run in a thread after the first
         # paint; it reports through `say`, which is safe from any thread.
         self.background = background
@@ -124,6 +127,10 @@ class HiphookApp(App[int]):
         from app.tui.screens.checkin import CheckInScreen
 
         self._pending = (message.routine, message.side)
+        if not self.check_in:
+            self.check_in = True  # only the first run skips it; later ones come from Home
+            self._check_in_done(CheckInDone(None))
+            return
         self._show(CheckInScreen(message.routine, message.side))
 
     @on(CheckInCancelled)
@@ -225,6 +232,7 @@ def run_tui(
     on_outcome: Callable[[Outcome], None] | None = None,
     background: Callable[[Callable[[str], None]], None] | None = None,
     notes: Sequence[str] = (),
+    check_in: bool = True,
 ) -> int:
     """Open the coach; returns the process exit status."""
     notes = list(notes)
@@ -241,6 +249,7 @@ def run_tui(
         cues = Settings.load().cues or "auto"
     app = HiphookApp(routine, side, clock=clock, cues=cues, home_loader=home_loader,
                      store_url=getattr(args, "db", None), attachments=attachments,
-                     on_outcome=on_outcome, notes=notes, background=background)
+                     on_outcome=on_outcome, notes=notes, background=background,
+                     check_in=check_in)
     result = app.run()
     return int(result or 0)
