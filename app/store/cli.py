@@ -98,11 +98,31 @@ def _pct(x: float) -> str:
     return f"{round(x * 100):d}%"
 
 
+def _no_log_yet(args: argparse.Namespace) -> bool:
+    """Reading commands never create a log: a missing file just means no sessions yet."""
+    from app.store.location import resolve
+
+    where = resolve(args.db)
+    if where.path is None or where.path.exists():
+        return False
+    if getattr(args, "json", False):
+        print(json.dumps({"sessions": []}))
+    elif getattr(args, "csv", False):
+        from app.store.transfer import sessions_csv
+
+        sys.stdout.write(sessions_csv([]))
+    else:
+        print(f"No sessions yet (no log at {where.path}).")
+    return True
+
+
 @_guard
 def cmd_history(args: argparse.Namespace) -> int:
     """Print sessions (text, JSON or CSV); notes interrupted runs once, on stderr."""
     from app.store.transfer import sessions_csv
 
+    if _no_log_yet(args):
+        return 0
     with _open(args) as store:
         recovered = store.recover_interrupted()
         machine = args.json or args.csv
