@@ -36,9 +36,3 @@ def test_calibration_without_a_sensor_is_refused_cleanly() -> None:
     assert "Traceback" not in out.stderr
     assert not Settings.load().pressure_band().calibrated
 
-
-def test_history_of_a_missing_log_creates_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "not" / "there.db"
-    out = hiphook("history", "--json", "--db", str(db))
-    assert out.returncode == 0 and json.loads(out.stdout) == {"sessions": []}
-    assert not db.parent.exists()

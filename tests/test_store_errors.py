@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -152,3 +153,11 @@ def test_cli_reports_without_traceback(tmp_path: Path) -> None:
         assert res.returncode == code, (args, res.stderr)
         assert words in res.stderr
         assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_history_of_a_missing_log_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "not" / "there.db"
+    out = subprocess.run([sys.executable, "-m", "app", "history", "--json", "--db", str(db)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and json.loads(out.stdout) == {"sessions": []}
+    assert not db.parent.exists()
