@@ -4,6 +4,7 @@
 `attach_cues(runner, mode)` plays them through the best available backend.
 """
 
+from app.core.cues import Cue, Tone, cue_for, cue_for_coach
 from app.cues.players import (
     MODES,
     BellBackend,
@@ -13,7 +14,6 @@ from app.cues.players import (
     attach_cues,
     build_chain,
 )
-from app.cues.schedule import Cue, Tone, cue_for, cue_for_coach
 from app.cues.tones import render_tone_wav
 
 __all__ = [

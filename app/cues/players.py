@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from app.core.coach import CoachEvent
+from app.core.cues import Cue, Tone, cue_for, cue_for_coach
 from app.core.engine import Event
 from app.core.routine import Routine
-from app.cues.schedule import Cue, Tone, cue_for, cue_for_coach
 from app.cues.tones import render_tone_wav
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import wave
 from array import array
 from pathlib import Path
 
-from app.cues.schedule import Cue, Tone
+from app.core.cues import Cue, Tone
 
 RATE = 22050
 AMPLITUDE = 0.45  # of full scale: clearly audible, never clipping

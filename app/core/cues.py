@@ -1,4 +1,4 @@
-"""Which cue each engine event deserves: pure, so the whole schedule can be tested.
+"""Which cue each engine event deserves: pure (in the core), so the whole plan can be tested.
 
 The routine is done lying down, often with eyes closed, so every moment that asks the
 runner to do something new gets a cue: a step starting or ending, the 3-2-1 before a
