@@ -291,6 +291,36 @@ class Engine:
             return self._pending[0].deadline
         return None
 
+    def forecast(self, until_t: float | None = None) -> list[Event]:
+        """The events this engine will emit from now on if nothing changes (no control).
+
+        Worked out by running a copy on a fake clock from deadline to deadline, so it is
+        the engine's own arithmetic, to the bit, not a second model of it. It stops after
+        an action step starts (it waits for the user) or a hold-only press starts (it
+        waits for pressure): later times are unknown. Nothing while paused or waiting;
+        `until_t` (seconds since the start) stops it after the last event at or before it.
+        """
+        if self.state is not State.RUNNING:
+            return []
+        from copy import deepcopy
+
+        from app.core.clock import FakeClock
+
+        now = self.clock.now()
+        fake = FakeClock(now)
+        twin = deepcopy(self, {id(self.clock): fake, id(self.routine): self.routine,
+                               id(self._steps): self._steps})
+        twin._last_mono, twin._last_boot = now, fake.boot()  # no false suspend
+        twin._out = []
+        out: list[Event] = []
+        while twin.state is State.RUNNING and twin._pending:
+            deadline = twin._pending[0].deadline
+            if until_t is not None and deadline - twin._t0 > until_t:
+                break
+            fake.advance(max(0.0, deadline - fake.now()))
+            out += twin.poll()
+        return out
+
     def t(self) -> float:
         """Seconds since the start on the engine's clock."""
         return self.clock.now() - self._t0 if self.state is not State.READY else 0.0
