@@ -299,3 +299,50 @@ def test_an_error_line_from_a_player_counts_as_a_failure() -> None:
     with pytest.raises(OSError, match="exit status 3"):
         run_command(["sh", "-c", "exit 3"])
     run_command(["true"])
+
+
+# --------------------------------------------------------------------------- press harder
+def test_a_press_that_never_reaches_the_band_gets_press_harder_once() -> None:
+    from app.core.coach import HARDER_AFTER_S, CoachKind, PressureCoach
+    from app.core.cues import cue_for_coach
+    from app.core.pressure import Band
+
+    routine = load_routine("daily").for_side("left")
+    clock = FakeClock()
+    engine = Engine(routine, clock)
+    coach = PressureCoach(routine, band=Band(100.0, 300.0, calibrated=True),
+                          sensor_connected=True)
+    out = []
+    for ev in engine.start():
+        coach.on_event(ev)
+    clock.advance(30.0)
+    for ev in engine.poll():  # the psoas press begins at 30 s
+        out += coach.on_event(ev)
+    for _ in range(200):  # 10 s of a light touch, 20 Hz, below the band
+        clock.advance(0.05)
+        out += coach.on_samples([(engine.t(), 40.0)]) + coach.tick(engine.t())
+    harder = [e for e in out if e.kind is CoachKind.HARDER]
+    assert len(harder) == 1 and harder[0].t == pytest.approx(30.0 + HARDER_AFTER_S, abs=0.06)
+    cue = cue_for_coach(harder[0])
+    assert cue is not None and cue.text == "press harder" and cue.ring
+    # a press that reached the band, then slipped, is "press again", never "harder"
+    coach2 = PressureCoach(routine, band=Band(100.0, 300.0, calibrated=True),
+                           sensor_connected=True)
+    engine2 = Engine(routine, clock2 := FakeClock())
+    for ev in engine2.start():
+        coach2.on_event(ev)
+    clock2.advance(30.0)
+    for ev in engine2.poll():
+        coach2.on_event(ev)
+    got = coach2.on_samples([(30.5, 200.0)])
+    got += coach2.on_samples([(30.5 + 0.05 * n, 20.0) for n in range(1, 200)])
+    assert [e.kind for e in got if e.kind is CoachKind.HARDER] == []
+    # without readings (no sensor) nothing is said
+    coach3 = PressureCoach(routine, sensor_connected=False)
+    engine3 = Engine(routine, clock3 := FakeClock())
+    for ev in engine3.start():
+        coach3.on_event(ev)
+    clock3.advance(30.0)
+    for ev in engine3.poll():
+        coach3.on_event(ev)
+    assert coach3.tick(45.0) == []

@@ -2,7 +2,8 @@
 
 It listens to the engine's events (which step is on) and to the sensor (forces, lever,
 connection), and says what follows: the zero is re-taken while the tool is empty,
-each press is judged, a slip and a recovery are announced, the lever completes the
+each press is judged, a slip and a recovery are announced (and a press that never
+reaches the band gets "press harder"), the lever completes the
 lever step. Pure: the session runner feeds it and carries out what it returns.
 """
 
@@ -23,6 +24,11 @@ class CoachKind(StrEnum):
     LEVER = "lever"  # the lever engaged during a lever (action) step: complete it
     TARED = "tared"  # a new zero was taken while the tool was empty
     SENSOR = "sensor"  # connected / lost
+    HARDER = "harder"  # a press has not reached the band a few seconds after it started
+
+
+# A press not in the band this long after it began has not started: say so, once.
+HARDER_AFTER_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class PressureCoach:
     # The lever repeats its state as a heartbeat; only a fresh engagement (after a
     # release) completes a lever step, so a lever left down cannot skip the next one.
     _lever_armed: bool = True
+    _harder_said: bool = False
 
     @property
     def judge(self) -> PressJudge | None:
@@ -65,6 +72,7 @@ class PressureCoach:
             step = self.routine.steps[ev.step]
             self._step, self._kind = ev.step, step.kind
             self._judge = None
+            self._harder_said = False
             if step.kind is StepKind.PRESS:
                 self._judge = PressJudge(self.band, ev.planned_t, step.planned_s)
                 self.traces[ev.step] = []
@@ -105,14 +113,27 @@ class PressureCoach:
                 for change in judge.feed(t, force):
                     out.append(CoachEvent(CoachKind.ZONE, change.t, self._step, zone=change.zone,
                                           text=_zone_words(change.zone)))
+                out += self._harder(t)
         return out
+
+    def _harder(self, t: float) -> list[CoachEvent]:
+        """"Press harder", once, when a press with readings never reached the band."""
+        judge = self._judge
+        if (judge is None or self._harder_said or judge.is_held or judge.samples == 0
+                or not self.sensor_connected or t - judge.start_t < HARDER_AFTER_S
+                or judge.under_pressure_s(t) > 0):
+            return []
+        self._harder_said = True
+        return [CoachEvent(CoachKind.HARDER, t, self._step, zone=Zone.OUT,
+                           text="press harder — not in the band yet")]
 
     def tick(self, t: float) -> list[CoachEvent]:
         """Time passes without samples: a dip past its grace becomes a slip."""
         if self._judge is None:
             return []
-        return [CoachEvent(CoachKind.ZONE, c.t, self._step, zone=c.zone, text=_zone_words(c.zone))
-                for c in self._judge.tick(t)]
+        out = [CoachEvent(CoachKind.ZONE, c.t, self._step, zone=c.zone, text=_zone_words(c.zone))
+               for c in self._judge.tick(t)]
+        return out + self._harder(t)
 
     def on_lever(self, engaged: bool, t: float) -> list[CoachEvent]:
         if not engaged:

@@ -36,6 +36,7 @@ class Tone(StrEnum):
     EASE = "ease"  # harder than the band asks
     VERDICT = "verdict"
     SENSOR = "sensor"  # the sensor dropped out
+    PACE = "pace"  # halfway / thirty seconds left in a long press
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,39 @@ def step_start_text(routine: Routine, index: int) -> str:
     return f"{head} {_seconds_words(step.planned_s)}."
 
 
+def step_start_variants(routine: Routine, index: int) -> tuple[str, ...]:
+    """The step's start words, then shorter forms for when time is short, longest first."""
+    step = routine.steps[index]
+    side = f", {step.side} side" if step.side in ("left", "right") else ""
+    out = [step_start_text(routine, index), f"{step.name}{side}.", f"{step.name}."]
+    return tuple(dict.fromkeys(out))
+
+
+def shorter_texts(text: str) -> tuple[str, ...]:
+    """A spoken text, then its first clause alone when it has more ("Press confirmed.")."""
+    for i, ch in enumerate(text[:-1]):
+        if ch in ".:" and text[i + 1] == " ":
+            return (text, text[:i].rstrip(",") + ".")
+    return (text,)
+
+
+# Pacing in a long press: where the runner is, without opening their eyes.
+HALFWAY_TEXT = "halfway"
+THIRTY_LEFT_TEXT = "thirty seconds left"
+HALFWAY_MIN_S = 20.0  # a shorter press is over before "halfway" helps
+THIRTY_LEFT_MIN_S = 75.0  # so it comes well after "halfway" (at least 7.5 s)
+
+
+def pacing_cues(end_t: float, planned_s: float) -> list[Cue]:
+    """The pacing cues of a press of `planned_s` seconds that ends at `end_t`."""
+    out: list[Cue] = []
+    if planned_s >= HALFWAY_MIN_S:
+        out.append(Cue(HALFWAY_TEXT, Tone.PACE, end_t - planned_s / 2, stale_after=1.0))
+    if planned_s >= THIRTY_LEFT_MIN_S:
+        out.append(Cue(THIRTY_LEFT_TEXT, Tone.PACE, end_t - 30.0, stale_after=1.0))
+    return out
+
+
 def cue_for(event: Event, routine: Routine) -> Cue | None:
     """The cue for one engine event, or None when the event needs no sound."""
     k = event.kind
@@ -115,6 +149,19 @@ _ZONE_CUES = {
 }
 
 
+HARDER_TEXT = "press harder"
+# Every fixed phrase the coach can say, so a sound bank can render them before the run.
+COACH_TEXTS: tuple[tuple[str, Tone], ...] = (
+    *((text, tone) for text, tone, _ring in _ZONE_CUES.values()),
+    (HARDER_TEXT, Tone.SLIP),
+    ("sensor lost", Tone.SENSOR),
+    ("Press confirmed.", Tone.VERDICT),
+    ("Press partly held.", Tone.VERDICT),
+    ("Press not verified.", Tone.VERDICT),
+    ("Press not verified: no sensor reading.", Tone.VERDICT),
+)
+
+
 def verdict_text(event: CoachEvent) -> str:
     """The verdict as a short spoken sentence (units in words: "s" is read as a letter)."""
     v = event.verdict
@@ -133,15 +180,18 @@ def verdict_text(event: CoachEvent) -> str:
 def cue_for_coach(event: CoachEvent) -> Cue | None:
     """The cue for one pressure-coach event: the press slipped or is back, or its verdict.
 
-    Only the slip rings the bell: with one sound, it goes to the moment that needs a
-    correction. A sensor coming back, a new zero and the lever need no sound of their
-    own (the lever's step change is cued by the engine).
+    "press harder" comes once when a press has not reached the band a few seconds in.
+    Only a slip (or a press that never started) rings the bell: with one sound, it goes
+    to the moment that needs a correction. A sensor coming back, a new zero and the
+    lever need no sound of their own (the lever's step change is cued by the engine).
     """
     if event.kind is CoachKind.ZONE and event.zone is not None:
         text, tone, ring = _ZONE_CUES[event.zone]
         return Cue(text, tone, event.t, ring=ring, stale_after=_ZONE_STALE_S)
     if event.kind is CoachKind.VERDICT:
         return Cue(verdict_text(event), Tone.VERDICT, event.t, stale_after=8.0)
+    if event.kind is CoachKind.HARDER:
+        return Cue(HARDER_TEXT, Tone.SLIP, event.t, ring=True, stale_after=_ZONE_STALE_S)
     if event.kind is CoachKind.SENSOR and "lost" in event.text:
         return Cue("sensor lost", Tone.SENSOR, event.t, stale_after=3.0)
     return None

@@ -38,6 +38,7 @@ PATTERNS: dict[Tone, tuple[tuple[float, float], ...]] = {
     Tone.EASE: ((1175, 0.08), (0, 0.05), (1175, 0.08)),
     Tone.VERDICT: ((784, 0.12), (988, 0.12), (784, 0.2)),
     Tone.SENSOR: ((294, 0.45),),
+    Tone.PACE: ((587, 0.1), (0, 0.05), (880, 0.1)),  # pacing in a long press: a soft pair
 }
 
 
