@@ -260,6 +260,10 @@ class Decoder:
     def __init__(self, *, plain_scale_cn: float = 100.0, fast: bool = True) -> None:
         # cN per unit of a DIY sensor's bare numbers (100: the sketch prints newtons).
         self.plain_scale_cn = plain_scale_cn
+        # A bare number is a reading only from a DIY sensor: once the host knows it speaks
+        # to a protocol device it turns this off, so a frame split by a flipped bit (its
+        # checksum alone on a line reads as a number) is a bad line, not a force.
+        self.accept_plain = True
         self.fast = fast
         self._buf = b""
         self._skipping = False
@@ -444,7 +448,7 @@ class Decoder:
 
     def _plain(self, line: bytes, out: list[Item]) -> None:
         text = line.strip(b" \t\r")
-        if _PLAIN_RE.fullmatch(text) is None:
+        if not self.accept_plain or _PLAIN_RE.fullmatch(text) is None:
             self.bad_lines += 1
             return
         force = round(float(text) * self.plain_scale_cn)

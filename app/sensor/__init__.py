@@ -1,4 +1,4 @@
-"""Sensor input: the serial link (reader thread, reconnect) and port discovery.
+"""Sensor input: the transport (reader thread, reconnect), the protocol object, discovery.
 
 The one call the runner needs is `open_sensor(spec, on_batch, on_status)`, where spec is
 what `--sensor` took: "none", "sim", "auto", a device path or any pyserial URL.
@@ -20,10 +20,12 @@ from .link import (
     BatchCallback,
     Gap,
     LinkStatus,
+    Sample,
     SensorBatch,
     SensorLink,
     StatusCallback,
 )
+from .transport import SensorLost, SerialTransport
 
 
 @dataclass
@@ -82,9 +84,12 @@ __all__ = [
     "Gap",
     "LinkStatus",
     "PortInfo",
+    "Sample",
     "SensorBatch",
+    "SensorLost",
     "SensorLink",
     "SensorSession",
+    "SerialTransport",
     "find_auto",
     "open_sensor",
     "permission_hint",

@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
     )
     monitor.set_defaults(func=cmd_monitor)
 
-    from app.calibrate import register as register_calibrate
+    from .calibrate import register as register_calibrate
 
     register_calibrate(sensor_sub)
 

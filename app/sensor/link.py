@@ -1,30 +1,32 @@
-"""The serial link: one reader thread owns the port, decodes chunks, delivers batches.
+"""The sensor protocol object: handshake, replies, batching and stats over a transport.
 
-The app never touches the port. It gets `SensorBatch`es through `on_batch` and
-`LinkStatus` snapshots through `on_status` (both called on the reader thread; pass
-functions that hop to your event loop, e.g. with `loop.call_soon_threadsafe`). Commands
-(tare, rate, calibrate) are queued to the reader thread, which writes them between reads.
+`SensorLink` is the protocol half of the pair (`transport.SerialTransport` is the other,
+as `serial.threaded` splits `ReaderThread` from `Protocol`). The app never touches the
+port. It gets `SensorBatch`es through `on_batch` and `LinkStatus` snapshots through
+`on_status` (called on the link's threads; pass functions that hop to your event loop,
+e.g. with `loop.call_soon_threadsafe`). Commands (tare, rate, calibrate) are written from
+the caller's thread under the transport's write lock; the reader matches the replies.
 
 When the sensor is unplugged or goes silent the link says "sensor lost — reconnecting",
-keeps trying to reopen the same device by its stable identity, and reports the gap.
+the transport keeps trying to reopen the same device by its stable identity, and the
+gap is reported.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import serial
 
 from app.core import protocol as p
 
-from .discovery import StableIdentity, identify_port, permission_hint
+from .discovery import permission_hint
+from .transport import SensorLost, SerialTransport
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +37,26 @@ RECONNECTING = "reconnecting"
 CLOSED = "closed"
 
 LOST_MESSAGE = "sensor lost — reconnecting"
+DIY_LINES = 3  # plain numbers before the handshake gives up waiting for an identity
+
+Reply = p.Ack | p.Refusal | p.Identity
+
+
+class Sample(NamedTuple):
+    """One force reading. For a DIY sensor `seq` is the link's own count and `ms` the
+    host's monotonic clock in ms; for a device both are the device's counters."""
+
+    seq: int
+    ms: int
+    force_cn: int
 
 
 @dataclass(frozen=True, slots=True)
 class SensorBatch:
-    """Samples that arrived together. Samples are (seq, device_ms, force_cn) tuples; for a
-    DIY sensor seq is the link's own count and device_ms the host's clock in ms."""
+    """Samples that arrived together."""
 
     received: float  # time.monotonic() when the last bytes of the batch were read
-    samples: list[tuple[int, int, int]]
+    samples: list[Sample]
     lever: list[p.LeverEvent]
     kind: str  # "device" or "diy"
 
@@ -95,22 +108,6 @@ class LinkStatus:
         }
 
 
-class SensorLost(Exception):
-    """The port failed or went silent; the reader will reconnect."""
-
-
-class _Job:
-    def __init__(self, name: str, arg: int | None) -> None:
-        self.name = name
-        self.arg = arg
-        self.done = threading.Event()
-        self.result: p.Ack | p.Refusal | p.Identity | None = None
-
-    def finish(self, result: p.Ack | p.Refusal | p.Identity | None) -> None:
-        self.result = result
-        self.done.set()
-
-
 BatchCallback = Callable[[SensorBatch], None]
 StatusCallback = Callable[[LinkStatus], None]
 
@@ -135,8 +132,26 @@ class _Rate:
 
 @dataclass
 class _Pending:
-    samples: list[tuple[int, int, int]] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
     lever: list[p.LeverEvent] = field(default_factory=list)
+
+
+class _Waiter:
+    """One command waiting for its reply (matched on the reader thread)."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.done = threading.Event()
+        self.reply: Reply | None = None
+
+    def matches(self, item: Reply) -> bool:
+        if self.command == "ID":
+            return isinstance(item, p.Identity)
+        return not isinstance(item, p.Identity) and item.command in (self.command, "?")
+
+    def finish(self, reply: Reply | None) -> None:
+        self.reply = reply
+        self.done.set()
 
 
 class SensorLink:
@@ -156,30 +171,32 @@ class SensorLink:
         retry_interval: float = 0.2,
         diy_scale_cn: float = 100.0,
         reconnect: bool = True,
+        transport: type[SerialTransport] = SerialTransport,
     ) -> None:
         self.url = url
         self.on_batch = on_batch
         self.on_status = on_status
         self.want_rate = rate_hz
-        self.baud = baud
         self.handshake_timeout = handshake_timeout
         self.silence_timeout = silence_timeout
         self.batch_interval = batch_interval
-        self.retry_interval = retry_interval
-        self.reconnect = reconnect
         self.decoder = p.Decoder(plain_scale_cn=diy_scale_cn)
-        self._identity: StableIdentity | None = None
-        self._port: serial.SerialBase | None = None
-        self._port_baud = baud
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._waiting: list[_Job] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        # The reader's read timeout is the batching window: one batch per read.
+        self.transport = transport(
+            url, self, baud=baud, read_timeout=batch_interval,
+            retry_interval=retry_interval, reconnect=reconnect,
+        )
+        self._lock = threading.Lock()  # the status snapshot and the waiters
+        self._exchange_lock = threading.Lock()  # one command and its reply at a time
+        self._waiters: list[_Waiter] = []
         self._status = LinkStatus(port=url)
         self._pending = _Pending()
+        self._unsure: list[Sample] = []  # plain readings before we know what is there
         self._rate = _Rate()
         self._kind: str | None = None
+        self._streaming = False  # connected and announced: batches may go out
+        self._generation = 0  # connections made; a stale handshake gives up
+        self._handshaker: threading.Thread | None = None
         self._plain_seen = 0
         self._diy_seq = 0
         self._last_rx = 0.0
@@ -191,22 +208,20 @@ class SensorLink:
         self._gap_start: float | None = None
         self._gaps: list[Gap] = []
         self._callback_failed = False
-        self._cpu = 0.0
 
     # -- public ---------------------------------------------------------------------------
 
     def start(self) -> SensorLink:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="sensor-reader", daemon=True)
-            self._thread.start()
+        self.transport.start()
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop reading and close the port; safe to call from any thread, twice."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-        self._close()
+        self.transport.stop(timeout)
+        self._fail_waiters()
+        shaker = self._handshaker
+        if shaker is not None and shaker is not threading.current_thread():
+            shaker.join(timeout)
         self._set(CLOSED, "sensor closed")
 
     def status(self) -> LinkStatus:
@@ -215,31 +230,33 @@ class SensorLink:
             base = self._status
         return self._with_counters(base)
 
-    def request(
-        self, name: str, arg: int | None = None, timeout: float = 2.0
-    ) -> p.Ack | p.Refusal | p.Identity | None:
-        """Send a host command through the reader thread and wait for the reply.
+    def request(self, name: str, arg: int | None = None, timeout: float = 2.0) -> Reply | None:
+        """Send a host command and wait for the reply.
 
         Returns None on timeout or when no protocol device is connected (a DIY sensor
         takes no commands). RATE also switches the baud rate when the link budget needs it.
         START, STOP and BAUD belong to the link itself and are refused here.
         """
-        if name.upper() not in ("ID", "TARE", "CAL", "RATE"):
+        name = name.upper()
+        if name not in ("ID", "TARE", "CAL", "RATE"):
             raise ValueError(f"{name!r} is not a command for the link's users")
         if self._kind != "device" or not self._status.connected:
             return None
-        job = _Job(name.upper(), arg)
-        self._jobs.put(job)
-        job.done.wait(timeout)
-        return job.result
+        try:
+            with self._exchange_lock:
+                if name == "RATE" and arg is not None:
+                    return self._apply_rate(arg)
+                return self._exchange(name, arg, timeout)
+        except (SensorLost, serial.SerialException, OSError):
+            return None
 
     def tare(self) -> bool:
         return isinstance(self.request("TARE"), p.Ack)
 
-    def calibrate(self, grams: int) -> p.Ack | p.Refusal | p.Identity | None:
+    def calibrate(self, grams: int) -> Reply | None:
         return self.request("CAL", grams)
 
-    def set_rate(self, hz: int) -> p.Ack | p.Refusal | p.Identity | None:
+    def set_rate(self, hz: int) -> Reply | None:
         result = self.request("RATE", hz, timeout=4.0)
         if isinstance(result, p.Ack):
             self.want_rate = hz  # re-applied after a reconnect
@@ -262,7 +279,7 @@ class SensorLink:
             overlong=d.overlong,
             gaps=tuple(self._gaps),
             clock_offset_ms=self._offset,
-            reader_cpu_s=self._cpu,
+            reader_cpu_s=self.transport.cpu_s,
         )
 
     def _set(self, state: str, message: str, **changes: Any) -> None:
@@ -279,119 +296,107 @@ class SensorLink:
             except Exception:  # a broken callback must not kill the reader
                 log.exception("sensor status callback failed")
 
-    # -- reader thread --------------------------------------------------------------------
+    def _waiting_state(self) -> str:
+        return RECONNECTING if self._gap_start is not None else CONNECTING
 
-    def _run(self) -> None:
-        self._identity = identify_port(self.url)
-        while not self._stop.is_set():
-            try:
-                self._connect()
-                self._stream()
-            except SensorLost as exc:
-                self._lost(str(exc))
-            except (serial.SerialException, OSError) as exc:
-                self._lost(str(exc))
-            finally:
-                self._close()
-                self._fail_jobs()
-            if not self.reconnect:
-                break
-            self._stop.wait(self.retry_interval)
-        self._cpu = time.thread_time()
+    # -- transport callbacks (reader thread) ----------------------------------------------
 
-    def _lost(self, why: str) -> None:
-        if self._stop.is_set():
+    def open_failed(self, failures: list[tuple[str, BaseException]]) -> None:
+        waiting = self._waiting_state()
+        for url, exc in failures:
+            hint = permission_hint(url, exc)
+            if hint:
+                self._set(waiting, hint)
+        if not failures:
+            msg = "looking for a sensor (none found)"
+        elif permission_hint(*failures[-1]) is None:
+            msg = LOST_MESSAGE if self._gap_start is not None else f"cannot open: {failures[-1][1]}"
+        else:
             return
+        if self._status.message != msg:
+            self._set(waiting, msg)
+
+    def connection_made(self, transport: SerialTransport) -> None:
+        self.decoder.reset()
+        self.decoder.accept_plain = True
+        self._pending = _Pending()
+        self._unsure = []
+        self._plain_seen = 0
+        self._kind = None
+        self._streaming = False
+        self._generation += 1
+        self._set(self._waiting_state(), f"opened {transport.port_url}",
+                  port=transport.port_url)
+        self._handshaker = threading.Thread(
+            target=self._handshake, args=(self._generation,), name="sensor-handshake",
+            daemon=True,
+        )
+        self._handshaker.start()
+
+    def data_received(self, data: bytes, now: float) -> None:
+        self._last_rx = now
+        for item in self._ingest(data, now):
+            self._resolve(item)
+        self._flush(now)
+
+    def read_timed_out(self, now: float) -> None:
+        self._flush(now, force=True)
+        if self._streaming and now - self._last_rx > self.silence_timeout:
+            raise SensorLost(f"silent for {now - self._last_rx:.1f} s")
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._generation += 1  # any handshake still running is for a port now closed
+        self._fail_waiters()
+        if exc is None or self.transport.stopped:
+            return
+        why = str(exc)
         if self._status.state == CONNECTED:
             self._flush(time.monotonic(), force=True)
             self._gap_start = time.monotonic()
             self._gaps.append(Gap(self._gap_start))
             log.info("sensor lost: %s", why)
+            self._streaming = False
             self._set(LOST, LOST_MESSAGE)
         elif self._gap_start is None and self._status.message != why:
             self._set(CONNECTING, why)
+        self._streaming = False
 
-    def _connect(self) -> None:
-        """Open the port (retrying until it exists) and do the handshake."""
-        assert self._identity is not None
-        while not self._stop.is_set():
-            candidates = self._identity.candidates()
-            error: BaseException | None = None
-            for url in candidates:
-                try:
-                    self._open(url)
-                    break
-                except (serial.SerialException, OSError, ValueError) as exc:
-                    error = exc
-                    hint = permission_hint(url, exc)
-                    if hint:
-                        self._set(self._waiting_state(), hint)
-            if self._port is not None:
-                break
-            if not candidates:
-                self._set(self._waiting_state(), "looking for a sensor (none found)")
-            elif error is not None and permission_hint(candidates[-1], error) is None:
-                msg = LOST_MESSAGE if self._gap_start is not None else f"cannot open: {error}"
-                if self._status.message != msg:
-                    self._set(self._waiting_state(), msg)
-            self._stop.wait(self.retry_interval)
-        if self._stop.is_set():
-            raise SensorLost("stopped")
-        self._handshake()
+    # -- handshake (its own short-lived thread: the reader keeps delivering replies) -----
 
-    def _waiting_state(self) -> str:
-        return RECONNECTING if self._gap_start is not None else CONNECTING
+    def _handshake(self, generation: int) -> None:
+        try:
+            with self._exchange_lock:
+                self._shake(generation)
+        except (SensorLost, serial.SerialException, OSError) as exc:
+            if generation == self._generation:
+                self.transport.drop(str(exc))
 
-    def _open(self, url: str) -> None:
-        kwargs: dict[str, Any] = {"baudrate": self.baud, "timeout": 0.1, "write_timeout": 1.0}
-        if "://" not in url:
-            kwargs["exclusive"] = True
-        port = serial.serial_for_url(url, **kwargs)
-        self._port = port
-        self._port_baud = self.baud
-        with contextlib.suppress(serial.SerialException, OSError):
-            port.reset_input_buffer()
-        self.decoder.reset()
-        self._pending = _Pending()
-        self._plain_seen = 0
-        self._set(self._waiting_state(), f"opened {url}", port=url)
-
-    def _close(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            with contextlib.suppress(Exception):
-                port.close()
-
-    def _write(self, data: bytes) -> None:
-        assert self._port is not None
-        self._port.write(data)
-
-    def _handshake(self) -> None:
+    def _shake(self, generation: int) -> None:
         """Ask who is there; a DIY sensor never answers but prints bare numbers."""
-        self._write(p.encode_command("ID"))
-        found = self._pump(
-            lambda it: isinstance(it, p.Identity) or self._plain_seen >= 3,
-            self.handshake_timeout,
-        )
+        found = self._exchange("ID", timeout=self.handshake_timeout)
+        if generation != self._generation:
+            return
         if isinstance(found, p.Identity):
-            self._kind = "device"
             if found.protocol != p.PROTOCOL_VERSION:
                 raise SensorLost(
                     f"sensor speaks protocol v{found.protocol}; this app speaks "
                     f"v{p.PROTOCOL_VERSION} (update the app or the firmware)"
                 )
-            if self._identity is not None and not self._identity.serial_number:
+            # From here on a line without a valid checksum is noise, never a reading.
+            self._kind = "device"
+            identity = self.transport.identity
+            if identity is not None and not identity.serial_number:
                 # Firmware that reports its USB serial here can be found by it later.
-                self._identity.serial_number = found.serial
+                identity.serial_number = found.serial
             if self.want_rate and self.want_rate != found.rate_hz:
                 result = self._apply_rate(self.want_rate)
                 if not isinstance(result, p.Ack):
                     log.warning("sensor refused rate %s: %s", self.want_rate, result)
-            ack = self._exchange("START")
-            if not isinstance(ack, p.Ack):
+            if not isinstance(self._exchange("START"), p.Ack):
                 raise SensorLost("no answer to START")
-            self._connected(found)
-        elif self._plain_seen >= 3:
+            if generation == self._generation:
+                self._connected(found)
+        elif self._plain_seen >= DIY_LINES:
             self._kind = "diy"
             self._connected(None)
         else:
@@ -415,150 +420,99 @@ class SensorLink:
         else:
             what = "a DIY sensor (plain numbers)"
         self._set(CONNECTED, f"connected to {what}{gap_note}", identity=ident)
+        self._streaming = True  # after the status: a batch never precedes "connected"
 
-    def _apply_rate(self, hz: int) -> p.Ack | p.Refusal | p.Identity | None:
+    def _apply_rate(self, hz: int) -> Reply | None:
         """Set the rate, first moving to a baud rate that carries it if needed."""
         if not p.RATE_MIN_HZ <= hz <= p.RATE_MAX_HZ:
             return p.Refusal("RATE", "RANGE")
-        if not p.rate_fits(hz, self._port_baud):
+        old = self.transport.baud
+        if not p.rate_fits(hz, old):
             baud = p.min_baud_for(hz)
             if baud is None:
                 return p.Refusal("RATE", "BUDGET")
             ack = self._exchange("BAUD", baud)
             if not isinstance(ack, p.Ack):
                 return ack
-            assert self._port is not None
-            old = self._port_baud
-            self._port.baudrate = baud
-            self._port_baud = baud
+            self.transport.set_baudrate(baud)
             if not isinstance(self._exchange("ID"), p.Identity):
-                self._port.baudrate = old  # the device falls back on its own too
-                self._port_baud = old
+                self.transport.set_baudrate(old)  # the device falls back on its own too
                 return p.Refusal("BAUD", "NOCONFIRM")
         return self._exchange("RATE", hz)
 
-    def _exchange(
-        self, name: str, arg: int | None = None, timeout: float = 1.0
-    ) -> p.Ack | p.Refusal | p.Identity | None:
-        self._write(p.encode_command(name, arg))
-
-        def matches(item: p.Item) -> bool:
-            if name == "ID":
-                return isinstance(item, p.Identity)
-            return isinstance(item, p.Ack | p.Refusal) and item.command in (name, "?")
-
-        found = self._pump(matches, timeout)
-        if isinstance(found, p.Ack | p.Refusal | p.Identity):
-            return found
-        return None
-
-    def _pump(self, want: Callable[[p.Item], bool], timeout: float) -> p.Item | None:
-        """Read and deliver as usual until an item satisfies `want` or time runs out."""
-        deadline = time.monotonic() + timeout
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            for item in self._read_once():
-                if want(item):
-                    return item
-            if self._plain_seen >= 3 and want(p.PlainForce(0)):
-                return None
-        return None
-
-    def _read_once(self) -> list[p.Item]:
-        """One chunked read; returns the non-sample items (replies) it decoded."""
-        port = self._port
-        assert port is not None
-        waiting = port.in_waiting
-        data = port.read(waiting if waiting else 1)
-        now = time.monotonic()
-        replies: list[p.Item] = []
-        if data:
-            self._last_rx = now
-            replies = self._ingest(data, now)
-        self._flush(now, force=not data)
-        return replies
-
-    def _stream(self) -> None:
-        interval = self.batch_interval
-        while not self._stop.is_set():
-            self._run_jobs()
-            port = self._port
-            assert port is not None
-            waiting = port.in_waiting
-            data = port.read(waiting if waiting else 1)
-            now = time.monotonic()
-            if data:
-                self._last_rx = now
-                for item in self._ingest(data, now):
-                    self._resolve(item)
-                self._flush(now)
-                if interval > 0:
-                    time.sleep(interval)  # let a few more lines gather: fewer, fuller reads
-            else:
-                self._flush(now, force=True)
-                if now - self._last_rx > self.silence_timeout:
-                    raise SensorLost(f"silent for {now - self._last_rx:.1f} s")
-
-    def _run_jobs(self) -> None:
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            if job.name == "RATE" and job.arg is not None:
-                job.finish(self._apply_rate(job.arg))
-            else:
-                self._waiting.append(job)
-                self._write(p.encode_command(job.name, job.arg))
+    def _exchange(self, name: str, arg: int | None = None, timeout: float = 1.0) -> Reply | None:
+        """Write one command and wait for its reply (None on timeout or a lost port)."""
+        waiter = _Waiter(name)
+        with self._lock:
+            self._waiters.append(waiter)
+        try:
+            self.transport.write(p.encode_command(name, arg))
+            waiter.done.wait(timeout)
+        finally:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        return waiter.reply
 
     def _resolve(self, item: p.Item) -> None:
-        for job in self._waiting:
-            if (job.name == "ID" and isinstance(item, p.Identity)) or (
-                isinstance(item, p.Ack | p.Refusal) and item.command in (job.name, "?")
-            ):
-                self._waiting.remove(job)
-                job.finish(item)  # type: ignore[arg-type]
-                return
+        if not isinstance(item, p.Ack | p.Refusal | p.Identity):
+            return
+        with self._lock:
+            for waiter in self._waiters:
+                if waiter.matches(item):
+                    self._waiters.remove(waiter)
+                    waiter.finish(item)
+                    return
 
-    def _fail_jobs(self) -> None:
-        for job in self._waiting:
-            job.finish(None)
-        self._waiting.clear()
-        while True:
-            try:
-                self._jobs.get_nowait().finish(None)
-            except queue.Empty:
-                return
+    def _fail_waiters(self) -> None:
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.finish(None)
+
+    # -- decoding and batching (reader thread) --------------------------------------------
 
     def _ingest(self, data: bytes, now: float) -> list[p.Item]:
-        """Decode a chunk into the pending batch; hand back replies for the caller."""
-        items = self.decoder.feed(data)
-        if not items:
-            return []
+        """Decode a chunk into the pending batch; hand back the replies."""
+        kind = self._kind
         samples = self._pending.samples
-        replies: list[p.Item] = []
         n = 0
+        if kind is not None and self._unsure:
+            if kind == "device":
+                self.decoder.bad_lines += len(self._unsure)  # noise after all
+            else:
+                samples.extend(self._unsure)
+                n = len(self._unsure)
+            self._unsure = []
+        if kind == "device" and self.decoder.accept_plain:
+            self.decoder.accept_plain = False  # only checksummed lines from now on
+        items = self.decoder.feed(data)
+        replies: list[p.Item] = []
         for item in items:
-            kind = type(item)
-            if kind is tuple:
-                samples.append(item)  # type: ignore[arg-type]
+            if isinstance(item, tuple):
+                samples.append(Sample(*item))
                 n += 1
-            elif kind is p.PlainForce:
+            elif isinstance(item, p.PlainForce):
                 self._plain_seen += 1
                 self._diy_seq += 1
-                samples.append((self._diy_seq, int(now * 1000), item.force_cn))  # type: ignore[union-attr]
+                reading = Sample(self._diy_seq, int(now * 1000), item.force_cn)
+                if kind is None:
+                    self._unsure.append(reading)  # a device's noise, or a DIY sensor?
+                    continue
+                samples.append(reading)
                 n += 1
-            elif kind is p.LeverEvent:
-                self._pending.lever.append(item)  # type: ignore[arg-type]
-                self._lever = item.engaged  # type: ignore[union-attr]
+            elif isinstance(item, p.LeverEvent):
+                self._pending.lever.append(item)
+                self._lever = item.engaged
             else:
                 replies.append(item)
         if n:
             self._samples += n
             self._rate.add(n, now)
             last = samples[-1]
-            self._last_force = last[2]
-            if self._kind == "device":
-                offset = now * 1000 - last[1]
+            self._last_force = last.force_cn
+            if kind == "device":
+                offset = now * 1000 - last.ms
                 if self._offset is None or offset < self._offset:
                     self._offset = offset
         return replies
@@ -569,11 +523,10 @@ class SensorLink:
             return
         if not force and now - self._last_flush < self.batch_interval:
             return
-        if self._kind is None:
+        if not self._streaming or self._kind is None:
             return  # still finding out what is on the line; deliver once we know
         self._pending = _Pending()
         self._last_flush = now
-        self._cpu = time.thread_time()
         try:
             self.on_batch(SensorBatch(now, pending.samples, pending.lever, self._kind))
         except Exception:

@@ -16,6 +16,9 @@ from typing import Any
 from app.core.pressure import band_from_calibration
 from app.settings import Settings
 
+from . import open_sensor
+from .link import LinkStatus, SensorBatch
+
 STAGES = (
     ("empty", "Take everything off the tool and leave it on the floor.", "rest", 0.0),
     ("relaxed", "Lie face down on the tool as in a press, and relax completely.", "press", 0.0),
@@ -40,17 +43,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"Target band: {band.low:.0f}–{band.high:.0f} N, hysteresis {band.hysteresis:.1f} N"
               f" — {state}.")
         return 0
-    from app.sensor import open_sensor
-
     lock = threading.Lock()
     samples: list[float] = []
     status: dict[str, Any] = {}
 
-    def on_batch(batch: Any) -> None:
+    def on_batch(batch: SensorBatch) -> None:
         with lock:
-            samples.extend(cn / 100.0 for _, _, cn in batch.samples)
+            samples.extend(s.force_cn / 100.0 for s in batch.samples)
 
-    def on_status(s: Any) -> None:
+    def on_status(s: LinkStatus) -> None:
         status["state"], status["message"] = s.state, s.message
 
     session = open_sensor(args.port, on_batch, on_status)
