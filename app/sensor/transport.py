@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 CHUNK = 4096  # bytes per read at most: ~2 s of a 100 Hz device, 0.2 s at 1 kHz
 
-OPEN_ERRORS = (serial.SerialException, OSError, ValueError)
+# ValueError: a malformed URL; NotImplementedError: a setting the URL's handler lacks.
+OPEN_ERRORS = (serial.SerialException, OSError, ValueError, NotImplementedError)
 
 
 class SensorLost(Exception):
@@ -171,11 +172,9 @@ class SerialTransport:
         return False
 
     def _open_url(self, url: str) -> serial.SerialBase:
-        kwargs: dict[str, Any] = {
-            "baudrate": self.baud,
-            "timeout": self.read_timeout,
-            "write_timeout": 1.0,
-        }
+        kwargs: dict[str, Any] = {"baudrate": self.baud, "timeout": self.read_timeout}
+        if not url.startswith("rfc2217://"):  # its handler refuses a write timeout
+            kwargs["write_timeout"] = 1.0
         if "://" not in url:
             kwargs["exclusive"] = True
         port = serial.serial_for_url(url, **kwargs)
