@@ -1,11 +1,17 @@
-"""Keep every test away from the user's real settings and session log."""
+"""Keep every test away from the user's real settings, session log and sound cache;
+and give the audio tests a real sound server."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.pulse import PulseServer
 
 
 @pytest.fixture(autouse=True)
@@ -14,4 +20,34 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("HIPHOOK_DB", str(tmp_path / "hiphook.db"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     yield
+
+
+@pytest.fixture(scope="session")
+def pulse_server() -> Iterator[PulseServer]:
+    """The PulseAudio server named by $PULSE_SERVER (CI starts one), or a private one
+    started here with a null sink as its default. Skips only when pulseaudio is missing;
+    in CI (CI=true) a missing server fails instead."""
+    from tests.pulse import PulseMissing, PulseServer
+
+    server = PulseServer.existing()
+    if server is None:
+        try:
+            server = PulseServer.start()
+        except PulseMissing as exc:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"CI must have a sound server: {exc}")
+            pytest.skip(f"no sound server for the audio tests: {exc}")
+    saved = {k: os.environ.get(k) for k in server.env}
+    os.environ.update(server.env)
+    try:
+        yield server
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if server.owned:
+            server.stop()
