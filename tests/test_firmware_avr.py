@@ -199,7 +199,10 @@ def test_handshake_and_streaming_through_the_link(boards: BoardFactory, links: L
     seqs = [s for s, _, _ in got.samples[:100]]
     assert seqs == list(range(seqs[0], seqs[0] + 100))
     gaps = [b - a for (_, a, _), (_, b, _) in zip(got.samples, got.samples[1:100], strict=False)]
-    assert 12 <= min(gaps) and max(gaps) <= 14  # 80 SPS on the device's own clock
+    # 80 SPS on the device's own clock: a conversion is seen at the next wake-up (the
+    # 1 ms tick, or sooner while a line is going out), so single gaps jitter by a tick.
+    assert 11 <= min(gaps) and max(gaps) <= 14, gaps
+    assert (got.samples[99][1] - got.samples[0][1]) / 99 == pytest.approx(12.5, abs=0.05)
     status = link.status()
     assert (status.dropped, status.bad_lines, status.checksum_errors, status.overlong) == (0,) * 4
     assert got.lever and got.lever[0].engaged is False

@@ -378,6 +378,7 @@ static avr_irq_t *uart_in;
 static uint8_t tx_buf[8192];
 static size_t tx_len;
 static int uart_xon = 1;
+static unsigned long xoffs;
 static unsigned long bytes_out, bytes_lost;
 
 static void on_uart_out(avr_irq_t *irq, uint32_t value, void *param)
@@ -405,6 +406,7 @@ static void on_xoff(avr_irq_t *irq, uint32_t value, void *param)
 	(void)value;
 	(void)param;
 	uart_xon = 0;
+	xoffs++;
 }
 
 static void pty_open(void)
@@ -435,14 +437,18 @@ static void pty_flush(void)
 
 static void pty_poll_input(void)
 {
-	/* No more than 115200 baud carries in the poll interval, and only while the UART's
-	 * receive FIFO has room. */
-	uint8_t buf[8];
-	if (!uart_xon)
-		return;
-	ssize_t n = read(pty_master, buf, sizeof buf);
-	for (ssize_t i = 0; i < n; i++)
-		avr_raise_irq(uart_in, buf[i]);
+	/* A few bytes per poll (no more than 115200 baud carries), and each one only while
+	 * the UART's receive FIFO has room (XON): what it cannot take yet waits here. */
+	static uint8_t buf[8];
+	static ssize_t have, next;
+	if (next == have) {
+		have = read(pty_master, buf, sizeof buf);
+		next = 0;
+		if (have < 0)
+			have = 0;
+	}
+	while (next < have && uart_xon)
+		avr_raise_irq(uart_in, buf[next++]);
 }
 
 static avr_cycle_count_t pty_rx_tick(avr_t *a, avr_cycle_count_t when, void *param)
@@ -757,8 +763,8 @@ int main(int argc, char **argv)
 	pty_flush();
 	double wall = wall_s();
 	fprintf(stderr, "# emulated %.3f s in %.3f s wall (%.1fx real time); %lu bytes out, "
-			"%lu dropped at the pty; %lu HX711 conversions\n",
-		now_s(), wall, wall > 0 ? now_s() / wall : 0.0, bytes_out, bytes_lost, hx.conversions);
+			"%lu dropped at the pty; %lu HX711 conversions; %lu xoff\n",
+		now_s(), wall, wall > 0 ? now_s() / wall : 0.0, bytes_out, bytes_lost, hx.conversions, xoffs);
 	if (eeprom_path)
 		eeprom_save();
 	if (link_path)
