@@ -6,10 +6,12 @@ The lead's app/cli.py calls `register(subparsers)`; each handler returns an exit
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from .discovery import scan_ports
@@ -40,12 +42,41 @@ def register(subparsers: Any) -> None:
     from .calibrate import register as register_calibrate
 
     register_calibrate(sensor_sub)
+    _check_calibrate_arguments(sensor_sub.choices["calibrate"])
 
     sim = subparsers.add_parser("sim", help="run the simulated Hip Hook on a pseudo-terminal")
     from firmware_sim.__main__ import add_arguments
 
     add_arguments(sim)
     sim.set_defaults(func=cmd_sim)
+
+
+def seconds_arg(lo: float, hi: float) -> Callable[[str], float]:
+    """An argparse type for a length of time: a finite number from lo to hi."""
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            shown = text if len(text) <= 20 else text[:17] + "..."
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {shown!r}") from None
+        if not (math.isfinite(v) and lo <= v <= hi):
+            raise argparse.ArgumentTypeError(
+                f"must be a number of seconds from {lo:g} to {hi:g}, not {text}")
+        return v
+
+    return parse
+
+
+def _check_calibrate_arguments(cal: argparse.ArgumentParser) -> None:
+    """Give calibrate's time options a type that refuses -1 and nan as a usage error.
+
+    Without it time.sleep() raised mid-calibration (a traceback) on `--settle -1`.
+    """
+    types = {"seconds": seconds_arg(0.5, 60), "settle": seconds_arg(0, 600)}
+    for action in cal._actions:
+        if action.dest in types:
+            action.type = types[action.dest]
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:

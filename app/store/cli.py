@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
     fmt.add_argument("--json", action="store_true",
                      help='print {"sessions": [...]} with each session\'s steps')
     fmt.add_argument("--csv", action="store_true", help="print one CSV row per session")
-    h.add_argument("--limit", type=_positive, default=None, metavar="N",
+    h.add_argument("--limit", type=parse_limit, default=None, metavar="N",
                    help=f"only the N most recent sessions (text shows {TEXT_LIMIT} by default)")
     _db_option(h)
     h.set_defaults(func=cmd_history)
@@ -45,7 +45,7 @@ def register(subparsers: Any) -> None:
     e = subparsers.add_parser("export", help="export the whole log (JSON re-imports losslessly)")
     e.add_argument("--format", choices=("json", "csv"), default="json",
                    help="json: everything, force traces included; csv: one row per step")
-    e.add_argument("--output", "-o", metavar="FILE", default=None,
+    e.add_argument("--output", "-o", metavar="FILE", default=None, type=parse_output,
                    help="write to FILE (created readable by you only) instead of stdout")
     _db_option(e)
     e.set_defaults(func=cmd_export)
@@ -56,14 +56,38 @@ def register(subparsers: Any) -> None:
     i.set_defaults(func=cmd_import)
 
 
-def _positive(text: str) -> int:
+MAX_LIMIT = 1_000_000  # a session a day for 2,700 years; SQLite's integers end at 2**63
+
+
+def parse_limit(text: str) -> int:
+    """argparse type for --limit: a whole number from 1 to MAX_LIMIT (usage error else)."""
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise argparse.ArgumentTypeError(f"not a whole number: {shown!r}") from None
+    if not 1 <= n <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_LIMIT:,} (the most recent N sessions)")
     return n
+
+
+def parse_output(text: str) -> str:
+    """argparse type for -o: refuse, before any work, a name that cannot be a file."""
+    if text == "-":
+        return text
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the file name is empty; give a file name, or '-' for standard output")
+    path = Path(text).expanduser()
+    if path.is_dir() or text.endswith(os.sep):
+        raise argparse.ArgumentTypeError(
+            f"{text} is a folder; give the name of a file to write, e.g. {path / 'hiphook.json'}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the folder {folder} does not exist; create it first or write somewhere else")
+    return text
 
 
 def _guard(func: Any) -> Any:
@@ -212,6 +236,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 @_guard
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a JSON export; sessions already in the log (same uuid) are skipped."""
+    from app.store.transfer import validate_export
+
     source = "stdin" if args.file == "-" else args.file
     try:
         if args.file == "-":
@@ -231,6 +257,16 @@ def cmd_import(args: argparse.Namespace) -> int:
             else ""
         raise StoreError(f"{source}: not valid JSON at line {err.lineno}, column {err.colno}"
                          f"{hint}", EXIT_DATAERR) from None
+    except RecursionError:
+        raise StoreError(f"{source}: nested too deeply to read; it is not a hiphook export "
+                         "(nothing was imported)", EXIT_DATAERR) from None
+    except ValueError:  # an integer past Python's digit limit
+        raise StoreError(f"{source}: holds a number of more than "
+                         f"{sys.get_int_max_str_digits()} digits; it is not a hiphook export "
+                         "(nothing was imported)",
+                         EXIT_DATAERR) from None
+    # Checked before the log is opened, so a bad file does not even create the log.
+    validate_export(data, source)
     with _open(args) as store:
         result = store.import_data(data, source)
     print(f"Imported {result.added} session(s); {result.skipped} were already in the log.")

@@ -30,12 +30,28 @@ class _Bad(Exception):
     pass
 
 
+def _show(v: Any) -> str:
+    """A short repr for messages: a hand-edited file may hold a 4,000-digit number or a
+    megabyte of text, and the message must still fit a line (and not raise itself)."""
+    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 64:
+        try:
+            digits = f"{len(str(abs(v))):,}"
+        except ValueError:  # past the digit limit (never from json.loads, which stops there)
+            digits = f"about {int(v.bit_length() * 0.30103) + 1:,}"
+        return f"<a number of {digits} digits>"
+    try:
+        r = repr(v)
+    except (RecursionError, ValueError):
+        return f"a deeply nested {type(v).__name__}"
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
 def _text(d: dict[str, Any], key: str, *, optional: bool = False, limit: int = 200) -> str | None:
     v = d.get(key)
     if v is None and optional:
         return None
     if not isinstance(v, str):
-        raise _Bad(f"'{key}' must be text, not {v!r}")
+        raise _Bad(f"'{key}' must be text, not {_show(v)}")
     if len(v) > limit:
         raise _Bad(f"'{key}' is longer than {limit} characters")
     return v
@@ -47,9 +63,9 @@ def _int(d: dict[str, Any], key: str, *, optional: bool = False, lo: int | None 
     if v is None and optional:
         return None
     if isinstance(v, bool) or not isinstance(v, int):
-        raise _Bad(f"'{key}' must be a whole number, not {v!r}")
+        raise _Bad(f"'{key}' must be a whole number, not {_show(v)}")
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise _Bad(f"'{key}' = {v} is out of range ({lo} to {hi})")
+        raise _Bad(f"'{key}' = {_show(v)} is out of range ({lo} to {hi})")
     return v
 
 
@@ -57,15 +73,19 @@ def _float(d: dict[str, Any], key: str, *, optional: bool = False) -> float | No
     v = d.get(key)
     if v is None and optional:
         return None
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise _Bad(f"'{key}' must be a finite number, not {v!r}")
-    return float(v)
+    try:
+        f = float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan
+    except OverflowError:  # an integer beyond any float
+        f = math.nan
+    if not math.isfinite(f):
+        raise _Bad(f"'{key}' must be a finite number, not {_show(v)}")
+    return f
 
 
 def _bool(d: dict[str, Any], key: str) -> bool:
     v = d.get(key)
     if not isinstance(v, bool):
-        raise _Bad(f"'{key}' must be true or false, not {v!r}")
+        raise _Bad(f"'{key}' must be true or false, not {_show(v)}")
     return v
 
 
@@ -74,13 +94,13 @@ def _moment(d: dict[str, Any], key: str, *, optional: bool = False) -> datetime 
     if v is None and optional:
         return None
     if not isinstance(v, str):
-        raise _Bad(f"'{key}' must be an ISO 8601 time, not {v!r}")
+        raise _Bad(f"'{key}' must be an ISO 8601 time, not {_show(v)}")
     try:
         m = datetime.fromisoformat(v)
     except ValueError:
-        raise _Bad(f"'{key}' = {v!r} is not an ISO 8601 time") from None
+        raise _Bad(f"'{key}' = {_show(v)} is not an ISO 8601 time") from None
     if m.tzinfo is None:
-        raise _Bad(f"'{key}' = {v!r} needs a UTC offset (e.g. +00:00)")
+        raise _Bad(f"'{key}' = {_show(v)} needs a UTC offset (e.g. +00:00)")
     return m.astimezone(UTC)
 
 
@@ -90,7 +110,7 @@ def _trace(v: Any) -> dict[str, Any] | None:
     if not isinstance(v, dict):
         raise _Bad("'trace' must be an object or null")
     if v.get("codec") != CODEC:
-        raise _Bad(f"trace codec {v.get('codec')!r} is not supported (expected {CODEC!r})")
+        raise _Bad(f"trace codec {_show(v.get('codec'))} is not supported (expected {CODEC!r})")
     raw = v.get("data")
     if not isinstance(raw, str):
         raise _Bad("trace 'data' must be base64 text")
@@ -187,7 +207,7 @@ def validate_export(data: Any, source: str) -> list[dict[str, Any]]:
         raise StoreError(f"{source}: not a hiphook export (expected a JSON object with "
                          f"\"format\": \"{EXPORT_FORMAT}\")", EXIT_DATAERR)
     if data.get("version") not in SUPPORTED_VERSIONS:
-        raise StoreError(f"{source}: export version {data.get('version')!r} is not supported "
+        raise StoreError(f"{source}: export version {_show(data.get('version'))} is not supported "
                          f"by this hiphook (supports {SUPPORTED_VERSIONS})", EXIT_DATAERR)
     sessions = data.get("sessions")
     if not isinstance(sessions, list):
