@@ -159,7 +159,7 @@ def cmd_install(args: argparse.Namespace) -> int:
         result = install(argv=program_args(service_db_arg(args.db)))
     except ServiceError as exc:
         _err(str(exc))
-        return EXIT_FAILED
+        return exc.exit_code  # 2 for a path no service file can hold, else 1
     if result.changed:
         print(f"Wrote {result.path}:\n")
         print(result.content.rstrip("\n"))

@@ -15,6 +15,7 @@ import plistlib
 import shlex
 import shutil
 import sys
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,55 @@ LAUNCHD_LABEL = "org.hiphook.remind"
 
 class ServiceError(Exception):
     """Install/uninstall cannot be done here; the message says why and what instead."""
+
+    exit_code = 1
+
+
+class UnsafeTextError(ServiceError):
+    """A path or word that no service file can carry safely: bad input (exit 2)."""
+
+    exit_code = 2
+
+
+_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab",
+                  "\x00": "a NUL"}
+
+
+def _shown(text: str) -> str:
+    """The text as the user typed it, with control characters and raw bytes escaped."""
+    if not _has_surrogates(text):
+        return repr(text)[1:-1]
+    try:
+        raw = os.fsencode(text)
+    except UnicodeEncodeError:  # a lone surrogate that no file name decodes to
+        raw = text.encode("utf-8", "backslashreplace")
+    return repr(raw)[2:-1]
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def check_service_text(text: str, what: str = "the command") -> str:
+    """Refuse what a unit or plist file cannot hold safely; return the text unchanged.
+
+    A newline in --db once wrote an extra `ExecStartPre=` line into the unit: control
+    characters (and the line and paragraph separators) are refused, not escaped, since
+    systemd and launchd each unescape differently and a path with them is a mistake.
+    Bytes that are not UTF-8 (surrogate escapes in a str) cannot go in either file.
+    """
+    if _has_surrogates(text):
+        raise UnsafeTextError(
+            f"{what} '{_shown(text)}' is not valid UTF-8, and service files are UTF-8 "
+            "text; rename it (or choose another log with --db) and install again")
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        name = _CONTROL_NAMES.get(bad) or unicodedata.name(bad, "a control character")
+        raise UnsafeTextError(
+            f"{what} '{_shown(text)}' holds {name} (U+{ord(bad):04X}), which a service "
+            "file cannot carry safely; rename it (or choose another log with --db) and "
+            "install again")
+    return text
 
 
 @dataclass(frozen=True)
@@ -54,7 +104,7 @@ def program_args(db: str | None = None) -> list[str]:
         base = [str(Path(sys.executable).absolute()), "-m", "app"]
     args = [*base, "remind", "run"]
     if db:
-        args += ["--db", db]
+        args += ["--db", check_service_text(db, "the log path")]
     return args
 
 
@@ -77,7 +127,12 @@ def service_db_arg(db: str | None, env: Mapping[str, str] | None = None) -> str 
 
 
 def systemd_quote(arg: str) -> str:
-    """One ExecStart word: % and $ doubled (specifiers, variables), quoted if needed."""
+    """One ExecStart word: % and $ doubled (specifiers, variables), quoted if needed.
+
+    Inside double quotes systemd undoes C escapes, so backslash and quote are escaped;
+    control characters are refused first (check_service_text), never passed through.
+    """
+    check_service_text(arg)
     text = arg.replace("%", "%%").replace("$", "$$")
     if text and not any(c.isspace() or c in "\"'\\;" for c in text):
         return text
@@ -122,6 +177,10 @@ def launchd_plist(argv: Sequence[str], home: Path) -> bytes:
     if not argv or not Path(argv[0]).is_absolute():
         raise ServiceError(f"the reminder command must be an absolute path, not {argv[:1]}")
     logfile = str(home / "Library" / "Logs" / "hiphook-remind.log")
+    for word in argv:
+        check_service_text(word)
+    check_service_text(logfile, "the home folder")
+    # plistlib escapes &, < and > as XML requires; what XML cannot hold is refused above.
     return plistlib.dumps(
         {
             "Label": LAUNCHD_LABEL,
