@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import shutil
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.core.clock import FakeClock
-from app.core.engine import Engine, Event, EventKind, run_to_end
+from app.core.engine import Engine, Event, EventKind, State, run_to_end
 from app.core.routine import Routine, StepKind, load_routine
 from app.cues import (
     BellBackend,
@@ -346,3 +347,207 @@ def test_a_press_that_never_reaches_the_band_gets_press_harder_once() -> None:
     for ev in engine3.poll():
         coach3.on_event(ev)
     assert coach3.tick(45.0) == []
+
+
+# --------------------------------------------------------------------------- the stream path
+# The bank and the stream stand in for app.cues.render / app.cues.stream at their API
+# (the real ones are measured through PulseAudio in the audio tests); here the point is
+# what the player hands them and when, on a fake clock, with run seconds as "monotonic".
+class FakeSound:
+    def __init__(self, cue: Cue, seconds: float) -> None:
+        self.key = f"{cue.tone.value}:{cue.text}"
+        self.duration_s = seconds
+
+
+class FakeBank:
+    def __init__(self) -> None:
+        self.prepared: set[str] = set()
+
+    def prepare(self, cues: object, say: object = None) -> None:
+        self.prepared |= {c.text for c in cues}  # type: ignore[attr-defined]
+
+    def duration(self, cue: Cue) -> float:
+        return 0.2 + 0.05 * len(cue.text)
+
+    def sound(self, cue: Cue) -> FakeSound:
+        return FakeSound(cue, self.duration(cue))
+
+
+class FakeStream:
+    latency_s = 0.0
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.placed: list[tuple[int, float, str]] = []
+        self.cancels: list[float] = []
+        self.drained: list[float] = []
+        self.closed: list[float] = []
+        self.fail_after = fail_after
+        self._ids = 0
+
+    def play_at(self, sound: FakeSound, at: float) -> int:
+        if self.fail_after is not None and self._ids >= self.fail_after:
+            raise OSError("the sound server went away")
+        self._ids += 1
+        self.placed.append((self._ids, at, sound.key))
+        return self._ids
+
+    def cancel_from(self, at: float) -> int:
+        keep = [p for p in self.placed if p[1] < at]
+        n = len(self.placed) - len(keep)
+        self.placed = keep
+        self.cancels.append(at)
+        return n
+
+    def drain(self, timeout: float = 3.0) -> bool:
+        self.drained.append(timeout)
+        return True
+
+    def close(self, fade_s: float = 0.03) -> None:
+        self.closed.append(fade_s)
+
+
+def stream_player(routine: Routine, stream: FakeStream | Exception, **kw: object
+                  ) -> tuple[CuePlayer, Engine, FakeClock, list[str]]:
+    clock = FakeClock()
+    engine = Engine(routine, clock)
+    notes: list[str] = []
+    rings: list[int] = []
+
+    def open_stream(on_error: object) -> FakeStream:
+        if isinstance(stream, Exception):
+            raise stream
+        return stream
+
+    player = CuePlayer(routine, [BellBackend(lambda: rings.append(1))], note=notes.append,
+                       engine=engine, bank=FakeBank(), open_stream=open_stream,
+                       to_mono=lambda t: t, **kw)  # type: ignore[arg-type]
+    assert player.wait_ready(2)
+    return player, engine, clock, notes
+
+
+def feed(player: CuePlayer, events: list[Event]) -> None:
+    player.handle(events)
+    assert player.wait_idle(2)
+
+
+def short_routine() -> Routine:
+    from app.core.routine import Step
+    return Routine("r", "R", 1, "", (
+        Step(StepKind.TIMED, "Get into position", "x", seconds=8.0, side="left"),
+        Step(StepKind.HOLDS, "Realignment", "x", reps=2, push_s=2.0, relax_s=3.0,
+             side="left"),
+        Step(StepKind.PRESS, "Psoas press", "x", seconds=30.0, side="left")))
+
+
+def test_the_player_schedules_the_plan_on_the_stream_ahead_of_time() -> None:
+    stream = FakeStream()
+    records: list[object] = []
+    player, engine, clock, notes = stream_player(short_routine(), stream,
+                                                 on_cue=records.append)
+    bank = player.bank
+    assert isinstance(bank, FakeBank) and {"Realignment.", "halfway", "press harder",
+                                           "Routine complete. Well done."} <= bank.prepared
+    feed(player, engine.start())
+    at: dict[str, float] = {}
+    for _i, t, key in sorted(stream.placed, key=lambda p: p[1]):
+        at.setdefault(key.split(":", 1)[1], t)  # the first of each
+    # at the start, the rest of this step and all of the next are on the stream already
+    assert at["3"] == 5.0 and at["push"] == 8.0 and at["relax"] == 10.0
+    ann = next(t for k, t in at.items() if k.startswith("Realignment"))
+    assert ann < 5.0  # announced before the count, in the step before
+    assert at["done"] == 18.0  # the one at 8 s is merged into the push
+    clock.advance(8.0)
+    feed(player, engine.poll())  # the holds begin: the press's sounds join
+    times = sorted(t for _i, t, _k in stream.placed)
+    assert all(a != b for a, b in itertools.pairwise(times))
+    keys = [k for _i, _t, k in stream.placed]
+    assert keys.count("push:push") == 2 and "pace:halfway" in keys  # nothing twice
+    while engine.state is not State.FINISHED:
+        clock.advance((engine.next_deadline() or clock.now()) - clock.now())
+        feed(player, engine.poll())
+    assert stream.placed[-1][2] == "finish:Routine complete. Well done."
+    assert [r.text for r in records if not r.cancelled][-1] == "Routine complete. Well done."
+    assert all(r.to_dict()["event"] == "cue" for r in records)  # type: ignore[attr-defined]
+    assert player.counts()["dropped"] == player.counts()["dropped:merged"] == 2
+    player.close()
+    assert stream.drained and stream.drained[0] <= 3.0 and stream.closed == [0.03]
+    assert notes == []
+
+
+def test_a_control_takes_back_the_sounds_not_started_and_places_the_new_ones() -> None:
+    stream = FakeStream()
+    player, engine, clock, _ = stream_player(short_routine(), stream)
+    feed(player, engine.start())
+    clock.advance(3.0)
+    feed(player, engine.skip())  # the holds begin now, at 3 s
+    at = sorted((t, k) for _i, t, k in stream.placed)
+    assert stream.cancels and stream.cancels[-1] >= 3.0
+    assert (3.0, "push:push") in at and (5.0, "relax:relax") in at
+    # the old count (at 5 s) went with its step; the press's comes 3 s before its end
+    assert [t for t, k in at if k == "count:3"] == [3.0 + 10.0 + 27.0]
+    clock.advance(1.0)
+    feed(player, engine.pause())
+    # everything after the pause is taken back; "paused" waits for the words playing
+    assert [k for _i, t, k in stream.placed if t >= 4.0] == ["pause:paused"]
+    clock.advance(10.0)
+    feed(player, engine.resume())  # the relax now falls at 15 s
+    at = {k: t for _i, t, k in sorted(stream.placed, key=lambda p: -p[1]) if t >= 14.0}
+    assert at["resume:go on"] == 14.0 and at["relax:relax"] == 15.0
+    player.close()  # mid-run: no waiting, the stream fades
+    assert stream.drained == [] and stream.closed == [0.03]
+
+
+def test_no_stream_means_the_chain_plays_and_says_so_once() -> None:
+    player, engine, clock, notes = stream_player(
+        short_routine(), OSError("no sound output (PortAudio: no device)"))
+    assert player.mode == "chain" and player.backend_name == "bell"
+    feed(player, engine.start())
+    clock.advance(5.0)
+    feed(player, engine.poll())
+    assert len(notes) == 1 and "no device" in notes[0] and "terminal bell" in notes[0]
+    assert [c.text for _b, c in player.played] == ["Get into position, left side. 8 seconds.",
+                                                    "3"]
+    player.close()
+
+
+def test_a_stream_that_dies_mid_run_hands_over_to_the_chain() -> None:
+    stream = FakeStream(fail_after=3)
+    player, engine, clock, notes = stream_player(short_routine(), stream)
+    feed(player, engine.start())  # the fourth sound fails: the stream is gone
+    assert player.mode == "chain" and len(notes) == 1
+    assert "the sound server went away" in notes[0]
+    clock.advance(8.0)
+    events = engine.poll()
+    feed(player, events)  # from now on the chain (here the bell) has every cue
+    want = [c.text for ev in events if (c := cue_for(ev, player.routine)) is not None]
+    assert [c.text for _b, c in player.played] == want and "push" in want
+    player.close()
+
+
+def test_the_player_sees_a_whole_dispatch_before_it_plans() -> None:
+    """Through a real runner: a skip's end, next start and first push arrive one by one;
+    the plan is made after the last, so the push has its moment (not "skipped")."""
+    async def main() -> FakeStream:
+        routine = short_routine()
+        clock = FakeClock()
+        runner = SessionRunner(routine, clock)
+        stream = FakeStream()
+        player = CuePlayer(routine, [], engine=runner.engine, bank=FakeBank(),
+                           open_stream=lambda on_error: stream, to_mono=lambda t: t)
+        assert player.wait_ready(2)
+        runner.subscribe(player)
+        task = asyncio.create_task(runner.run())
+        await asyncio.sleep(0)
+        clock.advance(3.0)
+        await asyncio.sleep(0)
+        runner.skip()
+        await asyncio.sleep(0)  # the flush runs once the dispatch is over
+        assert player.wait_idle(2)
+        runner.abort()
+        await asyncio.wait_for(task, 1)
+        player.close()
+        return stream
+
+    stream = asyncio.run(main())
+    at = sorted((t, k) for _i, t, k in stream.placed)
+    assert (3.0, "push:push") in at and (3.0, "end:skipped") not in at

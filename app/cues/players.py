@@ -1,13 +1,23 @@
-"""Cue players: the terminal bell, generated tones, and a speech engine.
+"""Cue players: one audio stream fed from the cue plan, or a chain of subprocess players.
 
-A `CuePlayer` listens to the session runner. It must never slow the engine or crash a run,
-so sounds are played by one worker thread from a small queue that drops cues gone stale
-(a "push" heard a second late names the wrong moment), and a backend that fails hands over
-to the next one in its chain, saying so once.
+A `CuePlayer` listens to the session runner. It must never slow the engine or crash a run.
+
+With a sound bank and an output stream (app/cues/render.py, app/cues/stream.py), every
+sound the routine can make is rendered before the run, and on each step start and each
+control the player re-plans (app/core/cueplan.py) the rest of this step and the next and
+hands each sound to the stream with the monotonic time its first sample must be heard:
+the plan decides the onset, not a queue or a process start-up. Sounds placed by the last
+plan that have not started are taken back first.
+
+When the stream cannot open, or dies, the chain takes over, saying so once: one worker
+thread plays each cue with paplay/aplay/afplay or espeak-ng from a small queue that drops
+cues gone stale (a "push" heard a second late names the wrong moment), each backend
+handing over to the next when it fails, the terminal bell last.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -15,13 +25,16 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from app.core.clock import Clock
 from app.core.coach import CoachEvent
+from app.core.cueplan import Planner, Replan, all_cues, due_for_coach
 from app.core.cues import Cue, Tone, cue_for, cue_for_coach
-from app.core.engine import Event
+from app.core.engine import Engine, Event, EventKind
 from app.core.routine import Routine
 from app.cues.tones import render_tone_wav
 
@@ -229,8 +242,68 @@ def build_chain(
     return chain, notes
 
 
+class SoundBank(Protocol):
+    """What the player needs of app.cues.render.SoundBank."""
+
+    def prepare(self, cues: Iterable[Cue], say: Callable[[str], None] | None = None) -> None: ...
+    def sound(self, cue: Cue) -> Any: ...
+    def duration(self, cue: Cue) -> float: ...
+
+
+class Stream(Protocol):
+    """What the player needs of app.cues.stream.AudioStream."""
+
+    latency_s: float
+
+    def play_at(self, sound: Any, at: float) -> int: ...
+    def cancel_from(self, at: float) -> int: ...
+    def drain(self, timeout: float = 3.0) -> bool: ...
+    def close(self, fade_s: float = 0.03) -> None: ...
+
+
+OpenStream = Callable[[Callable[[str], None]], Stream]
+
+
+@dataclass(frozen=True)
+class CueRecord:
+    """One sound handed to the stream (or taken back): for the plain face's "cue" line.
+
+    `planned_t` is the moment it belongs to (its boundary, or when the coach spoke),
+    `start_t` where the plan put it, `t` when it was scheduled, all in run seconds.
+    """
+
+    text: str
+    tone: str
+    planned_t: float
+    start_t: float
+    t: float
+    role: str
+    cancelled: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"event": "cue", "text": self.text, "tone": self.tone,
+                                  "planned_t": round(self.planned_t, 4),
+                                  "start_t": round(self.start_t, 4), "t": round(self.t, 4),
+                                  "role": self.role}
+        if self.cancelled:
+            out["cancelled"] = True
+        return out
+
+
+# Sounds starting this soon (real seconds, beyond the stream's latency) are left alone
+# when re-planning: the stream may already be mixing them.
+KEEP_AHEAD_S = 0.02
+# At most this long (real seconds) for the last cue to finish when the run has ended.
+DRAIN_S = 3.0
+_REPLAN_ON = {EventKind.STEP_STARTED, EventKind.STEP_FINISHED, EventKind.PAUSED,
+              EventKind.RESUMED, EventKind.FINISHED, EventKind.ABORTED}
+
+
 class CuePlayer:
-    """A runner listener that turns events into cues and plays them off the event loop."""
+    """A runner listener that turns events into sounds, planned ahead when it can.
+
+    Without `bank` and `open_stream` (or `engine`), it plays through `chain` only.
+    """
 
     def __init__(
         self,
@@ -240,6 +313,13 @@ class CuePlayer:
         note: Note | None = None,
         max_queue: int = 4,
         now: Callable[[], float] = time.monotonic,
+        engine: Engine | None = None,
+        bank: SoundBank | None = None,
+        open_stream: OpenStream | None = None,
+        pacing: bool = True,
+        on_cue: Callable[[CueRecord], None] | None = None,
+        chain_notes: Iterable[str] = (),
+        to_mono: Callable[[float], float] | None = None,
     ) -> None:
         self.routine = routine
         self.chain = list(chain)
@@ -247,6 +327,10 @@ class CuePlayer:
         self.notes: list[str] = []
         self.played: list[tuple[str, Cue]] = []  # (backend, cue), for tests and the benchmark
         self.dropped = 0
+        self.records: list[CueRecord] = []  # every sound handed to the stream
+        self.on_cue = on_cue
+        self.pacing = pacing
+        self._chain_notes = list(chain_notes)
         self._now = now
         self._queue: deque[tuple[float, Cue]] = deque()
         self._max_queue = max_queue
@@ -254,9 +338,40 @@ class CuePlayer:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._busy = False
+        # the stream path
+        self.engine = engine
+        self.bank = bank
+        self._open_stream = open_stream
+        self.stream: Stream | None = None
+        self.planner: Planner | None = None
+        self.mode = "stream" if engine is not None and bank and open_stream else "chain"
+        self._ready = threading.Event()
+        self._requests: list[tuple[float, list[Event], list[Event] | None, list[Any]]] = []
+        self._batch: list[Event] = []
+        self._batch_dues: list[Any] = []
+        self._flush_scheduled = False
+        self._planning = False
+        self._finished = False
+        self._scale = 1.0
+        self._t0 = 0.0
+        self._plan_thread: threading.Thread | None = None
+        self._to_mono = to_mono
+        if self.mode == "stream":
+            assert engine is not None
+            clock: Clock = engine.clock
+            self._scale = float(getattr(clock, "scale", 1.0))
+            self._plan_thread = threading.Thread(target=self._plan_work, daemon=True,
+                                                 name="hiphook-cue-plan")
+            self._plan_thread.start()
+        else:
+            self._ready.set()
+            for text in self._chain_notes:
+                self.say(text)
 
     @property
     def backend_name(self) -> str:
+        if self.mode == "stream":
+            return "stream"
         return self.chain[0].name if self.chain else "none"
 
     def say(self, text: str) -> None:
@@ -269,18 +384,188 @@ class CuePlayer:
         except Exception:  # noqa: BLE001 - a note must not break the run
             pass
 
+    def wait_ready(self, timeout: float = 5.0) -> bool:
+        """Block until every sound is rendered and the stream is open (or given up on).
+
+        Call it off the event loop (`await asyncio.to_thread(player.wait_ready)`) before
+        the run starts, so the first cue is not late: a cold cache renders everything here.
+        """
+        return self._ready.wait(timeout)
+
+    def counts(self) -> dict[str, int]:
+        """The plan's due / placed / dropped counts over the run so far (stream path)."""
+        with self._cv:
+            return self.planner.counts() if self.planner is not None else {}
+
     # -------------------------------------------------------------- listener side
     def __call__(self, event: Event) -> None:
-        cue = cue_for(event, self.routine)
-        if cue is not None:
-            self.submit(cue)
+        if event.kind is EventKind.FINISHED:
+            self._finished = True
+        if self.mode != "stream":
+            cue = cue_for(event, self.routine)
+            if cue is not None:
+                self.submit(cue)
+            return
+        self._batch.append(event)
+        if event.kind in _REPLAN_ON:
+            self._flush_soon()
 
     def coach_cue(self, event: CoachEvent) -> None:
         """A pressure-coach listener (append it to `SensorAttachment.listeners`)."""
-        cue = cue_for_coach(event)
-        if cue is not None:
-            self.submit(cue)
+        if self.mode != "stream":
+            cue = cue_for_coach(event)
+            if cue is not None:
+                self.submit(cue)
+            return
+        due = due_for_coach(event)
+        if due is not None:
+            self._batch_dues.append(due)
+            self._flush_soon()
 
+    def handle(self, events: Iterable[Event]) -> None:
+        """One dispatch's events at once (what `__call__` gathers on a running loop)."""
+        for ev in events:
+            if ev.kind is EventKind.FINISHED:
+                self._finished = True
+            if self.mode == "stream":
+                self._batch.append(ev)
+            else:
+                self(ev)
+        self.flush()
+
+    def _flush_soon(self) -> None:
+        """Re-plan once the runner has handed out all of this dispatch's events: a skip
+        brings the step's end, the next start and its first push together, and the plan
+        must see them together (the push wins the moment)."""
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """On the loop: snapshot what the engine will do (cheap) and wake the planner."""
+        self._flush_scheduled = False
+        if self.mode != "stream":
+            return
+        assert self.engine is not None
+        events, self._batch = self._batch, []
+        dues, self._batch_dues = self._batch_dues, []
+        if not events and not dues:
+            return
+        now_t = max([ev.t for ev in events] + [d.at for d in dues])
+        fc = self.engine.forecast()
+        with self._cv:
+            if self._closed:
+                return
+            self._requests.append((now_t, events, fc, dues))
+            self._cv.notify_all()
+
+    # -------------------------------------------------------------- the stream path
+    def _plan_work(self) -> None:
+        """The planner's thread: render, open the stream, then serve re-plans."""
+        try:
+            assert self.bank is not None and self._open_stream is not None
+            self.bank.prepare(all_cues(self.routine, pacing=self.pacing), say=self.say)
+            self.planner = Planner(self.routine, self._duration, pacing=self.pacing)
+            self.stream = self._open_stream(self._stream_failed)
+        except Exception as exc:  # noqa: BLE001 - no stream means: the chain plays
+            self._to_chain(exc)
+        finally:
+            self._ready.set()
+        while True:
+            with self._cv:
+                while not self._requests and not self._closed:
+                    self._cv.wait()
+                if not self._requests:
+                    return
+                reqs, self._requests = self._requests, []
+                self._planning = True
+            try:
+                if self.mode == "stream":
+                    self._serve(reqs)
+                else:
+                    for _now, events, _fc, dues in reqs:
+                        for ev in events:
+                            cue = cue_for(ev, self.routine)
+                            if cue is not None:
+                                self.submit(cue)
+                        for due in dues:
+                            self.submit(due.cue)
+            except Exception as exc:  # noqa: BLE001 - a failing stream hands over
+                self._to_chain(exc)
+            finally:
+                with self._cv:
+                    self._planning = False
+                    self._cv.notify_all()
+
+    def _duration(self, cue: Cue) -> float:
+        """A sound's length in run seconds (a scaled clock runs faster than the sound)."""
+        assert self.bank is not None
+        return self.bank.duration(cue) * self._scale
+
+    def _mono(self, run_t: float) -> float:
+        """The monotonic time at which the run reaches `run_t` seconds."""
+        if self._to_mono is not None:
+            return self._to_mono(run_t)
+        assert self.engine is not None
+        clock = self.engine.clock
+        return time.monotonic() + clock.real_delay(clock.now() + run_t - self.engine.t())
+
+    def _serve(self, reqs: list[tuple[float, list[Event], list[Event] | None, list[Any]]]
+               ) -> None:
+        assert self.planner is not None and self.stream is not None and self.bank is not None
+        assert self.engine is not None
+        events = [ev for _n, evs, _f, _d in reqs for ev in evs]
+        forecast: list[Event] = next(
+            (f for _n, _e, f, _d in reversed(reqs) if f is not None), [])
+        for _n, _e, _f, dues in reqs:
+            for due in dues:
+                self.planner.add(due)
+        now_t = reqs[-1][0]
+        t_now = self.engine.t()
+        ahead = (self.stream.latency_s + KEEP_AHEAD_S) * self._scale
+        keep_until = max(now_t, t_now) + ahead
+        self.stream.cancel_from(self._mono(keep_until))
+        with self._cv:
+            replan: Replan = self.planner.replan(now_t, events, forecast, keep_until=keep_until)
+        for p in replan.cancelled:
+            self._record(p.cue, p.due.at, p.start, t_now, p.due.role.value, cancelled=True)
+        for p in replan.new:
+            self.stream.play_at(self.bank.sound(p.cue), self._mono(p.start))
+            self._record(p.cue, p.due.at, p.start, self.engine.t(), p.due.role.value)
+
+    def _record(self, cue: Cue, planned_t: float, start_t: float, t: float, role: str, *,
+                cancelled: bool = False) -> None:
+        rec = CueRecord(cue.text, cue.tone.value, planned_t, start_t, t, role, cancelled)
+        self.records.append(rec)
+        if self.on_cue is not None:
+            try:
+                self.on_cue(rec)
+            except Exception:  # noqa: BLE001 - a face's trouble must not stop the sound
+                pass
+
+    def _stream_failed(self, why: str) -> None:
+        """The stream's own word that it died (from its thread): the chain takes over."""
+        self._to_chain(RuntimeError(why))
+
+    def _to_chain(self, exc: BaseException) -> None:
+        with self._cv:
+            if self.mode != "stream":
+                return
+            self.mode = "chain"
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        nxt = _WORDS.get(self.chain[0].name, "no sound") if self.chain else "no sound"
+        self.say(f"Cues: the sound stream is not available ({reason}); "
+                 f"{nxt} from now on.")
+        for text in self._chain_notes:
+            self.say(text)
+
+    # -------------------------------------------------------------- the chain
     def submit(self, cue: Cue) -> None:
         """Play an inline backend now; queue anything slower for the worker thread."""
         with self._cv:
@@ -293,11 +578,10 @@ class CuePlayer:
                     self.dropped += 1
                 self._queue.append((self._now(), cue))
                 self._ensure_thread()
-                self._cv.notify()
+                self._cv.notify_all()
                 return
         self._play(backend, cue)
 
-    # -------------------------------------------------------------- playing
     def _play(self, backend: Backend, cue: Cue) -> None:
         try:
             backend.play(cue)
@@ -329,7 +613,7 @@ class CuePlayer:
             with self._cv:
                 while not self._queue and not self._closed:
                     self._cv.wait()
-                if self._closed:
+                if self._closed and not self._queue:
                     return
                 queued_at, cue = self._queue.popleft()
                 backend = self.chain[0] if self.chain else None
@@ -344,27 +628,68 @@ class CuePlayer:
             finally:
                 with self._cv:
                     self._busy = False
+                    self._cv.notify_all()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """Wait until the queue is empty (tests and the benchmark)."""
+        """Wait until nothing is queued or being planned or played by the chain."""
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            with self._cv:
-                if not self._queue and not self._busy:
-                    return True
-            time.sleep(0.01)
-        return False
+        with self._cv:
+            while self._queue or self._busy or self._requests or self._planning:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cv.wait(left)
+        return True
 
-    def close(self) -> None:
-        """Stop the worker; a cue being played finishes, queued ones are dropped."""
+    def close(self, drain_s: float | None = None) -> None:
+        """Stop. After a finished run, wait (<= `drain_s`, 3 s by default) for the last
+        cue ("Routine complete") to be heard; otherwise (quit mid-run) stop at once, the
+        stream fading out a sound in mid-play rather than clicking."""
+        if drain_s is None:
+            drain_s = DRAIN_S if self._finished else 0.0
+        wait = max(0.0, drain_s)
+        end = time.monotonic() + wait
+        if wait > 0:
+            self.wait_idle(wait)
         with self._cv:
             self._closed = True
             self._queue.clear()
             self._cv.notify_all()
+        stream = self.stream
+        if stream is not None:
+            try:
+                left = end - time.monotonic()
+                if left > 0:
+                    stream.drain(timeout=left)
+                stream.close(fade_s=0.03)
+            except Exception:  # noqa: BLE001 - closing must not raise at exit
+                pass
+        if self._plan_thread is not None:
+            self._plan_thread.join(timeout=1.0)
         for backend in self.chain:
             closer = getattr(backend, "close", None)
             if closer is not None:
                 closer()
+
+
+def _stream_parts(mode: str, voice_found: bool, *, volume: float, voice: str | None,
+                  cache_dir: Path | None) -> tuple[SoundBank, OpenStream] | None:
+    """The sound bank and a stream opener for a mode, or None where there is none yet."""
+    if mode in ("none", "bell"):
+        return None
+    try:
+        from app.cues.render import SoundBank as Bank  # type: ignore[import-untyped,unused-ignore]
+        from app.cues.stream import AudioStream  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:  # the stream is not built into this copy: the chain plays
+        return None
+    kind = "voice" if mode in ("voice", "auto") and voice_found else "tone"
+    bank = Bank(kind, voice=voice, volume=volume, cache_dir=cache_dir)
+
+    def open_stream(on_error: Callable[[str], None]) -> Stream:
+        opened: Stream = AudioStream.open(on_error=on_error)
+        return opened
+
+    return bank, open_stream
 
 
 def attach_cues(
@@ -375,14 +700,37 @@ def attach_cues(
     note: Note | None = None,
     which: Which = shutil.which,
     run: RunCommand = run_command,
+    pacing: bool = True,
+    volume: float = 1.0,
+    voice: str | None = None,
+    on_cue: Callable[[CueRecord], None] | None = None,
+    stream: bool = True,
+    cache_dir: Path | None = None,
 ) -> CuePlayer:
-    """Build the chain for `mode` (None means auto), subscribe to the runner, return the player.
+    """Build the player for `mode` (None means auto), subscribe it, return it.
 
-    Where to attach: any face (TUI, plain) calls this once per run, before `runner.run()`.
+    Where to attach: any face (TUI, plain) calls this once per run, before `runner.run()`,
+    then (off the loop) `player.wait_ready()` so every sound is rendered before the first
+    cue; `player.close()` at the end. `pacing`, `volume` and `voice` are the settings;
+    `on_cue` hears every sound scheduled (on the planner's thread: hop to your loop).
+    `stream=False` keeps to the subprocess chain.
     """
-    chain, notes = build_chain(mode or "auto", ring=ring, which=which, run=run)
-    player = CuePlayer(runner.routine, chain, note=note)
-    for text in notes:
-        player.say(text)
+    mode = mode or "auto"
+    chain, notes = build_chain(mode, ring=ring, which=which, run=run)
+    parts = None
+    if stream:
+        voice_found = any(which(p) for p in VoiceBackend.ENGINES)
+        parts = _stream_parts(mode, voice_found, volume=volume, voice=voice,
+                              cache_dir=cache_dir)
+    if parts is None:
+        player = CuePlayer(runner.routine, chain, note=note, chain_notes=notes)
+    else:
+        bank, opener = parts
+        now_notes = [n for n in notes if "no speech engine" in n]
+        player = CuePlayer(runner.routine, chain, note=note, engine=runner.engine,
+                           bank=bank, open_stream=opener, pacing=pacing, on_cue=on_cue,
+                           chain_notes=[n for n in notes if n not in now_notes])
+        for text in now_notes:
+            player.say(text)
     runner.subscribe(player)
     return player
