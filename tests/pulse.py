@@ -254,3 +254,45 @@ def percentiles(errors: list[float]) -> dict[str, float]:
     a = np.abs(np.asarray(errors)) * 1000
     return {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)),
             "max": float(a.max())}
+
+
+def short_routine(reps: int = 5) -> str:
+    """The issue's short routine as TOML: a 6 s timed step, a 10 s press, `reps` holds of
+    2 s push / 3 s relax and `reps` calf raises of 2 s up / 2 s down."""
+    return f"""
+name = "short"
+title = "Short routine for the ear"
+version = 1
+description = "Measures cues at the ear."
+
+[[step]]
+kind = "timed"
+name = "Get into position"
+side = "left"
+seconds = 6
+instruction = "Lie down."
+
+[[step]]
+kind = "press"
+name = "Psoas press"
+side = "left"
+seconds = 10
+instruction = "Press."
+
+[[step]]
+kind = "holds"
+name = "Realignment"
+side = "left"
+reps = {reps}
+push_s = 2
+relax_s = 3
+instruction = "Push and relax."
+
+[[step]]
+kind = "reps"
+name = "Calf raises"
+reps = {reps}
+up_s = 2
+down_s = 2
+instruction = "Up and down."
+"""

@@ -28,7 +28,14 @@ from typing import Any
 
 from app.cues.render import RATE, Sound
 
-LATENCY_S = 0.03  # asked of PortAudio; below ~20 ms ALSA's pulse plugin underruns
+# Asked of PortAudio. The onset does not depend on it (the callback compensates what the
+# stream reports), so it buys headroom: at 30 ms a busy machine starved the callback into
+# server-side underruns (sounds 60 ms late) and it ran 130 times a second (4% of a core);
+# at 100 ms, 28 times (1%). Only a cue asked for "now" (the coach's) waits this long.
+LATENCY_S = 0.1
+# Frames per callback as seconds; 0 lets the host API choose. A fixed block made
+# PortAudio's reported output time wrong by 15-30 ms through ALSA's pulse plugin.
+BLOCK_S = 0.0
 _START_TIMEOUT_S = 2.0
 _STALL_S = 2.5  # no callback this long: dead (an idle null sink may pause ~1.7 s)
 _WATCH_S = 0.2
@@ -136,7 +143,8 @@ class AudioStream:
             try:
                 self._stream = sd.RawOutputStream(
                     samplerate=rate, channels=1, dtype="int16", latency=LATENCY_S,
-                    callback=self._callback, finished_callback=self._finished)
+                    blocksize=int(BLOCK_S * rate), callback=self._callback,
+                    finished_callback=self._finished)
                 self._stream.start()
                 break
             except (sd.PortAudioError, OSError, ValueError) as exc:
@@ -262,6 +270,12 @@ class AudioStream:
             lead = self.latency_s  # a host API that does not report times
         first = now + lead  # when this buffer's first frame is heard
         n = frames * 2
+        with self._cv:
+            if not self._placed or (self._placed[0].pos < 0 and all(
+                    p.pos < 0 and (p.at - first) * self.rate >= frames for p in self._placed)):
+                if not self._closing:  # nothing due in this buffer: silence, cheaply
+                    outdata[:] = bytes(n)
+                    return
         buf = bytearray(n)
         written = False
         with self._cv:
