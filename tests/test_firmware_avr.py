@@ -389,3 +389,53 @@ def test_a_whole_press_judged_from_the_emulated_board(boards: BoardFactory, tmp_
     assert verdict["verdict"] == "confirmed" and verdict["share"] >= 0.9, verdict
     assert any(e["event"] == "lever" for e in events)
     assert events[-1]["event"] in ("summary", "sensor_summary", "finished"), events[-1]
+
+
+def test_make_emulate_prints_the_pty_and_plays_a_profile(build: Path, tmp_path: Path) -> None:
+    """`make -C firmware emulate`, as a maker runs it: path on its own line, Ctrl-C ends it."""
+    profile = tmp_path / "lever.csv"
+    profile.write_text("0,0,0\n0.3,0,1  # the lever goes down at 0.3 s\n")
+    proc = subprocess.Popen(
+        ["make", "-C", str(FIRMWARE), f"BUILD={build}", "emulate",
+         f"ARGS=--profile {profile}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        # make says which directory it enters (and what it builds) before the board runs;
+        # the path is the line of its own that follows.
+        path, seen = "", []
+        deadline = time.monotonic() + 60
+        while not path.startswith("/dev/") and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], deadline - time.monotonic())
+            path = proc.stdout.readline().strip() if ready else ""
+            seen.append(path)
+        assert path.startswith("/dev/"), seen
+        dec = p.Decoder()
+        with serial.Serial(path, 115200, timeout=0.05) as port:
+            assert isinstance(reply(port, dec, b"ID"), p.Identity)
+            assert reply(port, dec, b"START") == p.Ack("START", "80")
+            deadline = time.monotonic() + 10
+            engaged = False
+            while not engaged and time.monotonic() < deadline:
+                items = dec.feed(port.read(port.in_waiting or 1))
+                engaged = any(type(i) is p.LeverEvent and i.engaged for i in items)
+            assert engaged
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches make and the board alike
+        proc.wait(10)
+        assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_a_bad_profile_is_refused_with_the_line(build: Path, tmp_path: Path) -> None:
+    profile = tmp_path / "bad.csv"
+    profile.write_text("0,10\n2,20\n1,5\n")
+    done = subprocess.run([str(build / "board"), "--profile", str(profile),
+                           str(build / "hiphook.elf")], capture_output=True, text=True, timeout=10)
+    assert done.returncode == 2
+    assert f"{profile}:3: times must not go backwards" in done.stderr
+    assert done.stdout == ""

@@ -9,7 +9,7 @@
  * The pty's path is printed on stdout on a line of its own. Force and lever come from a
  * firmware_sim profile (seconds,newtons[,lever]) in emulated time, or from a built-in
  * routine cycle; lines on stdin steer the world while it runs:
- *   force N | weight GRAMS | lever 0|1 | auto | reset | quit
+ *   force N | weight GRAMS | lever 0|1 | speed X | auto | reset | quit
  * SIGUSR1 presses the reset button; SIGINT/SIGTERM stop (saving --eeprom first).
  * --speed 1 (the default) keeps emulated time in step with the wall clock; 0 runs as
  * fast as the host allows (for measurements). The firmware sleeps between interrupts
@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <avr_eeprom.h>
+#include <avr_extint.h>
 #include <avr_ioport.h>
 #include <avr_uart.h>
 #include <sim_avr.h>
@@ -58,6 +59,7 @@ static double *prof_t, *prof_f;
 static int *prof_l;
 static int prof_n;
 static double force_override = NAN, weight_n;
+static void set_speed(double x);
 static int lever_override = -1;
 
 static double now_s(void) { return (double)avr->cycle / F_CPU; }
@@ -215,7 +217,7 @@ static struct {
 	int pulses;      /* clock pulses since the conversion was ready */
 	int gain_pulses; /* 25: A/128, 26: B/32, 27: A/64 */
 	uint32_t data;
-	unsigned long conversions;
+	unsigned long conversions, pulses_total;
 } hx = {.powered = 1, .gain_pulses = 25};
 
 static int dout_level = 1;
@@ -296,6 +298,7 @@ static void on_sck(avr_irq_t *irq, uint32_t value, void *param)
 		return;
 	hx.sck = value;
 	if (value) {
+		hx.pulses_total++;
 		avr_cycle_timer_register_usec(avr, POWER_DOWN_US, hx_power_down, NULL);
 		if (!hx.powered || (!hx.ready && hx.pulses == 0))
 			return;
@@ -482,13 +485,15 @@ static void control(char *line)
 		force_override = NAN;
 		lever_override = -1;
 		weight_n = 0;
+	} else if (!strncmp(s, "speed ", 6) && parse_number(s + 6, &v) && v >= 0) {
+		set_speed(v);
 	} else if (!strcmp(s, "reset")) {
 		reset_asked = 1;
 	} else if (!strcmp(s, "quit")) {
 		running = 0;
 	} else {
 		fprintf(stderr, "board: unknown control %s (force N | weight GRAMS | lever 0|1 | "
-				"auto | reset | quit)\n", s);
+				"speed X | auto | reset | quit)\n", s);
 		return;
 	}
 	fprintf(stderr, "# %.3f s %s\n", now_s(), s);
@@ -553,6 +558,13 @@ static void pace(void)
 	}
 }
 
+static void set_speed(double x)
+{
+	speed = x;
+	if (speed > 0)
+		wall_offset = wall_s() - now_s() / speed; /* from here on, at the new pace */
+}
+
 static avr_cycle_count_t tick(avr_t *a, avr_cycle_count_t when, void *param)
 {
 	(void)a;
@@ -580,6 +592,11 @@ static void after_reset(void)
 	uint32_t flags = 0;
 	avr_ioctl(avr, AVR_IOCTL_UART_SET_FLAGS('0'), &flags); /* no stdio dump, no poll sleep */
 	avr->sleep = idle_sleep;
+	/* PD2 and PD3 are also INT0/INT1. The firmware never enables them, but simavr polls a
+	 * low level pin every few cycles in "strict" mode: with SCK and DOUT busy that costs
+	 * a host core. Plain level mode is what the chip does. */
+	avr_extint_set_strict_lvl_trig(avr, 0, 0);
+	avr_extint_set_strict_lvl_trig(avr, 1, 0);
 	avr_cycle_timer_register(avr, F_CPU / 1000, tick, NULL);
 	avr_cycle_timer_register(avr, F_CPU / 1000 + 777, pty_rx_tick, NULL);
 	if (hx.powered)
@@ -740,7 +757,7 @@ int main(int argc, char **argv)
 	printf("%s\n", link_path ? link_path : pty_name);
 	fflush(stdout);
 	fprintf(stderr, "# emulated ATmega328P at 16 MHz running %s, pty %s\n", elf, pty_name);
-	fprintf(stderr, "# stdin: force N | weight GRAMS | lever 0|1 | auto | reset | quit; "
+	fprintf(stderr, "# stdin: force N | weight GRAMS | lever 0|1 | speed X | auto | reset | quit; "
 			"Ctrl-C to stop\n");
 
 	clock_gettime(CLOCK_MONOTONIC, &wall0);
@@ -763,8 +780,8 @@ int main(int argc, char **argv)
 	pty_flush();
 	double wall = wall_s();
 	fprintf(stderr, "# emulated %.3f s in %.3f s wall (%.1fx real time); %lu bytes out, "
-			"%lu dropped at the pty; %lu HX711 conversions; %lu xoff\n",
-		now_s(), wall, wall > 0 ? now_s() / wall : 0.0, bytes_out, bytes_lost, hx.conversions, xoffs);
+			"%lu dropped at the pty; %lu HX711 conversions, %lu clock pulses; %lu xoff\n",
+		now_s(), wall, wall > 0 ? now_s() / wall : 0.0, bytes_out, bytes_lost, hx.conversions, hx.pulses_total, xoffs);
 	if (eeprom_path)
 		eeprom_save();
 	if (link_path)
