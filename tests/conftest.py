@@ -4,6 +4,7 @@ and give the audio tests a real sound server."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,18 @@ import pytest
 
 if TYPE_CHECKING:
     from tests.pulse import PulseServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let Ctrl-C reach the programs the tests start, however pytest itself was started.
+
+    A shell starts a background job with SIGINT ignored, and an ignored signal stays
+    ignored across exec, so a child Python would never see KeyboardInterrupt and the
+    Ctrl-C tests would hang. A handler (unlike "ignore") is reset to the default on
+    exec, so installing Python's own here gives every child a normal Ctrl-C.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
