@@ -52,7 +52,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if reason:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI must run the firmware on the emulator, but {reason}; "
-                        "see .ci/firmware-deps")
+                        ".ci/run installs them")
         pytest.skip(reason)
     out = tmp_path_factory.mktemp("firmware-build")
     done = subprocess.run(
