@@ -9,11 +9,11 @@ holds the GIL, which the alarm thread and the loop thread both need to wake.
 Beside the runner, the same routine under the same load runs in a naive loop that awaits
 `asyncio.sleep(step)` per step (its lateness adds up) and in a loop of absolute
 `loop.call_at` deadlines (no drift, but the selector rounds its timeout up to whole ms).
-`--fix` also runs the runner with candidate changes, copied here, so the figures before
-and after come from the same run; `lead` is the one proposed for app/runner.py.
+The runner measured is app/runner.py itself, never a copy: to try a change to it, change
+it and run this beside the figures of the unchanged one (git stash).
 
-    .venv/bin/python bench/bench_timing.py                     # under 2 minutes
-    .venv/bin/python bench/bench_timing.py --fix lead --stages # and the proposed change
+    .venv/bin/python bench/bench_timing.py            # under 2 minutes
+    .venv/bin/python bench/bench_timing.py --stages   # and where the time goes
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 from app import runner as runner_module
 from app.core.clock import MonotonicClock
-from app.core.engine import Event, EventKind, RunRecord, State
+from app.core.engine import Event, EventKind
 from app.core.routine import Routine, Step, StepKind
-from app.runner import SessionRunner, _Alarm
+from app.runner import SessionRunner
 
 # The issue's targets for the runner.
 TARGET_P99_MS = 1.0
@@ -41,8 +41,6 @@ TARGET_MAX_MS = 10.0
 TARGET_DRIFT_MS = 1.0
 
 LOADS = ("none", "thread", "process")
-FIXES = ("interval", "direct", "both", "lead")
-RUNNERS = ("runner", *(f"runner+{f}" for f in FIXES))
 
 
 def make_routine(n: int, step_s: float) -> Routine:
@@ -54,75 +52,8 @@ def make_routine(n: int, step_s: float) -> Routine:
     return Routine(name="bench", title="bench", version=1, description="", steps=steps)
 
 
-# --------------------------------------------------------------------------- the change
-
-
-@dataclass(frozen=True)
-class FixConfig:
-    interval_s: float = 0.00025  # GIL switch interval while a run is live
-    lead_s: float = 0.002  # "lead": the alarm fires this early, the loop sleeps the rest
-
-
-class FixedRunner(SessionRunner):
-    """The runner with a candidate change to `SessionRunner.run` (a scratch copy of it).
-
-    interval: while a run is live, lower the GIL switch interval, so a busy thread gives the
-    GIL up to the alarm and loop threads after `interval_s` instead of 5 ms each time.
-    direct: the alarm's callback polls the engine itself, so listeners run in the loop
-    iteration that woke, instead of one more iteration (whose select releases the GIL).
-    both: interval and direct.
-    lead: both, and the alarm fires `lead_s` early; the loop thread sleeps the rest itself,
-    so only one GIL hand-over (the loop's, after its sleep) is paid after the deadline.
-    """
-
-    def __init__(self, routine: Routine, *, fix: str, cfg: FixConfig) -> None:
-        super().__init__(routine, MonotonicClock())
-        self.fix = fix
-        self.cfg = cfg
-
-    async def run(self) -> RunRecord:
-        loop = asyncio.get_running_loop()
-        self._wake_event = wake = asyncio.Event()
-        old_interval = sys.getswitchinterval()
-        if self.fix in ("interval", "both", "lead"):
-            sys.setswitchinterval(min(old_interval, self.cfg.interval_s))
-        lead = self.cfg.lead_s if self.fix == "lead" else 0.0
-
-        def on_alarm() -> None:
-            deadline = self._next_wake()
-            if lead and deadline is not None:
-                rest = self.clock.real_delay(deadline)
-                if 0 < rest <= lead:
-                    time.sleep(rest)  # blocks the loop for at most `lead`
-            try:
-                self.poll()
-            finally:
-                wake.set()
-
-        direct = self.fix in ("direct", "both", "lead")
-        alarm = _Alarm(self.clock, loop, on_alarm if direct else wake.set)
-        alarm.start()
-        try:
-            if self.engine.state is State.READY:
-                self.start()
-            while not self.done:
-                wake.clear()
-                deadline = self._next_wake()
-                # A real clock: clock seconds are real seconds, so the lead can go here.
-                alarm.arm(None if deadline is None else deadline - lead)
-                await wake.wait()
-                self.poll()
-        finally:
-            alarm.stop()
-            self._wake_event = None
-            sys.setswitchinterval(old_interval)
-        return self.engine.record
-
-
-def new_runner(variant: str, routine: Routine, cfg: FixConfig) -> SessionRunner:
-    if variant == "runner":
-        return SessionRunner(routine, MonotonicClock())
-    return FixedRunner(routine, fix=variant.removeprefix("runner+"), cfg=cfg)
+def new_runner(routine: Routine) -> SessionRunner:
+    return SessionRunner(routine, MonotonicClock())
 
 
 # --------------------------------------------------------------------------- the variants
@@ -198,13 +129,13 @@ async def time_call_at(routine: Routine) -> list[float]:
 
 
 def variant_coro(
-    variant: str, routine: Routine, cfg: FixConfig, stages: list[tuple[float, float]] | None
+    variant: str, routine: Routine, stages: list[tuple[float, float]] | None
 ) -> Callable[[], Awaitable[list[float]]]:
     if variant == "naive":
         return lambda: time_naive(routine)
     if variant == "call_at":
         return lambda: time_call_at(routine)
-    return lambda: time_runner(new_runner(variant, routine, cfg), stages)
+    return lambda: time_runner(new_runner(routine), stages)
 
 
 # --------------------------------------------------------------------------- load and noise
@@ -306,7 +237,7 @@ class Row:
         return sum(x < 0 for x in self.late_ms)
 
     def misses(self) -> str:
-        if self.variant not in RUNNERS:
+        if self.variant != "runner":
             return "-"
         bad = [
             name
@@ -322,12 +253,12 @@ class Row:
 
 
 def measure(
-    load_kind: str, n: int, variant: str, step_s: float, cfg: FixConfig, *, stages: bool
+    load_kind: str, n: int, variant: str, step_s: float, *, stages: bool
 ) -> Row:
     routine = make_routine(n, step_s)
-    marks: list[tuple[float, float]] | None = [] if stages and variant in RUNNERS else None
+    marks: list[tuple[float, float]] | None = [] if stages and variant == "runner" else None
     with Others(1.0 if load_kind == "process" else 0.0) as others:
-        late = asyncio.run(variant_coro(variant, routine, cfg, marks)())
+        late = asyncio.run(variant_coro(variant, routine, marks)())
     staged = [(a * 1000, b * 1000) for a, b in marks or []]
     return Row(load_kind, n, variant, [x * 1000 for x in late], others.cores, staged)
 
@@ -360,7 +291,7 @@ def print_table(rows: list[Row]) -> None:
 def print_stages(rows: list[Row]) -> None:
     """Where a runner's lateness comes from: each stage needs the GIL once more."""
     print("\nstages of the runner's wake-up, ms after the deadline (p50 / p99; "
-          "negative: before it, as with fix 'lead'):")
+          "negative: before it, as the runner's early alarm is):")
     print(f"{'load':8}{'n':>6}  {'variant':16}{'alarm has GIL':>18}{'loop callback':>18}"
           f"{'listener':>18}")
     for r in rows:
@@ -381,9 +312,9 @@ def _thread_cpu(ident: int | None) -> float:
     return time.clock_gettime(time.pthread_getcpuclockid(ident))
 
 
-async def idle_cpu(variant: str, wait_s: float, cfg: FixConfig, busy: int | None) -> str:
+async def idle_cpu(variant: str, wait_s: float, busy: int | None) -> str:
     """CPU the runner spends over one long step: it should sleep in the kernel throughout."""
-    runner = new_runner(variant, make_routine(1, wait_s), cfg)
+    runner = new_runner(make_routine(1, wait_s))
     loop_ident = threading.get_ident()
     marks: dict[str, float] = {}
 
@@ -424,27 +355,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--side-loads", default="none,process", help="other loads, at --side-size")
     ap.add_argument("--side-size", type=int, default=200)
     ap.add_argument("--call-at-sizes", default="300", help="--sizes that also run call_at")
-    ap.add_argument("--fix", default="", help=f"also run the patched runner: {','.join(FIXES)}")
-    ap.add_argument("--fix-interval-ms", type=float, default=0.25, help="switch interval of fix")
-    ap.add_argument("--fix-lead-ms", type=float, default=2.0, help="early alarm of fix 'lead'")
     ap.add_argument("--idle-s", type=float, default=3.0, help="idle wait to measure (0: skip)")
     ap.add_argument("--stages", action="store_true", help="also time the runner's wake stages")
     ap.add_argument("--repeat", type=int, default=1, help="measure each row N times, keep "
                     "the run least disturbed by other processes (busy shared machines)")
     args = ap.parse_args(argv)
 
-    fixes = _csv(args.fix)
-    for f in fixes:
-        if f not in FIXES:
-            ap.error(f"--fix takes {', '.join(FIXES)}, not {f!r}")
     side_loads = _csv(args.side_loads)
     for kind in side_loads:
         if kind not in LOADS:
             ap.error(f"--side-loads takes {', '.join(LOADS)}, not {kind!r}")
     step_s = args.step_ms / 1000
-    cfg = FixConfig(args.fix_interval_ms / 1000, args.fix_lead_ms / 1000)
     call_at_sizes = {int(x) for x in _csv(args.call_at_sizes)}
-    runners = ["runner", *(f"runner+{f}" for f in fixes)]
+    runners = ["runner"]
 
     plan: list[tuple[str, int]] = [(args.load, int(n)) for n in _csv(args.sizes)]
     plan += [(kind, args.side_size) for kind in side_loads if kind != args.load]
@@ -453,8 +376,6 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, switch interval {sys.getswitchinterval() * 1000:g} ms\n"
         f"runner from {runner_module.__file__}"
     )
-    if fixes:
-        print(f"fix: switch interval {cfg.interval_s * 1000:g} ms, lead {cfg.lead_s * 1000:g} ms")
     print("lateness = when a listener sees the boundary - its planned deadline (ms); "
           "drift = lateness of the last boundary\n")
     rows: list[Row] = []
@@ -464,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         with load(kind):
             for variant in variants:
                 tries = [
-                    measure(kind, n, variant, step_s, cfg, stages=args.stages)
+                    measure(kind, n, variant, step_s, stages=args.stages)
                     for _ in range(max(1, args.repeat))
                 ]
                 rows.append(quietest(tries))
@@ -482,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nidle wait (one {args.idle_s:g} s step, load {args.load}): CPU while waiting")
         with load(args.load) as busy:
             for variant in runners:
-                print("  " + asyncio.run(idle_cpu(variant, args.idle_s, cfg, busy)))
+                print("  " + asyncio.run(idle_cpu(variant, args.idle_s, busy)))
     return 0
 
 
