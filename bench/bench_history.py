@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, select  # noqa: E402
 
 from app.core.routine import load_routine  # noqa: E402
-from app.store.home import load_home  # noqa: E402
 from app.store.models import RunSession, StepRow, TraceRow  # noqa: E402
+from app.store.reader import load_home  # noqa: E402
 from app.store.stats import streak  # noqa: E402
 from app.store.store import ST, TR, S, open_store  # noqa: E402
 from app.store.trace import CODEC, ForceTrace, encode_trace  # noqa: E402

@@ -10,12 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from app.store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-
-try:  # other tables that live in the same log (their revisions are in versions/ too)
-    from app.remind import model as _remind_model  # noqa: F401
-except ImportError:  # pragma: no cover - a build without reminders
-    pass
+from app.store import models  # noqa: F401  (registers every table on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

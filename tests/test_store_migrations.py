@@ -37,10 +37,6 @@ def test_schema_constants_match_the_scripts() -> None:
 
 
 def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("app.remind.model"):  # shares the database and its history
-        importlib.import_module("app.remind.model")
     store = open_store(tmp_path / "m.db")
     with store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})

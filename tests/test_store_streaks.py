@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.store import stats
-from app.store.home import load_home
+from app.store.reader import load_home
 from app.store.store import Store, open_store
 
 D = date(2025, 6, 10)

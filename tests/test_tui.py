@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from app.core.clock import FakeClock
 from app.core.engine import Event, EventKind, State
 from app.core.routine import Routine, StepKind, load_routine
+from app.store.stats import Streak
 from app.tui.app import HiphookApp
 from app.tui.homedata import HomeData
 from app.tui.screens.checkin import CheckInScreen
@@ -382,7 +383,7 @@ def test_home_shows_what_the_loader_knows() -> None:
 
     def loader(today: dt.date, url: str | None) -> HomeData:
         calls.append(today)
-        return HomeData(today_done=False, streak_days=5,
+        return HomeData(done_today=False, streak=Streak(5, 0, None, False, 5),
                         last7=(True, True, False, True, True, True, False),
                         next_reminder="tomorrow 07:30")
 
@@ -518,40 +519,30 @@ def test_big_clock_on_a_large_terminal() -> None:
 
 
 # --------------------------------------------------------------------------- the session log
-def test_session_log_loader_maps_the_store_home_data(monkeypatch: Any) -> None:
-    import app.store.home as store_home
+def test_session_log_loader_gives_the_stores_home_data_and_the_reminder(
+    monkeypatch: Any,
+) -> None:
+    import app.store.reader as reader
+    from app.store.home import LastSession, summarize
     from app.tui.homedata import session_log_loader
 
-    class Last:
-        def text(self, today: dt.date) -> str:
-            return f"yesterday 07:30: completed, 9:52 (asked on {today:%d %b})"
-
-    class Streak:
-        days = 4
-
-    class Fake:
-        done_days = frozenset({TODAY})
-        done_today = True
-        streak = Streak()
-        last7 = [(TODAY - dt.timedelta(days=6 - i), i % 2 == 0) for i in range(7)]
-        last_session = Last()
-        problem = ""
-
+    last = LastSession(dt.datetime(2025, 3, 3, 7, 30, tzinfo=dt.UTC), "completed", 592.0,
+                       "daily")
+    home = summarize({TODAY - dt.timedelta(days=d) for d in (0, 2, 4, 6)}, TODAY, last=last)
     seen: list[tuple[object, object]] = []
 
-    def load_home(target: object = None, today: object = None, tz: object = None) -> Fake:
+    def load_home(target: object = None, today: object = None, tz: object = None) -> HomeData:
         seen.append((target, today))
-        return Fake()
+        return home
 
-    monkeypatch.setattr(store_home, "load_home", load_home)
+    monkeypatch.setattr(reader, "load_home", load_home)
     data = session_log_loader(TODAY, "/tmp/log.db")
     assert seen == [("/tmp/log.db", TODAY)]
-    assert data.today_done is True and data.streak_days == 4
+    assert data.done_today is True and data.streak_days == home.streak_days
     assert data.last7 == (True, False, True, False, True, False, True)
-    assert data.last_session == "yesterday 07:30: completed, 9:52 (asked on 04 Mar)"
+    assert data.last_session_text() == last.text(TODAY)
 
-    Fake.done_days = frozenset()
-    Fake.last_session = None  # type: ignore[assignment]
+    home = summarize(set(), TODAY)
     empty = session_log_loader(TODAY, None)
     assert empty == HomeData() and not empty.has_history
 
@@ -560,7 +551,7 @@ def test_session_log_loader_on_an_empty_log_says_no_history() -> None:
     from app.tui.homedata import session_log_loader
 
     data = session_log_loader(TODAY, None)  # HIPHOOK_DB points at a file not yet made
-    assert not data.has_history and data.note == ""
+    assert not data.has_history and data.problem == ""
 
 
 def test_h_opens_the_history_and_escape_comes_back() -> None:

@@ -15,6 +15,7 @@ import pytest
 from textual.pilot import Pilot
 
 from app.core.routine import StepKind
+from app.store.stats import Streak
 from app.tui.homedata import HomeData
 from app.tui.screens.summary import SummaryScreen
 from tests.test_tui import (
@@ -59,7 +60,7 @@ def test_snapshot_home_without_history() -> None:
 
 def test_snapshot_home_with_history() -> None:
     def loader(today: object, url: str | None) -> HomeData:
-        return HomeData(today_done=True, streak_days=12,
+        return HomeData(done_today=True, streak=Streak(12, 0, None, False, 12),
                         last7=(True, True, True, False, True, True, True),
                         next_reminder="tomorrow 07:30")
 

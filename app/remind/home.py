@@ -1,15 +1,14 @@
 """The reminder line for the coach's Home screen, without the database layer.
 
-Home paints before SQLAlchemy is imported (see app.store.home), so this reads the one
-`reminder` row with the standard library's sqlite3, read-only, and never migrates or
-writes. A server URL, a missing file or table, or a damaged row give None ("none set").
+Home paints before SQLAlchemy is imported, so this reads the one `reminder` row through
+the log's read-only reader (app.store.reader: stdlib sqlite3), never migrating or
+writing. A server URL, a missing file or table, or a damaged row give None ("none set").
 """
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, tzinfo
-from urllib.parse import quote
 
 from app.remind.schedule import (
     ReminderSettings,
@@ -25,21 +24,13 @@ SQL = "SELECT hour, minute, days, enabled FROM reminder WHERE id = 1"
 
 def read_settings(target: str | None) -> ReminderSettings | None:
     """The stored reminder from a SQLite file (None: not set, or not readable cheaply)."""
-    from app.store.location import resolve
+    from app.store.reader import query_one
 
     try:
-        loc = resolve(target)
-    except Exception:  # noqa: BLE001 - Home must always paint
-        return None
-    if loc.path is None or not loc.path.exists():
-        return None
-    try:
-        con = sqlite3.connect(f"file:{quote(str(loc.path))}?mode=ro", uri=True, timeout=1.0)
-        try:
-            row = con.execute(SQL).fetchone()
-        finally:
-            con.close()
+        row = query_one(target, SQL)
     except sqlite3.Error:  # no table yet (older log), locked, damaged
+        return None
+    except Exception:  # noqa: BLE001 - a bad location: Home must always paint
         return None
     if row is None:
         return None

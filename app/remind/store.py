@@ -6,7 +6,8 @@ The scheduler and the CLI see only two small interfaces, so tests can stand in:
 - `DoneToday`: a `() -> bool` callable.
 
 `open_settings_store(target)` builds the SQL one on app.store's `open_store(target)`
-engine; done_today_for(target) reads the log through app.store's `load_home`.
+engine; done_today_for(target) reads the log through app.store.reader's `load_home`
+(the reader Home uses).
 """
 
 from __future__ import annotations
@@ -60,12 +61,12 @@ class SqlSettingsStore:
         """The stored settings, None if never set; ScheduleError if the row is damaged."""
         from sqlalchemy import select
 
-        from app.remind.model import SINGLETON_ID, ReminderRow
         from app.store.db import translated
+        from app.store.models import REMINDER_ID, ReminderRow
 
         table = ReminderRow.__table__  # type: ignore[attr-defined]
         with translated(self.where), self.engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.id == SINGLETON_ID)).first()
+            row = conn.execute(select(table).where(table.c.id == REMINDER_ID)).first()
         if row is None:
             return None
         try:
@@ -79,8 +80,8 @@ class SqlSettingsStore:
         """Insert or update the one row in a single write transaction."""
         from sqlalchemy import insert, select, update
 
-        from app.remind.model import SINGLETON_ID, ReminderRow
         from app.store.db import translated, write_txn
+        from app.store.models import REMINDER_ID, ReminderRow
 
         table = ReminderRow.__table__  # type: ignore[attr-defined]
         values = {
@@ -91,11 +92,11 @@ class SqlSettingsStore:
             "updated_utc": datetime.now(UTC),
         }
         with translated(self.where), write_txn(self.engine) as conn:
-            exists = conn.execute(select(table.c.id).where(table.c.id == SINGLETON_ID)).first()
+            exists = conn.execute(select(table.c.id).where(table.c.id == REMINDER_ID)).first()
             if exists:
-                conn.execute(update(table).where(table.c.id == SINGLETON_ID).values(**values))
+                conn.execute(update(table).where(table.c.id == REMINDER_ID).values(**values))
             else:
-                conn.execute(insert(table).values(id=SINGLETON_ID, **values))
+                conn.execute(insert(table).values(id=REMINDER_ID, **values))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -130,7 +131,7 @@ def done_today_for(target: Target) -> DoneToday:
 
     def done_today() -> bool:
         try:
-            from app.store.home import load_home
+            from app.store.reader import load_home
 
             data = load_home(None if target is None else os.fspath(target))
         except Exception as exc:  # noqa: BLE001 - see the docstring

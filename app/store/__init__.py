@@ -5,7 +5,7 @@ part of a second to import, and the TUI's first screen must not wait for that. S
 package's import-time path is standard library only, and the heavy names are loaded on
 first use (PEP 562 `__getattr__`):
 
-- `load_home(target)` (app.store.home) reads Home-screen data with stdlib sqlite3;
+- `load_home(target)` (app.store.reader) reads Home-screen data with stdlib sqlite3;
   call it before the first paint.
 - `open_store(target)` (app.store.store) migrates to head and returns a `Store`;
   call it in a worker thread after the first paint, then `recover_interrupted()`.
@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.store.errors import StoreError
-from app.store.home import HomeData, load_home
+from app.store.home import HomeData
 from app.store.location import resolve
+from app.store.reader import load_home
 
 if TYPE_CHECKING:
     from app.store.recorder import SessionRecorder

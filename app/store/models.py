@@ -1,4 +1,5 @@
-"""The tables, as sqlmodel models: a session, its steps, and each press's force trace.
+"""The tables, as sqlmodel models: a session, its steps, each press's force trace, and
+the reminder's settings.
 
 Traces live in their own table so that history, streak and Home queries never read a
 blob: ten years of traces are ~70 MB, ten years of sessions and steps a few MB.
@@ -89,3 +90,25 @@ class TraceRow(SQLModel, table=True):
     rate_hz: float
     n_samples: int
     data: bytes
+
+
+REMINDER_ID = 1  # the reminder table's one row: one runner, one daily routine
+
+
+class ReminderRow(SQLModel, table=True):
+    """The reminder settings (app.remind); `days` is "mon,tue,..." as app.remind.schedule
+    parses it. In the log's database so a backup or a move of the log takes the reminder
+    along; migrations/versions/0003_reminder.py creates it."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        CheckConstraint("hour BETWEEN 0 AND 23", name="ck_reminder_hour"),
+        CheckConstraint("minute BETWEEN 0 AND 59", name="ck_reminder_minute"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    hour: int
+    minute: int
+    days: str = Field(max_length=32)
+    enabled: bool = True
+    updated_utc: datetime

@@ -3,35 +3,21 @@
 The session log lives behind the database layer, which costs ~0.8 s to import, so Home
 paints first with `HomeData()` ("no history yet") and a loader fills it in a thread.
 A loader is any `(today, store_url) -> HomeData`; pass one to `run_tui(home_loader=...)`.
+`HomeData` is the store's own (app.store.home), one class for Home, `hiphook history`
+and the reminder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class HomeData:
-    """Every field defaults to "not known", which Home shows as "no history yet"."""
-
-    today_done: bool | None = None
-    streak_days: int | None = None
-    # The last 7 days, oldest first and ending today: True done, False missed, None unknown.
-    last7: tuple[bool | None, ...] = ()
-    last_session: str | None = None  # a short line, e.g. "yesterday, 9:52 of 10:00"
-    next_reminder: str | None = None  # a short line, e.g. "tomorrow 07:30"
-    note: str = ""  # e.g. why the log could not be read
-
-    @property
-    def has_history(self) -> bool:
-        return self.today_done is not None or self.streak_days is not None or any(
-            d is not None for d in self.last7
-        )
-
+from app.store.home import HomeData
 
 HomeLoader = Callable[[dt.date, "str | None"], HomeData]
+
+__all__ = ["HomeData", "HomeLoader", "no_history", "safe_load", "session_log_loader"]
 
 
 def no_history(today: dt.date, store_url: str | None) -> HomeData:
@@ -40,27 +26,18 @@ def no_history(today: dt.date, store_url: str | None) -> HomeData:
 
 
 def session_log_loader(today: dt.date, store_url: str | None) -> HomeData:
-    """Home data from the session log (stdlib sqlite3 read, no database layer import)."""
+    """Home data from the session log (the read-only reader, no database layer import)."""
     from app.remind.home import next_reminder_text
-    from app.store.home import load_home
+    from app.store import reader
 
-    h = load_home(store_url, today=today)
+    h = reader.load_home(store_url, today=today)
     try:
         reminder = next_reminder_text(store_url)
     except Exception:  # noqa: BLE001 - a reminder line is not worth a broken Home
         reminder = None
-    last = getattr(h, "last_session", None)
-    last_text = last.text(today) if last is not None else None
-    if not h.done_days and last_text is None:  # an empty or missing log: nothing yet
-        return HomeData(note=h.problem, next_reminder=reminder)
-    return HomeData(
-        today_done=h.done_today,
-        streak_days=h.streak.days,
-        last7=tuple(done for _day, done in h.last7),
-        last_session=last_text,
-        next_reminder=reminder,
-        note=h.problem,
-    )
+    if not h.has_history:  # an empty or missing log: nothing known yet
+        return HomeData(problem=h.problem, next_reminder=reminder)
+    return dataclasses.replace(h, next_reminder=reminder)
 
 
 def safe_load(loader: HomeLoader, today: dt.date, store_url: str | None) -> HomeData:
@@ -68,4 +45,4 @@ def safe_load(loader: HomeLoader, today: dt.date, store_url: str | None) -> Home
     try:
         return loader(today, store_url)
     except Exception as exc:  # noqa: BLE001 - shown to the user, never fatal
-        return HomeData(note=f"The session log could not be read: {exc}")
+        return HomeData(problem=f"The session log could not be read: {exc}")

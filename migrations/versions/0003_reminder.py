@@ -1,7 +1,7 @@
 """Reminder settings: one row with the daily reminder's time, days and on/off.
 
 Kept in the session log's database so a backup or a move of the log takes the
-reminder along. Model: app/remind/model.py (ReminderRow).
+reminder along. Model: app/store/models.py (ReminderRow).
 
 Revision ID: 0003
 Revises: 0002

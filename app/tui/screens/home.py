@@ -39,7 +39,7 @@ def week_lines(today: dt.date, last7: tuple[bool | None, ...]) -> list[str]:
 
 
 def home_lines(today: dt.date, data: HomeData, settings: Settings) -> list[str]:
-    today_text = {True: "done ✓", False: "not done yet", None: "no history yet"}[data.today_done]
+    today_text = {True: "done ✓", False: "not done yet", None: "no history yet"}[data.done_today]
     if data.streak_days is None:
         streak = "no history yet"
     else:
@@ -60,16 +60,17 @@ def home_lines(today: dt.date, data: HomeData, settings: Settings) -> list[str]:
         _row("Streak", streak),
         *week_lines(today, data.last7),
     ]
-    if data.last_session:
-        lines.append(_row("Last session", escape(data.last_session)))
+    last = data.last_session_text()
+    if last:
+        lines.append(_row("Last session", escape(last)))
     lines += [
         "",
         _row("Routine", f"{routine_text}   (r to change)"),
         _row("Tight side", f"{side}   (s to change)"),
         _row("Reminder", escape(data.next_reminder) if data.next_reminder else "none set"),
     ]
-    if data.note:
-        lines += ["", f"Note: {escape(data.note)}"]
+    if data.problem:
+        lines += ["", f"Note: {escape(data.problem)}"]
     return lines
 
 
