@@ -90,7 +90,6 @@ class LinkStatus:
     overlong: int = 0
     gaps: tuple[Gap, ...] = ()
     clock_offset_ms: float | None = None  # host ms minus device ms, lowest seen
-    reader_cpu_s: float = 0.0
 
     @property
     def connected(self) -> bool:
@@ -279,7 +278,6 @@ class SensorLink:
             overlong=d.overlong,
             gaps=tuple(self._gaps),
             clock_offset_ms=self._offset,
-            reader_cpu_s=self.transport.cpu_s,
         )
 
     def _set(self, state: str, message: str, **changes: Any) -> None:

@@ -80,7 +80,6 @@ class SerialTransport:
         self._stop = threading.Event()
         self._drop: SensorLost | None = None
         self._thread: threading.Thread | None = None
-        self.cpu_s = 0.0  # the reader thread's CPU time, updated as it runs
 
     # -- any thread -----------------------------------------------------------------------
 
@@ -149,7 +148,6 @@ class SerialTransport:
             if not self.reconnect:
                 break
             self._stop.wait(self.retry_interval)
-        self.cpu_s = time.thread_time()
 
     def _open(self) -> bool:
         """Open the first candidate that opens, retrying until one does or we stop."""
@@ -198,7 +196,6 @@ class SerialTransport:
                 protocol.read_timed_out(now)
             if self._drop is not None:
                 raise self._drop
-            self.cpu_s = time.thread_time()
 
     def _close(self) -> None:
         with self._write_lock:
