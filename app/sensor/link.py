@@ -244,7 +244,7 @@ class SensorLink:
         try:
             with self._exchange_lock:
                 if name == "RATE" and arg is not None:
-                    return self._apply_rate(arg)
+                    return self._apply_rate(arg, timeout)
                 return self._exchange(name, arg, timeout)
         except (SensorLost, serial.SerialException, OSError):
             return None
@@ -420,8 +420,9 @@ class SensorLink:
         self._set(CONNECTED, f"connected to {what}{gap_note}", identity=ident)
         self._streaming = True  # after the status: a batch never precedes "connected"
 
-    def _apply_rate(self, hz: int) -> Reply | None:
-        """Set the rate, first moving to a baud rate that carries it if needed."""
+    def _apply_rate(self, hz: int, timeout: float = 1.0) -> Reply | None:
+        """Set the rate, first moving to a baud rate that carries it if needed; `timeout`
+        is for each reply."""
         if not p.RATE_MIN_HZ <= hz <= p.RATE_MAX_HZ:
             return p.Refusal("RATE", "RANGE")
         old = self.transport.baud
@@ -429,14 +430,14 @@ class SensorLink:
             baud = p.min_baud_for(hz)
             if baud is None:
                 return p.Refusal("RATE", "BUDGET")
-            ack = self._exchange("BAUD", baud)
+            ack = self._exchange("BAUD", baud, timeout)
             if not isinstance(ack, p.Ack):
                 return ack
             self.transport.set_baudrate(baud)
-            if not isinstance(self._exchange("ID"), p.Identity):
+            if not isinstance(self._exchange("ID", timeout=timeout), p.Identity):
                 self.transport.set_baudrate(old)  # the device falls back on its own too
                 return p.Refusal("BAUD", "NOCONFIRM")
-        return self._exchange("RATE", hz)
+        return self._exchange("RATE", hz, timeout)
 
     def _exchange(self, name: str, arg: int | None = None, timeout: float = 1.0) -> Reply | None:
         """Write one command and wait for its reply (None on timeout or a lost port)."""
@@ -504,6 +505,8 @@ class SensorLink:
                 self._lever = item.engaged
             else:
                 replies.append(item)
+        if kind is None and self._plain_seen >= DIY_LINES:
+            self._fail_waiters()  # plain numbers, no identity: stop waiting for one
         if n:
             self._samples += n
             self._rate.add(n, now)
