@@ -226,6 +226,22 @@ def test_rate_change_and_rates_no_hx711_gives(boards: BoardFactory, links: LinkF
     assert link.status().connected and link.status().dropped == 0
 
 
+def test_a_board_with_its_rate_pin_grounded_owns_up_to_10_hz(
+    boards: BoardFactory, links: LinkFactory
+) -> None:
+    """Many HX711 boards tie RATE to ground; the firmware notices and says 10 Hz."""
+    board = boards("--rate-pin-grounded")
+    link, got = links(board.path)
+    got.wait(lambda: len(got.samples) >= 6)
+    with got.cond:
+        ms = [m for _, m, _ in got.samples[1:6]]
+    assert {b - a for a, b in zip(ms, ms[1:], strict=False)} <= {99, 100, 101}
+    ident = link.request("ID")
+    assert isinstance(ident, p.Identity) and ident.rate_hz == 10
+    assert link.set_rate(80) == p.Refusal("RATE", "RANGE")
+    assert link.set_rate(10) == p.Ack("RATE", "10")
+
+
 def test_tare_takes_the_present_load_as_zero(
     boards: BoardFactory, links: LinkFactory, tmp_path: Path
 ) -> None:

@@ -4,7 +4,7 @@
  * bridged to a pseudo-terminal that the app opens as it would a USB port.
  *
  *   board [--profile FILE] [--eeprom FILE] [--seed N] [--speed X] [--seconds S]
- *         [--link PATH] firmware.elf
+ *         [--link PATH] [--rate-pin-grounded] firmware.elf
  *
  * The pty's path is printed on stdout on a line of its own. Force and lever come from a
  * firmware_sim profile (seconds,newtons[,lever]) in emulated time, or from a built-in
@@ -322,10 +322,14 @@ static void on_sck(avr_irq_t *irq, uint32_t value, void *param)
 	}
 }
 
+static int rate_pin_grounded; /* --rate-pin-grounded: the board ties RATE low (10 SPS) */
+
 static void on_rate(avr_irq_t *irq, uint32_t value, void *param)
 {
 	(void)irq;
 	(void)param;
+	if (rate_pin_grounded)
+		value = 0;
 	if ((int)(value & 1) == hx.fast)
 		return;
 	hx.fast = value & 1;
@@ -670,7 +674,7 @@ static void quiet_logger(avr_t *a, const int level, const char *format, va_list 
 static void usage(void)
 {
 	fprintf(stderr, "usage: board [--profile FILE] [--eeprom FILE] [--seed N] [--speed X] "
-			"[--seconds S] [--link PATH] firmware.elf\n");
+			"[--seconds S] [--link PATH] [--rate-pin-grounded] firmware.elf\n");
 	exit(2);
 }
 
@@ -690,6 +694,8 @@ int main(int argc, char **argv)
 			speed = atof(argv[++i]);
 		else if (!strcmp(a, "--seconds") && v)
 			stop_after = atof(argv[++i]);
+		else if (!strcmp(a, "--rate-pin-grounded"))
+			rate_pin_grounded = 1;
 		else if (!strcmp(a, "--link") && v)
 			link_path = argv[++i];
 		else if (a[0] == '-' || elf)

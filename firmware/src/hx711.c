@@ -46,6 +46,11 @@ void hx711_power_up(void)
 	}
 }
 
+uint8_t hx711_powered(void)
+{
+	return powered;
+}
+
 uint8_t hx711_ready(void)
 {
 	return powered && !(PIND & _BV(DOUT));

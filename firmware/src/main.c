@@ -12,6 +12,7 @@
 #include <avr/interrupt.h>
 #include <avr/io.h>
 #include <avr/sleep.h>
+#include <avr/wdt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,12 +158,26 @@ static void refuse(const char *cmd, const char *reason)
 	finish(0);
 }
 
+/* -- watchdog: a hang resets the board instead of needing a replug -------------------- */
+
+/* After a watchdog reset the watchdog stays on at its shortest timeout: switch it off
+ * before anything else runs (avr-libc's recipe), then main() sets it up again. */
+void early_wdt_off(void) __attribute__((naked, used, section(".init3")));
+void early_wdt_off(void)
+{
+	MCUSR = 0;
+	wdt_disable();
+}
+
 /* -- state ------------------------------------------------------------------------------ */
 
 static struct config cfg;      /* tare, scale, serial: kept in EEPROM */
 static uint8_t streaming;
 static uint16_t seq;
 static uint8_t rate_hz = 80;   /* power-on rate: the HX711's fast setting */
+static uint8_t rate_pin_low;   /* the board ties the HX711's RATE pin to ground: 10 only */
+static uint32_t last_conv_ms;
+static uint8_t slow_runs;
 static uint32_t lever_sent_ms;
 static uint8_t lever_sent = 0xff; /* last state sent (0xff: none yet) */
 
@@ -176,10 +191,30 @@ static uint32_t job_grams;
 static void hx_need(void)
 {
 	/* The converter runs while streaming or measuring, and sleeps otherwise. */
-	if (streaming || job != JOB_NONE)
+	if (streaming || job != JOB_NONE) {
+		if (!hx711_powered())
+			last_conv_ms = 0; /* the settling time is no conversion interval */
 		hx711_power_up();
-	else
+	} else {
 		hx711_power_down();
+	}
+}
+
+/* Many HX711 boards tie RATE to ground. At 80 Hz asked and 10 Hz given, three slow
+ * intervals in a row say so: from then on the rate in force is 10 and 80 is refused. */
+static void check_rate(uint32_t ms)
+{
+	if (rate_hz == 80 && last_conv_ms) {
+		if (ms - last_conv_ms >= 60) {
+			if (++slow_runs >= 3) {
+				rate_pin_low = 1;
+				rate_hz = 10;
+			}
+		} else {
+			slow_runs = 0;
+		}
+	}
+	last_conv_ms = ms;
 }
 
 static void send_lever(uint8_t state, uint32_t ms)
@@ -250,6 +285,7 @@ static void finish_job(void)
 
 static void on_conversion(int32_t raw, uint32_t ms)
 {
+	check_rate(ms);
 	if (job != JOB_NONE) {
 		job_sum += raw;
 		if (++job_count >= job_left)
@@ -409,13 +445,15 @@ static void command(char *s, uint8_t len, uint8_t overlong)
 		/* The HX711 converts at 10 or 80 per second and nothing between: any other
 		 * rate is outside this device's allowed values (a faster baud rate would not
 		 * help, so never BUDGET). Both fit 115200 baud. */
-		if (arg != 10 && arg != 80) {
+		if ((arg != 10 && arg != 80) || (arg == 80 && rate_pin_low)) {
 			refuse("RATE", "RANGE");
 			break;
 		}
 		if (arg != rate_hz) {
 			rate_hz = arg;
 			hx711_set_rate(rate_hz == 80);
+			last_conv_ms = 0;
+			slow_runs = 0;
 		}
 		reply_ok_value("RATE", rate_hz);
 		break;
@@ -475,9 +513,11 @@ int main(void)
 	hx711_init(rate_hz == 80);
 	hx711_power_down();
 	set_sleep_mode(SLEEP_MODE_IDLE);
+	wdt_enable(WDTO_1S);
 	sei();
 
 	for (;;) {
+		wdt_reset();
 		poll_uart();
 		if (hx711_ready()) {
 			uint32_t ms = millis();
