@@ -208,6 +208,32 @@ def test_handshake_and_streaming_through_the_link(boards: BoardFactory, links: L
     assert got.lever and got.lever[0].engaged is False
 
 
+def test_ten_emulated_seconds_flat_out_lose_nothing(boards: BoardFactory) -> None:
+    """The emulator runs as fast as the host allows: every sample of 10 s of device time
+    arrives, in order, with good checksums (bench/bench_firmware.py does 60 s)."""
+    board = boards("--seconds", "12")
+    dec = p.Decoder()
+    samples: list[tuple[int, int, int]] = []
+    with serial.Serial(board.path, 115200, timeout=0.05) as port:
+        assert reply(port, dec, b"START") == p.Ack("START", "80")
+        board.control("speed 0")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                data = port.read(port.in_waiting or 1)
+            except (serial.SerialException, OSError):
+                break  # the board reached 12 s and closed its pty
+            if not data and board.proc.poll() is not None:
+                break
+            samples += [it for it in dec.feed(data) if type(it) is tuple]  # type: ignore[misc]
+    assert board.proc.wait(10) == 0
+    span_s = (samples[-1][1] - samples[0][1]) / 1000
+    assert span_s > 10
+    assert len(samples) - 1 == pytest.approx(span_s * 80, abs=1)
+    assert [s for s, _, _ in samples] == list(range(samples[0][0], samples[0][0] + len(samples)))
+    assert (dec.dropped, dec.bad_lines, dec.checksum_errors, dec.overlong) == (0, 0, 0, 0)
+
+
 def test_rate_change_and_rates_no_hx711_gives(boards: BoardFactory, links: LinkFactory) -> None:
     board = boards()
     link, got = links(board.path)
