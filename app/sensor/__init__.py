@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .discovery import PortInfo, find_auto, permission_hint, scan_ports
-from .link import (
+from .link import SensorLink
+from .status import (
     CLOSED,
     CONNECTED,
     CONNECTING,
@@ -22,7 +23,6 @@ from .link import (
     LinkStatus,
     Sample,
     SensorBatch,
-    SensorLink,
     StatusCallback,
 )
 from .transport import SensorLost, SerialTransport

@@ -17,7 +17,7 @@ from app.core.pressure import band_from_calibration
 from app.settings import Settings
 
 from . import open_sensor
-from .link import LinkStatus, SensorBatch
+from .status import LinkStatus, SensorBatch
 
 STAGES = (
     ("empty", "Take everything off the tool and leave it on the floor.", "rest", 0.0),

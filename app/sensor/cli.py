@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from .discovery import scan_ports
-from .link import SensorBatch, SensorLink
+from .link import SensorLink
+from .status import SensorBatch
 
 
 def register(subparsers: Any) -> None:
