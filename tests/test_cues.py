@@ -551,3 +551,42 @@ def test_the_player_sees_a_whole_dispatch_before_it_plans() -> None:
     stream = asyncio.run(main())
     at = sorted((t, k) for _i, t, k in stream.placed)
     assert (3.0, "push:push") in at and (3.0, "end:skipped") not in at
+
+
+# --------------------------------------------------------------- a real sound server
+def test_a_short_routine_is_heard_on_the_beat_through_a_real_sound_server(
+        pulse_server: object, tmp_path: Path) -> None:
+    """The player with the real sound bank and stream, at real time, recorded at a null
+    sink: every sound the plan placed is heard at its place, the last one included."""
+    from app.core.clock import MonotonicClock
+    from app.core.routine import Step
+    from tests.pulse import Recorder
+
+    routine = Routine("r", "R", 1, "", (
+        Step(StepKind.TIMED, "Get into position", "x", seconds=4.0, side="left"),
+        Step(StepKind.HOLDS, "Realignment", "x", reps=2, push_s=1.0, relax_s=1.0)))
+    records: list[object] = []
+    notes: list[str] = []
+    with Recorder(pulse_server) as rec:  # type: ignore[arg-type]
+        runner = SessionRunner(routine, MonotonicClock())
+        player = attach_cues(runner, "tone", note=notes.append, on_cue=records.append,
+                             cache_dir=tmp_path)
+        assert player.wait_ready(10) and player.backend_name == "stream", notes
+        asyncio.run(runner.run())
+        player.close()  # waits for "Routine complete" to be heard to its end
+        recording = rec.stop()
+    net: dict[tuple[str, float], int] = {}
+    for r in records:
+        key = (r.text, r.start_t)  # type: ignore[attr-defined]
+        net[key] = net.get(key, 0) + (-1 if r.cancelled else 1)  # type: ignore[attr-defined]
+    placed = sorted((start, text) for (text, start), n in net.items() if n > 0)
+    assert placed[-1][1] == "Routine complete. Well done."
+    assert [text for _s, text in placed].count("push") == 2
+    t0 = runner.engine.clock.now() - runner.engine.t()
+    found = recording.match([t0 + start for start, _text in placed], early_s=0.05,
+                            late_s=0.25)
+    missing = [placed[i][1] for i, e in enumerate(found) if e is None]
+    assert missing == []
+    assert max(abs(e) for e in found if e is not None) <= 0.050
+    counts = player.counts()
+    assert counts["placed"] == len(placed) and counts["dropped"] == counts["dropped:merged"]

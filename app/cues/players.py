@@ -458,7 +458,13 @@ class CuePlayer:
         if not events and not dues:
             return
         now_t = max([ev.t for ev in events] + [d.at for d in dues])
-        fc = self.engine.forecast()
+        try:
+            fc = self.engine.forecast()
+        except Exception as exc:  # noqa: BLE001 - no plan means: the chain plays
+            self._to_chain(exc)
+            for ev in events:
+                self(ev)
+            return
         with self._cv:
             if self._closed:
                 return
