@@ -7,15 +7,17 @@ drops, reader CPU; the chunked reader beside the one-byte reader of old, in one 
 The simulator runs in this process (as `--sensor sim` does) and logs when each sample
 line left it; the batch callback logs when each sample arrived. Latency is the
 difference per sample. `socket://` is the simulator's loopback TCP port; `rfc2217://` is
-a real RFC 2217 server (pyserial's PortManager, as its `examples/rfc2217_server.py`) in
-front of the simulator's pty. The one-byte reader is the link's old loop,
-`read(in_waiting or 1)` then a sleep of the batch interval, as a transport subclass:
-over `socket://` pyserial's `in_waiting` says 1 whenever anything is there.
+a real RFC 2217 server (pyserial's PortManager, as its `examples/rfc2217_server.py`, in
+its own process: tests/rfc2217_bridge.py) in front of the simulator's pty. The one-byte
+reader is the link's old loop, `read(in_waiting or 1)` then a sleep of the batch
+interval, as a transport subclass: over `socket://` pyserial's `in_waiting` says 1
+whenever anything is there.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import threading
 import time
@@ -31,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.sensor import SensorBatch, SensorLink, SerialTransport  # noqa: E402
 from firmware_sim import Simulator, start_simulator  # noqa: E402
-from tests.rfc2217_bridge import Rfc2217Bridge  # noqa: E402
 
 
 class OneByteTransport(SerialTransport):
@@ -100,9 +101,17 @@ def serve(transport: str, sim: Simulator) -> Iterator[str]:
     elif transport == "socket":
         assert sim.tcp_url is not None
         yield sim.tcp_url
-    else:
-        with Rfc2217Bridge(sim.port) as bridge:
-            yield bridge.url
+    else:  # the server in its own process, as pyserial's example runs beside the app
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tests.rfc2217_bridge", sim.port],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        try:
+            assert server.stdout is not None
+            yield server.stdout.readline().strip()
+        finally:
+            server.communicate(timeout=5)  # EOF on its stdin: it stops
 
 
 def measure(transport: str, rate: int, reader: str, seconds: float) -> Result:

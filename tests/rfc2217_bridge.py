@@ -124,3 +124,22 @@ class Rfc2217Bridge:
             with contextlib.suppress(OSError):
                 conn.close()
             port.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.rfc2217_bridge DEVICE`: serve DEVICE, print the URL, stop at EOF
+    on stdin (a separate process, as the example runs beside the app)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m tests.rfc2217_bridge DEVICE", file=sys.stderr)
+        return 2
+    with Rfc2217Bridge(args[0]) as bridge:
+        print(bridge.url, flush=True)
+        sys.stdin.read()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
