@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -35,6 +36,16 @@ sink_properties=device.description={sink}
 set-default-sink {sink}
 load-module module-native-protocol-unix auth-anonymous=1 socket={socket}
 """
+
+
+def _die_with_parent() -> None:
+    """In the child: let the kernel stop the server when the test process dies, however
+    it dies (a killed pytest must not leave a sound server behind)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class PulseMissing(RuntimeError):
@@ -86,7 +97,7 @@ class PulseServer:
              "--exit-idle-time=-1", "--disable-shm=yes", "--use-pid-file=no",
              "--log-target=stderr"],
             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=_die_with_parent)
         log.close()
         server = cls(root=root, proc=proc, env={"PULSE_SERVER": env["PULSE_SERVER"],
                                                "PULSE_RUNTIME_PATH": env["PULSE_RUNTIME_PATH"]})
@@ -256,9 +267,11 @@ def percentiles(errors: list[float]) -> dict[str, float]:
             "max": float(a.max())}
 
 
-def short_routine(reps: int = 5) -> str:
+def short_routine(reps: int = 5, timed_s: int = 6, press_s: int = 10, relax_s: int = 3,
+                  raises: int | None = None) -> str:
     """The issue's short routine as TOML: a 6 s timed step, a 10 s press, `reps` holds of
-    2 s push / 3 s relax and `reps` calf raises of 2 s up / 2 s down."""
+    2 s push / 3 s relax and `reps` calf raises of 2 s up / 2 s down (each adjustable)."""
+    raises = reps if raises is None else raises
     return f"""
 name = "short"
 title = "Short routine for the ear"
@@ -269,14 +282,14 @@ description = "Measures cues at the ear."
 kind = "timed"
 name = "Get into position"
 side = "left"
-seconds = 6
+seconds = {timed_s}
 instruction = "Lie down."
 
 [[step]]
 kind = "press"
 name = "Psoas press"
 side = "left"
-seconds = 10
+seconds = {press_s}
 instruction = "Press."
 
 [[step]]
@@ -285,13 +298,13 @@ name = "Realignment"
 side = "left"
 reps = {reps}
 push_s = 2
-relax_s = 3
+relax_s = {relax_s}
 instruction = "Push and relax."
 
 [[step]]
 kind = "reps"
 name = "Calf raises"
-reps = {reps}
+reps = {raises}
 up_s = 2
 down_s = 2
 instruction = "Up and down."
