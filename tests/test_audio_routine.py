@@ -62,13 +62,23 @@ def test_every_due_cue_is_heard_on_its_beat_and_the_last_one_too(
     boundary = [c for c in played if c.role == "boundary"]
     assert boundary and all(c.start_t == pytest.approx(c.planned_t) for c in boundary)
 
-    found = r.match([t0[0] + c.start_t for c in played])
+    # A sound handed to the stream less than its latency ahead (the first step's
+    # announcement, due at t = 0 when the run starts) cannot start sooner than that;
+    # every boundary cue is placed ahead, so it must be on its beat.
+    latency = player.stream.latency_s if player.stream is not None else 0.0
+    soon = [c for c in played if c.start_t - c.t < latency]
+    assert all(c.role != "boundary" for c in soon), soon
+    found = r.match([t0[0] + c.start_t for c in played], late_s=latency + 0.25)
     unheard = [c.text for c, e in zip(played, found, strict=True) if e is None]
     assert unheard == [], f"not heard: {unheard}"
     errors = [e for e in found if e is not None]
-    stats = percentiles(errors)
-    worst = max(zip(errors, played, strict=True), key=lambda x: abs(x[0]))
-    assert stats["max"] <= ONSET_BOUND_S * 1000, (stats, worst[1].text)
+    bound = [ONSET_BOUND_S + (max(0.0, c.t + latency - c.start_t) if c in soon else 0.0)
+             for c in played]
+    off = [(c.text, round(e * 1000, 1)) for c, e, b in zip(played, errors, bound, strict=True)
+           if abs(e) > b]
+    assert off == [], (off, percentiles(errors))
+    on_time = [e for c, e in zip(played, errors, strict=True) if c not in soon]
+    assert max(abs(e) for e in on_time) <= ONSET_BOUND_S, percentiles(on_time)
 
     last = played[-1]
     assert last.tone == "finish", last
