@@ -10,6 +10,7 @@ The home directory, environment and platform are arguments so tests write to tmp
 
 from __future__ import annotations
 
+import errno
 import os
 import plistlib
 import shlex
@@ -221,13 +222,20 @@ def _write(path: Path, data: bytes) -> bool:
             return False
     except OSError:
         pass
+    tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())  # a full disk shows here, not after the rename
         os.replace(tmp, path)
     except OSError as exc:
-        raise ServiceError(f"cannot write {path}: {exc.strerror or exc}") from None
+        tmp.unlink(missing_ok=True)  # never leave half a unit file behind
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        why = "the disk is full; free some space and install again" if full else (
+            exc.strerror or str(exc))
+        raise ServiceError(f"cannot write {path}: {why}") from None
     return True
 
 

@@ -8,6 +8,7 @@ line to stderr and returns an exit code (see app.store.errors); none shows a tra
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -15,7 +16,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from app.store.errors import EXIT_CANTCREAT, EXIT_DATAERR, EXIT_NOINPUT, StoreError
+from app.store.errors import (
+    EXIT_CANTCREAT,
+    EXIT_DATAERR,
+    EXIT_IOERR,
+    EXIT_NOINPUT,
+    StoreError,
+)
 
 TEXT_LIMIT = 20
 
@@ -188,6 +195,13 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cannot_write(target: Path, err: OSError) -> StoreError:
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreError(f"cannot write {target}: the disk is full; nothing was written. "
+                          "Free some space, or export somewhere else with -o", EXIT_IOERR)
+    return StoreError(f"cannot write {target}: {err.strerror or err}", EXIT_CANTCREAT)
+
+
 def _write_private(path: Path, text: str) -> None:
     """Write atomically, readable by the owner only (an export holds health data)."""
     target = path.expanduser()
@@ -195,7 +209,7 @@ def _write_private(path: Path, text: str) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
     except OSError as err:
-        raise StoreError(f"cannot write {target}: {err.strerror or err}", EXIT_CANTCREAT) from None
+        raise _cannot_write(target, err) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
@@ -208,7 +222,7 @@ def _write_private(path: Path, text: str) -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        raise StoreError(f"cannot write {target}: {err.strerror or err}", EXIT_CANTCREAT) from None
+        raise _cannot_write(target, err) from None
 
 
 @_guard
