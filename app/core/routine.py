@@ -263,11 +263,15 @@ def parse_routine(text: str, source: str = "<routine>") -> Routine:
     if not isinstance(raw_steps, list) or not raw_steps:
         raise RoutineError(f"{source}: no steps; add at least one [[step]] table")
     steps = []
-    lines = _step_lines(text, len(raw_steps))
     for i, raw in enumerate(raw_steps):
-        line = lines[i]
-        where = f"{source}, step {i + 1}" + (f" (line {line})" if line else "")
-        steps.append(_step(where, raw))
+        where = f"{source}, step {i + 1}"
+        try:
+            steps.append(_step(where, raw))
+        except RoutineError as exc:  # only now is the line worth finding
+            line = _step_lines(text, len(raw_steps))[i]
+            if line is None:
+                raise
+            raise RoutineError(str(exc).replace(where, f"{where} (line {line})", 1)) from None
     progression = None
     if "progression" in data:
         p = data["progression"]
