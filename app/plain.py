@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from app.core.coach import CoachEvent, CoachKind
 from app.core.engine import Event, EventKind, RunRecord, State
-from app.runner import SessionRunner, format_clock, format_duration
+from app.runner import STOPPED, SessionRunner, format_clock, format_duration
 
 if TYPE_CHECKING:
-    from app.sensing import SensorAttachment
+    from app.core.pressure import Verdict
+    from app.session import Session
 
 KEYS_HELP = "keys: space/p pause-resume, n skip, b back, Enter confirm, q quit"
 
@@ -53,23 +56,32 @@ def describe(ev: Event, runner: SessionRunner) -> str:
     if k is EventKind.FINISHED:
         return f"{stamp} Routine finished. Well done."
     if k is EventKind.ABORTED:
-        return f"{stamp} Stopped: {ev.reason}."
+        how = "Interrupted" if ev.interrupted else "Stopped"
+        return f"{stamp} {how}: {ev.reason}."
     return f"{stamp} {k.value}"
+
+
+def outcome_word(record: RunRecord) -> str:
+    """finished, stopped (the user chose to) or interrupted (cut off from outside)."""
+    if record.state is State.ABORTED:
+        return "interrupted" if record.interrupted else "stopped"
+    return record.state.value
 
 
 def summary_lines(record: RunRecord) -> list[str]:
     done = sum(1 for s in record.steps if s.completed)
     skipped = sum(1 for s in record.steps if s.skipped)
     lines = [
-        f"Summary: {record.state.value}; {done} of {len(record.steps)} steps done, "
-        f"{skipped} skipped; active {format_duration(record.active_s)} (timed steps planned "
-        f"{format_duration(record.planned_s)}), paused {format_duration(record.paused_s)}.",
+        f"Summary: {outcome_word(record)}; {done} of {len(record.steps)} steps done, "
+        f"{skipped} skipped; active {format_duration(record.active_s)}, waiting "
+        f"{format_duration(record.waiting_s)} (planned about "
+        f"{format_clock(record.planned_s)}), paused {format_duration(record.paused_s)}.",
     ]
     for s in record.steps:
         mark = "done" if s.completed else ("skipped" if s.skipped else "not done")
         side = f" ({s.side})" if s.side else ""
         if s.kind == "action":
-            took = f"{format_duration(s.active_s)} waiting"
+            took = f"{format_duration(s.waited_s)} waiting"
         else:
             took = f"{format_duration(s.active_s)} of {format_duration(s.planned_s)}"
         lines.append(f"  {s.index + 1:>2}. {s.name}{side}: {mark}, {took}")
@@ -80,8 +92,10 @@ def summary_dict(record: RunRecord) -> dict[str, object]:
     return {
         "event": "summary",
         "state": record.state.value,
+        "interrupted": record.interrupted,
         "active_s": round(record.active_s, 3),
         "paused_s": round(record.paused_s, 3),
+        "waiting_s": round(record.waiting_s, 3),
         "elapsed_s": round(record.elapsed_s, 3),
         "planned_s": round(record.planned_s, 3),
         "steps": [
@@ -92,6 +106,7 @@ def summary_dict(record: RunRecord) -> dict[str, object]:
                 "kind": s.kind,
                 "planned_s": round(s.planned_s, 3),
                 "actual_s": round(s.active_s, 3),
+                "waited_s": round(s.waited_s, 3),
                 "reps_done": s.reps_done,
                 "completed": s.completed,
                 "skipped": s.skipped,
@@ -135,10 +150,19 @@ class PlainFace:
             self.out.write(line + "\n")
             self.out.flush()
         except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
-            self.runner.abort("output closed")
+            self.runner.abort("output closed", interrupted=True)
 
     def on_event(self, ev: Event) -> None:
-        self.emit(ev.to_dict() if self.json_mode else describe(ev, self.runner))
+        if not self.json_mode:
+            self.emit(describe(ev, self.runner))
+            return
+        obj = ev.to_dict()
+        if ev.kind is EventKind.RUN_STARTED:
+            # t = 0 as a monotonic reading and as a wall time, to line a recording up
+            clock = self.runner.clock
+            obj["t0_monotonic"] = round(time.monotonic() + clock.real_delay(clock.now() - ev.t), 6)
+            obj["t0_wall"] = dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
+        self.emit(obj)
 
     def on_coach(self, c: CoachEvent) -> None:
         stamp = f"[{format_duration(c.t)}]"
@@ -170,36 +194,34 @@ class PlainFace:
         elif key in ("b", "\x1b[D"):
             r.back()
         elif key in ("q", "Q"):
-            r.abort("stopped by the user")
+            r.abort(STOPPED)
         elif key in ("", "\n", "\r"):
             if r.engine.state is State.WAITING:
                 r.complete_action()
 
 
 async def run_plain(
-    runner: SessionRunner,
+    session: Session,
     *,
     json_mode: bool = False,
     inp: TextIO | None = None,
     out: TextIO | None = None,
     notes: list[str] | None = None,
-    sensor: SensorAttachment | None = None,
     sensor_report_s: float = 5.0,
 ) -> RunRecord:
+    """Run an assembled session with this face subscribed last (after log and cues)."""
+    runner = session.runner
     inp = inp if inp is not None else sys.stdin
     out = out if out is not None else sys.stdout
     face = PlainFace(runner, json_mode=json_mode, out=out)
-    for text in notes or []:
-        face.note(text)
     loop = asyncio.get_running_loop()
     report: asyncio.TimerHandle | None = None
+    session.start(loop)
+    for text in [*(notes or []), *session.notes]:
+        face.note(text)
+    sensor = session.sensor
     if sensor is not None:
-        sensor.listeners.append(face.on_coach)
-        try:
-            sensor.start(loop)
-        except (ValueError, OSError) as exc:
-            face.note(f"Sensor not used ({exc}); the presses are timed as usual.")
-            sensor = None
+        sensor.subscribe(face.on_coach)
     if sensor is not None:
         attached = sensor
 
@@ -210,10 +232,10 @@ async def run_plain(
             report = loop.call_later(sensor_report_s, sensor_report)
 
         report = loop.call_later(sensor_report_s, sensor_report)
-    for sig, why in ((signal.SIGINT, "interrupted (Ctrl-C)"),
-                     (signal.SIGTERM, "interrupted (terminated)")):
+    for sig, why in ((signal.SIGINT, "Ctrl-C"),
+                     (signal.SIGTERM, "terminated (SIGTERM)")):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, runner.abort, why)
+            loop.add_signal_handler(sig, lambda why=why: runner.abort(why, interrupted=True))
     reading = False
     try:
         fd = inp.fileno()
@@ -267,7 +289,7 @@ async def run_plain(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
-    verdicts = sensor.coach.verdicts if sensor is not None else {}
+    verdicts: Mapping[int, Verdict] = session.verdicts
     if json_mode:
         data = summary_dict(record)
         for step in data["steps"]:  # type: ignore[union-attr]

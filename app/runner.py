@@ -2,7 +2,9 @@
 
 Every face (the TUI, the plain runner) drives a run through this one class, and every
 attachment (session log, cues, sensor) listens to its events, so no face keeps time of
-its own.
+its own. A *judge* (the sensor attachment) sees each event before any listener and may
+return it enriched (a press's STEP_FINISHED gains its verdict and trace), so the
+result travels in the event itself: listeners never ask one another for it.
 
 Waking on time: asyncio's selector rounds its timeout up to whole milliseconds, so a
 plain `call_at` lands 1-2 ms late. Instead one alarm thread waits on a condition with a
@@ -27,13 +29,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from app.core.clock import Clock
 from app.core.engine import Engine, Event, EventKind, RunRecord, State
 from app.core.routine import Routine
 
 Listener = Callable[[Event], None]
+Judge = Callable[[Event], Event]
 
 # Wake at least this often (real seconds) to notice a system suspend promptly.
 HEARTBEAT_S = 1.0
@@ -41,6 +43,8 @@ HEARTBEAT_S = 1.0
 SWITCH_INTERVAL_S = 0.00025
 # The alarm fires this early (real seconds); the loop thread sleeps the rest itself.
 LEAD_S = 0.002
+# Why a run stopped when the user chose to stop it, in either face.
+STOPPED = "stopped by the user"
 
 
 class _Alarm(threading.Thread):
@@ -95,9 +99,9 @@ class SessionRunner:
         self.clock = clock
         self.side = side
         self.engine = Engine(routine, clock)
-        self.sensor: Any = None  # the SensorAttachment, when a sensor is in use
         self.on_listener_error: Callable[[str], None] | None = None
         self.listener_errors: list[str] = []
+        self._judges: list[Judge] = []
         self._listeners: list[Listener] = []
         self._wake_event: asyncio.Event | None = None
         self._auto_action_s: float | None = None
@@ -105,7 +109,21 @@ class SessionRunner:
 
     # -------------------------------------------------------------- attachments
     def subscribe(self, listener: Listener) -> None:
+        """Hear every event, after the judges, in the order of subscription."""
         self._listeners.append(listener)
+
+    def add_judge(self, judge: Judge) -> None:
+        """See every event before any listener; what it returns is what they hear."""
+        self._judges.append(judge)
+
+    def _report(self, listener: object, exc: Exception) -> None:
+        msg = f"{getattr(listener, '__qualname__', listener)}: {exc}"
+        if msg not in self.listener_errors:
+            self.listener_errors.append(msg)
+            if self.on_listener_error is not None:
+                self.on_listener_error(msg)  # e.g. the TUI's notification
+            else:
+                print(f"hiphook: {msg}", file=sys.stderr)
 
     def auto_confirm_actions(self, after_s: float | None) -> None:
         """With no way to confirm (stdin closed, no sensor), continue actions by themselves."""
@@ -121,17 +139,16 @@ class SessionRunner:
                 self._auto_deadline = self.clock.now() + (step.seconds or self._auto_action_s)
             elif ev.kind is EventKind.STEP_FINISHED:
                 self._auto_deadline = None
+            for judge in self._judges:
+                try:
+                    ev = judge(ev)
+                except Exception as exc:  # a judge must never stop the routine either
+                    self._report(judge, exc)
             for listener in self._listeners:
                 try:
                     listener(ev)
                 except Exception as exc:  # an attachment must never stop the routine
-                    msg = f"{getattr(listener, '__qualname__', listener)}: {exc}"
-                    if msg not in self.listener_errors:
-                        self.listener_errors.append(msg)
-                        if self.on_listener_error is not None:
-                            self.on_listener_error(msg)  # e.g. the TUI's notification
-                        else:
-                            print(f"hiphook: {msg}", file=sys.stderr)
+                    self._report(listener, exc)
         if events:
             self._wake()
 
@@ -186,8 +203,10 @@ class SessionRunner:
     def set_held(self, held: bool) -> None:
         self._dispatch(self.engine.set_held(held))
 
-    def abort(self, reason: str = "stopped by the user") -> None:
-        self._dispatch(self.engine.abort(reason))
+    def abort(self, reason: str = STOPPED, *, interrupted: bool = False) -> None:
+        """Stop the run: by the user's choice (logged "aborted"), or `interrupted` from
+        outside, by a signal or the coach closing mid-run (logged "interrupted")."""
+        self._dispatch(self.engine.abort(reason, interrupted=interrupted))
 
     @property
     def done(self) -> bool:

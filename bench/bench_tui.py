@@ -75,7 +75,7 @@ def _child_app(args: argparse.Namespace) -> None:
     from app.core.clock import MonotonicClock, ScaledClock
     from app.core.engine import Event, EventKind
     from app.core.routine import load_routine
-    from app.runner import SessionRunner
+    from app.session import RunOptions, Session
     from app.tui.app import HiphookApp
     from app.tui.screens.routine import RoutineScreen
 
@@ -124,16 +124,17 @@ def _child_app(args: argparse.Namespace) -> None:
                 self.app.exit()
 
     class BenchApp(HiphookApp):
-        def make_routine_screen(self, runner: SessionRunner) -> RoutineScreen:
+        def make_routine_screen(self, session: Session) -> RoutineScreen:
+            runner = session.runner
             return NaiveRoutineScreen(runner) if args.naive else MeasuredScreen(runner)
 
     if args.child == "home":
-        HiphookApp(None, None, cues="none").run()
+        HiphookApp(None, None, options=RunOptions(cues="none")).run()
         return
 
     routine = load_routine(args.routine)
     clock = ScaledClock(args.scale) if args.scale != 1 else MonotonicClock()
-    app = BenchApp(routine, None, clock=clock, cues="none")
+    app = BenchApp(routine, None, clock=clock, options=RunOptions(cues="none"))
 
     def on_event(ev: Event) -> None:
         # The first push comes in one batch with its step's start, whose listener call
@@ -148,15 +149,15 @@ def _child_app(args: argparse.Namespace) -> None:
                                                  "missed": len(missed)}))
             app.set_timer(0.3, app.exit)
 
-    original_make_runner = app.make_runner
+    original_make_session = app.make_session
 
-    def make_runner(routine_: Any, side: Any) -> SessionRunner:
-        runner = original_make_runner(routine_, side)
+    def make_session(routine_: Any, side: Any) -> Session:
+        session = original_make_session(routine_, side)
         if args.child == "lag":
-            runner.subscribe(on_event)
-        return runner
+            session.runner.subscribe(on_event)
+        return session
 
-    app.make_runner = make_runner  # type: ignore[method-assign]
+    app.make_session = make_session  # type: ignore[method-assign]
 
     def hook_driver() -> None:
         driver = app._driver

@@ -60,8 +60,13 @@ def test_whole_daily_routine_on_fake_clock() -> None:
     assert all(e.t == pytest.approx(e.planned_t) for e in events)
     rec = engine.record
     assert rec.state is State.FINISHED
-    assert rec.active_s == pytest.approx(r.timed_total_s + 2 * 7.0)
-    assert rec.elapsed_s == pytest.approx(rec.active_s)
+    # Waiting at the two lever steps is not exercise: it is counted apart.
+    assert rec.active_s == pytest.approx(r.timed_total_s)
+    assert rec.waiting_s == pytest.approx(2 * 7.0)
+    assert [s.waited_s for s in rec.steps if s.kind == "action"] == [7.0, 7.0]
+    assert rec.elapsed_s == pytest.approx(rec.active_s + rec.waiting_s)
+    # One planned total everywhere: the routine's (lever steps at their estimate).
+    assert rec.planned_s == pytest.approx(r.total_s)
     assert all(s.completed and not s.skipped for s in rec.steps)
     assert [s.reps_done for s in rec.steps if s.kind in ("holds", "reps")] == [10, 10]
     assert events[-1].kind is EventKind.FINISHED
@@ -134,6 +139,38 @@ def test_skip_and_back() -> None:
     assert not engine.record.steps[0].skipped  # revisited: starts afresh
     engine.abort()
     assert engine.state is State.ABORTED
+    assert not engine.record.interrupted  # the user's choice
+
+
+def test_after_back_the_last_attempt_is_the_steps_record() -> None:
+    clock = FakeClock()
+    engine = Engine(daily(), clock)
+    engine.start()
+    clock.advance(30)  # step 0 done on time
+    engine.poll()
+    clock.advance(8)
+    engine.back()  # 8 s into step 1, back to step 0
+    clock.advance(30)
+    engine.poll()  # step 0 again, done; step 1 again
+    clock.advance(1)
+    engine.skip()  # skipped after 1 s this time
+    step = engine.record.steps[1]
+    assert step.skipped and not step.completed
+    assert step.active_s == pytest.approx(1)  # this attempt, not 8 + 1
+    assert step.visits == 2
+    # the run's own totals keep every second really spent
+    assert engine.record.active_s == pytest.approx(30 + 8 + 30 + 1)
+
+
+def test_an_abort_from_outside_is_marked_interrupted() -> None:
+    clock = FakeClock()
+    engine = Engine(daily(), clock)
+    engine.start()
+    clock.advance(3)
+    (ev,) = engine.abort("Ctrl-C", interrupted=True)
+    assert ev.kind is EventKind.ABORTED and ev.interrupted
+    assert ev.to_dict()["interrupted"] is True
+    assert engine.record.interrupted and engine.record.state is State.ABORTED
 
 
 def test_action_waits_until_confirmed() -> None:
@@ -215,12 +252,14 @@ def test_any_controls_keep_the_invariants(script: list[tuple[str, float]]) -> No
     rec = engine.record
     for e in events:
         assert e.t >= e.planned_t - 1e-9, e  # never early
-    assert rec.active_s + rec.paused_s == pytest.approx(rec.elapsed_s, abs=1e-6)
+    assert rec.active_s + rec.waiting_s + rec.paused_s == pytest.approx(rec.elapsed_s,
+                                                                         abs=1e-6)
+    assert rec.planned_s == pytest.approx(small_routine().total_s)
     assert rec.elapsed_s <= clock.now() - t0 + 1e-9
     touched = any(a in ("skip", "back", "abort") for a, _ in script)
     if not touched and rec.state is State.FINISHED:
         timed = sum(s.active_s for s in rec.steps if s.kind != "action")
-        assert timed == pytest.approx(rec.planned_s)
+        assert timed == pytest.approx(small_routine().timed_total_s)
 
 
 def run_rest(engine: Engine, clock: FakeClock) -> list:  # type: ignore[type-arg]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import subprocess
 import sys
 import time
 from typing import IO
+
+import pytest
 
 from app.core.routine import load_routine
 
@@ -57,6 +60,16 @@ def test_whole_daily_run_scaled_end_to_end() -> None:
     timed = [s for s in summary["steps"] if s["kind"] != "action"]  # type: ignore[union-attr]
     for s in timed:
         assert abs(s["actual_s"] - s["planned_s"]) < 1e-6  # deadlines, not sleeps
+    # one planned total, the one `routine show` gives; waiting is not active time
+    assert summary["planned_s"] == r.total_s
+    assert summary["active_s"] == pytest.approx(r.timed_total_s)
+    assert summary["waiting_s"] > 0 and not summary["interrupted"]
+    # t = 0 on the monotonic clock and on the wall, to line a recording up with the run
+    run_started = next(e for e in lines if e["event"] == "run_started")
+    assert isinstance(run_started["t0_monotonic"], float)
+    wall = dt.datetime.fromisoformat(str(run_started["t0_wall"]))
+    assert wall.utcoffset() is not None
+    assert abs((dt.datetime.now(dt.UTC) - wall).total_seconds()) < 60
 
 
 def test_keys_pause_skip_and_quit_over_a_pipe() -> None:
@@ -77,7 +90,7 @@ def test_keys_pause_skip_and_quit_over_a_pipe() -> None:
     p.stdin.flush()
     rest = read_until(p.stdout, "summary")
     assert any(e["event"] == "aborted" for e in rest)
-    assert rest[-1]["state"] == "aborted"
+    assert rest[-1]["state"] == "aborted" and rest[-1]["interrupted"] is False  # chosen
     assert p.wait(timeout=10) == 0
 
 
@@ -108,8 +121,8 @@ def test_ctrl_c_ends_cleanly_with_a_summary() -> None:
     out, err = p.communicate(timeout=10)
     assert p.returncode == 130
     assert "Traceback" not in err
-    assert "Stopped: interrupted (Ctrl-C)" in out
-    assert "Summary: aborted" in out
+    assert "Interrupted: Ctrl-C." in out
+    assert "Summary: interrupted" in out
 
 
 def test_missing_side_is_asked_for_not_guessed() -> None:

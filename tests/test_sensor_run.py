@@ -93,7 +93,8 @@ def test_brief_lifts_within_the_grace_are_confirmed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("hold_only", [False, True])
-def test_hold_only_counts_only_held_time(tmp_path: Path, hold_only: bool) -> None:
+def test_hold_only_waits_for_pressure_end_to_end(tmp_path: Path, hold_only: bool) -> None:
+    """The CLI path; held against unheld time is told apart in tests/test_session.py."""
     extra = ("--hold-only",) if hold_only else ()
     events = run(tmp_path, "steady", *extra)
     paused = [e for e in events if e["event"] == "paused"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -16,8 +17,9 @@ import pytest
 
 from app.core.clock import FakeClock
 from app.core.engine import Engine, EventKind, run_to_end
+from app.core.pressure import Verdict, VerdictKind
 from app.core.routine import load_routine
-from app.store.recorder import SessionRecorder, status_for_abort
+from app.store.recorder import SessionRecorder
 from app.store.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,12 +130,26 @@ def test_cli_run_killed_mid_step_keeps_finished_steps(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("reason", "status"),
-    [("stopped by the user", "aborted"), ("interrupted by SIGTERM", "interrupted"),
-     ("Ctrl-C", "aborted")],
+    ("reason", "interrupted", "status"),
+    [("stopped by the user", False, "aborted"), ("Ctrl-C", True, "interrupted"),
+     # the flag decides, never the words of the reason
+     ("interrupted, the user says", False, "aborted")],
 )
-def test_abort_reason_sets_status(reason: str, status: str) -> None:
-    assert status_for_abort(reason) == status
+def test_the_abort_event_sets_the_logged_status(tmp_path: Path, reason: str,
+                                                interrupted: bool, status: str) -> None:
+    store = open_store(tmp_path / "a.db")
+    routine = load_routine("ball")
+    clock = FakeClock()
+    engine = Engine(routine, clock)
+    rec = SessionRecorder(store, engine, routine)
+    for ev in engine.start():
+        rec(ev)
+    clock.advance(2)
+    for ev in engine.abort(reason, interrupted=interrupted):
+        rec(ev)
+    [s] = store.sessions()
+    assert s["status"] == status == rec.status
+    store.close()
 
 
 def test_recorder_writes_each_step_and_closes(tmp_path: Path) -> None:
@@ -161,7 +177,7 @@ def test_recorder_writes_each_step_and_closes(tmp_path: Path) -> None:
                 break
         [s] = store.sessions()
         assert len(s["steps"]) == n and s["status"] == "in_progress"
-    for ev in engine.abort("interrupted by SIGHUP"):
+    for ev in engine.abort("SIGHUP", interrupted=True):
         rec(ev)
     [s] = store.sessions()
     assert s["status"] == "interrupted" and s["pain_before"] == 3
@@ -175,14 +191,20 @@ def test_recorder_full_run_is_completed_and_never_raises(tmp_path: Path) -> None
     clock = FakeClock()
     engine = Engine(routine, clock)
     rec = SessionRecorder(store, engine, routine, "left", "loop://", 5)
-    rec.set_press(1, "steady", 80.0, None)
+    verdict = Verdict(VerdictKind.CONFIRMED, planned_s=90.0, under_pressure_s=80.0)
+    trace = ((5.0, 150.0), (5.5, 152.0), (6.0, 149.0))
     for ev in run_to_end(engine, clock.advance):
+        if ev.kind is EventKind.STEP_FINISHED and ev.step == 1:  # as the sensor's judge does
+            ev = dataclasses.replace(ev, verdict=verdict, trace=trace)
         rec(ev)
     rec.finish(pain_after=2, notes="ok")
     [s] = store.sessions()
     assert (s["status"], s["pain_after"], s["notes"], s["sensor"]) == ("completed", 2, "ok", "loop://")
     assert len(s["steps"]) == len(routine.steps)
-    assert s["steps"][1]["verdict"] == "steady"
+    assert s["steps"][1]["verdict"] == "confirmed"
+    assert s["steps"][1]["under_pressure_s"] == 80.0
+    assert s["steps"][1]["trace"]["n_samples"] == 3
+    assert s["steps"][0]["verdict"] is None
     store.close()
     # A store that fails under a running recorder is reported, not raised.
     errors: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sqlite3
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlmodel import SQLModel
 
 import app
 from app.store import db as store_db
+from app.store.home import load_home
 from app.store.schema import known_revisions, schema_head
 from app.store.store import open_store
 
@@ -51,15 +53,21 @@ def test_earlier_revision_upgrades_with_nothing_lost(tmp_path: Path, fixture: st
     old_rev = _rows(db, "SELECT version_num FROM alembic_version")[0][0]
     # A fixture at head (until a newer revision lands) still must open without loss.
     assert old_rev in known_revisions()
-    sessions_before = _rows(db, "SELECT * FROM session ORDER BY id")
+    columns = ", ".join(r[1] for r in _rows(db, "PRAGMA table_info(session)"))
+    sessions_before = _rows(db, f"SELECT {columns} FROM session ORDER BY id")
     steps_before = _rows(db, "SELECT * FROM step ORDER BY id")
     assert sessions_before and steps_before
     tables = {r[0] for r in _rows(db, "SELECT name FROM sqlite_master WHERE type='table'")}
     traces_before = _rows(db, "SELECT * FROM trace ORDER BY id") if "trace" in tables else []
+    # Home reads before the store migrates: a log from before the demo flag still reads.
+    home = load_home(str(db), today=dt.date(2025, 4, 1))
+    assert not home.problem and dt.date(2025, 3, 29) in home.done_days
 
     store = open_store(db)
     assert _rows(db, "SELECT version_num FROM alembic_version") == [(schema_head(),)]
-    assert _rows(db, "SELECT * FROM session ORDER BY id") == sessions_before
+    assert _rows(db, f"SELECT {columns} FROM session ORDER BY id") == sessions_before
+    assert {r[0] for r in _rows(db, "SELECT demo FROM session")} == {0}  # none was a demo
+    assert load_home(str(db), today=dt.date(2025, 4, 1)).done_days == home.done_days
     assert _rows(db, "SELECT * FROM step ORDER BY id") == steps_before
     if traces_before:
         assert _rows(db, "SELECT * FROM trace ORDER BY id") == traces_before

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.core.engine import StepRecord
 from app.store import stats
 from app.store.reader import load_home
 from app.store.store import Store, open_store
@@ -70,10 +71,13 @@ def test_calendar_uses_marks_not_colour() -> None:
 # ----------------------------------------------------------------- through the store
 
 
-def _done(store: Store, local: datetime) -> None:
-    """A completed run starting at an aware local time."""
-    sid = store.begin_session("daily", 1, "left", started=local.astimezone(UTC),
-                              tz=str(local.tzinfo))
+def _done(store: Store, local: datetime, *, planned_s: float = 530.0, demo: bool = False,
+          routine: str = "daily") -> None:
+    """A completed run (one step of `planned_s`) starting at an aware local time."""
+    sid = store.begin_session(routine, 1, "left", started=local.astimezone(UTC),
+                              tz=str(local.tzinfo), demo=demo)
+    store.record_step(sid, StepRecord(0, "timed", "Hold", None, planned_s, active_s=planned_s,
+                                      completed=True))
     store.end_session(sid, "completed", ended=local.astimezone(UTC) + timedelta(minutes=10))
 
 
@@ -149,3 +153,35 @@ def test_statuses_other_than_completed_do_not_count(store: Store) -> None:
     store.begin_session("daily", 1, started=datetime(2025, 6, 10, 8, tzinfo=utc), tz="UTC")
     assert store.done_days() == set()
     assert store.home(today=date(2025, 6, 10)).streak.days == 0
+
+
+def test_only_real_runs_of_five_planned_minutes_make_a_day_done(store: Store,
+                                                              tmp_path: Path) -> None:
+    """The day rule (stats.DAY_RULE), the same through the store and Home's own reader."""
+    utc = ZoneInfo("UTC")
+    _done(store, datetime(2025, 6, 7, 8, tzinfo=utc), planned_s=17, routine="mine")
+    _done(store, datetime(2025, 6, 8, 8, tzinfo=utc), demo=True)  # ×10: 55 s of real time
+    _done(store, datetime(2025, 6, 9, 8, tzinfo=utc), planned_s=300, routine="mine")
+    _done(store, datetime(2025, 6, 10, 8, tzinfo=utc))
+    want = {date(2025, 6, 9), date(2025, 6, 10)}
+    assert store.done_days() == want
+    home = load_home(str(tmp_path / "streak.db"), today=date(2025, 6, 10))
+    assert home.done_days == want and home.streak.days == 2
+    assert "5 minutes" in stats.STREAK_RULE and "demo" in stats.STREAK_RULE
+    assert stats.BUILTINS == ("ball", "beginner", "daily")
+    assert [r["demo"] for r in _demo_column(tmp_path / "streak.db")] == [0, 1, 0, 0]
+    assert stats.counts_as_done("completed", "mine", 300, demo=False)
+    assert stats.counts_as_done("completed", "ball", 0, demo=False)  # a built-in, whatever
+    assert not stats.counts_as_done("completed", "mine", 299, demo=False)
+    assert not stats.counts_as_done("completed", "daily", 530, demo=True)
+    assert not stats.counts_as_done("aborted", "daily", 530, demo=False)
+
+
+def _demo_column(path: Path) -> list[dict[str, int]]:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        return [{"demo": r[0]} for r in con.execute("SELECT demo FROM session ORDER BY id")]
+    finally:
+        con.close()

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from app.core.clock import FakeClock
 from app.core.engine import Event, EventKind, State
 from app.core.routine import Routine, StepKind, load_routine
+from app.session import RunOptions, SessionLog
 from app.store.stats import Streak
 from app.tui.app import HiphookApp
 from app.tui.homedata import HomeData
@@ -36,10 +37,11 @@ def daily() -> Routine:
     return load_routine("daily").for_side("left")
 
 
-def make_app(routine: Routine | None = None, **kw: Any) -> tuple[HiphookApp, FakeClock]:
+def make_app(routine: Routine | None = None, *, cues: str = "none",
+             **kw: Any) -> tuple[HiphookApp, FakeClock]:
     clock = FakeClock()
-    kw.setdefault("cues", "none")
-    app = HiphookApp(routine, "left" if routine else None, clock=clock, today=TODAY, **kw)
+    app = HiphookApp(routine, "left" if routine else None, options=RunOptions(cues=cues),
+                     clock=clock, today=TODAY, **kw)
     return app, clock
 
 
@@ -220,8 +222,21 @@ def test_skip_and_back_with_letters_and_arrows() -> None:
     drive(app, body)
 
 
-def test_quit_asks_first_and_keeps_the_run_as_interrupted() -> None:
-    app, clock = make_app(daily())
+def logged(db: Path) -> list[dict[str, Any]]:
+    """The sessions in a log file, as the store reads them back."""
+    from app.store.store import open_store
+
+    store = open_store(db)
+    try:
+        return store.sessions()
+    finally:
+        store.close()
+
+
+def test_quit_asks_first_and_keeps_the_run_as_stopped(tmp_path: Path) -> None:
+    """Quitting is the user's choice: "stopped", logged "aborted", as `q` in plain mode."""
+    db = tmp_path / "quit.db"
+    app, clock = make_app(daily(), log=SessionLog(RunOptions(db=str(db))))
 
     async def body(pilot: Pilot[int]) -> None:
         screen = await start_run(pilot)
@@ -245,14 +260,17 @@ def test_quit_asks_first_and_keeps_the_run_as_interrupted() -> None:
         await settle(pilot)
         record = screen.runner.record
         assert record.state is State.ABORTED
-        assert [e.reason for e in seen if e.kind is EventKind.ABORTED] == [
-            "interrupted by the user"
+        assert [(e.reason, e.interrupted) for e in seen if e.kind is EventKind.ABORTED] == [
+            ("stopped by the user", False)
         ]
-        assert record.steps[0].active_s == 12
+        assert record.steps[0].active_s == 12 and not record.interrupted
         assert isinstance(app.screen, SummaryScreen)
         assert "Stopped early" in screen_text(app)
 
     drive(app, body)
+    [session] = logged(db)
+    assert session["status"] == "aborted"
+    assert session["steps"][0]["actual_s"] == 12
 
 
 def test_the_lever_step_waits_for_enter_and_only_then() -> None:
@@ -282,17 +300,29 @@ def test_the_lever_step_waits_for_enter_and_only_then() -> None:
     drive(app, body)
 
 
-def test_closing_the_app_mid_run_keeps_the_run_as_interrupted() -> None:
-    app, clock = make_app(daily())
+def test_closing_the_app_mid_run_keeps_the_run_as_interrupted(tmp_path: Path) -> None:
+    """Closing the coach mid-run cuts the run off: interrupted, with its reason, logged."""
+    db = tmp_path / "closed.db"
+    app, clock = make_app(daily(), log=SessionLog(RunOptions(db=str(db))))
     runners: list[Any] = []
+    seen: list[Event] = []
 
     async def body(pilot: Pilot[int]) -> None:
         screen = await start_run(pilot)
         runners.append(screen.runner)
-        clock.advance(3)
+        screen.runner.subscribe(seen.append)
+        clock.advance(31)  # the first step is done, and on disk
+        await settle(pilot)
 
     drive(app, body)
-    assert runners[0].record.state is State.ABORTED
+    record = runners[0].record
+    assert record.state is State.ABORTED and record.interrupted
+    assert [(e.reason, e.interrupted) for e in seen if e.kind is EventKind.ABORTED] == [
+        ("the coach was closed", True)
+    ]
+    [session] = logged(db)
+    assert session["status"] == "interrupted"
+    assert [st["completed"] for st in session["steps"]] == [True, False]
 
 
 # --------------------------------------------------------------------------- check-in

@@ -11,6 +11,7 @@ import asyncio
 import time
 
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from app.core.clock import FakeClock, ScaledClock
 from app.core.coach import CoachEvent, CoachKind
@@ -19,9 +20,11 @@ from app.core.protocol import LeverEvent
 from app.core.routine import Routine, Step, StepKind
 from app.cues import Cue, Tone, cue_for_coach
 from app.runner import SessionRunner
-from app.sensing import SensorAttachment
 from app.sensor import LOST_MESSAGE, LinkStatus, SensorBatch
+from app.sensor.attachment import SensorAttachment
+from app.session import RunOptions, Session
 from app.tui.app import HiphookApp
+from app.tui.screens.checkin import CheckInScreen
 from app.tui.screens.routine import RoutineScreen
 from app.tui.screens.summary import SummaryScreen, held_words
 from app.tui.widgets.pressure import PressurePanel, gauge_cells, link_words, pinned
@@ -31,12 +34,12 @@ RATE_HZ = 100
 BATCH_S = 0.1
 
 
-def judged_routine(press_s: float = 10) -> Routine:
+def judged_routine(press_s: float = 10, position_s: float = 3) -> Routine:
     """Get into position, one press, the lever: the shortest run with every sensor duty."""
     return Routine(
         name="judged", title="Judged press", version=1, description="",
         steps=(
-            Step(StepKind.TIMED, "Position", "Find the spot.", seconds=3),
+            Step(StepKind.TIMED, "Position", "Find the spot.", seconds=position_s),
             Step(StepKind.PRESS, "Press", "Keep the pressure on.", seconds=press_s),
             Step(StepKind.ACTION, "Lever", "Push the lever.", seconds=10),
         ),
@@ -50,9 +53,10 @@ class Feed:
         self.attachment: SensorAttachment | None = None
         self.ms = 0
 
-    def attach(self, runner: SessionRunner, pain: int | None) -> None:
-        self.attachment = SensorAttachment(runner, "none")  # no port: the test feeds it
-        self.attachment.start(asyncio.get_running_loop())
+    def make(self, runner: SessionRunner) -> SensorAttachment:
+        """The session's sensor: no port (the test feeds it); the session starts it."""
+        self.attachment = SensorAttachment(runner, "none")
+        return self.attachment
 
     @property
     def att(self) -> SensorAttachment:
@@ -86,8 +90,9 @@ class Feed:
 
 def cues(app: HiphookApp) -> list[Cue]:
     """What the app's cue player has played so far (the bell plays inline, so no waiting)."""
-    assert app.cue_player is not None and app.cue_player.backend_name == "bell"
-    return [cue for _, cue in app.cue_player.played]
+    player = app.session.player if app.session is not None else None
+    assert player is not None and player.backend_name == "bell"
+    return [cue for _, cue in player.played]
 
 
 def panel_text(app: HiphookApp) -> str:
@@ -99,7 +104,7 @@ def panel_text(app: HiphookApp) -> str:
 
 def test_panel_words_cues_and_summary_through_a_judged_press() -> None:
     feed = Feed()
-    app, clock = make_app(judged_routine(), cues="bell", attachments=[feed.attach])
+    app, clock = make_app(judged_routine(), cues="bell", sensor_factory=feed.make)
 
     async def body(pilot: Pilot[int]) -> None:
         await start_run(pilot)
@@ -169,7 +174,7 @@ def test_panel_words_cues_and_summary_through_a_judged_press() -> None:
 
 def test_a_steady_press_is_confirmed_on_the_summary() -> None:
     feed = Feed()
-    app, clock = make_app(judged_routine(), attachments=[feed.attach])
+    app, clock = make_app(judged_routine(), sensor_factory=feed.make)
 
     async def body(pilot: Pilot[int]) -> None:
         await start_run(pilot)
@@ -218,37 +223,48 @@ def test_coach_cues_in_words() -> None:
 
 
 def test_the_simulator_runs_a_judged_routine_to_the_summary_without_a_key() -> None:
+    """The real simulator behind the real link, at ×4. It waits for states, never for
+    a time: the run may be over before the test first looks (a busy machine), so the
+    Routine screen's panel is checked on the screen the app made, not on the screen."""
     attached: list[SensorAttachment] = []
+    screens: list[RoutineScreen] = []
 
-    def attach(runner: SessionRunner, pain: int | None) -> None:
-        sensor = SensorAttachment(runner, "sim", time_scale=4.0)
-        attached.append(sensor)
-        sensor.start(asyncio.get_running_loop())
+    def make(runner: SessionRunner) -> SensorAttachment:
+        attached.append(SensorAttachment(runner, "sim", time_scale=4.0))
+        return attached[-1]
 
-    # At x4 the 1 s grace for a dip is 250 ms of real time: at x20 it was 50 ms, and one
-    # scheduling hiccup of a busy CI machine (load 5 on 2 cores) read as a dip, making
-    # the press "partial". 30 s of press (7.5 s real) leaves the simulated user's ~3 s to
-    # reach the band well inside the 90 % needed for "confirmed".
-    app = HiphookApp(judged_routine(press_s=30), None, clock=ScaledClock(4.0), cues="none",
-                     today=TODAY, attachments=[attach])
+    class Watched(HiphookApp):
+        def make_routine_screen(self, session: Session) -> Screen[None]:
+            screen = super().make_routine_screen(session)
+            assert isinstance(screen, RoutineScreen)
+            screens.append(screen)
+            return screen
+
+    # At ×4 the 1 s grace for a dip is 250 ms of real time (at ×20 it was 50 ms, and one
+    # scheduling hiccup of a busy machine, load 5 on 2 cores, read as a dip, making the
+    # press "partial"); batches that reach the loop late weigh little in the verdict too.
+    # 30 s of press (7.5 s real) leaves the simulated user's time to reach the band well
+    # inside the 90 % needed for "confirmed". 5 s in position (1.25 s real) let the link
+    # connect and shake hands before the press begins.
+    app = Watched(judged_routine(press_s=30, position_s=5), None, clock=ScaledClock(4.0),
+                  options=RunOptions(cues="none"), today=TODAY, sensor_factory=make)
 
     async def body(pilot: Pilot[int]) -> None:
         # Not pilot.press/pause: each waits up to 1 s (twice for a key) for the process to
         # go idle, which it never does while the simulator's threads run, so on an idle
-        # machine the run was over before start_run looked. Wait for states instead.
-        saw_panel = False
-        end = time.monotonic() + 60.0  # a bound for a hung run, not a timing
+        # machine the 1.5 s run was over before a look. Wait for states instead.
+        assert isinstance(app.screen, CheckInScreen)
         app.simulate_key("s")  # skip the check-in
+        end = time.monotonic() + 60.0  # a bound for a hung run, not a measure of one
         try:
             while not isinstance(app.screen, SummaryScreen) and time.monotonic() < end:
-                if isinstance(app.screen, RoutineScreen) and app.screen.query(PressurePanel):
-                    saw_panel = True
                 await asyncio.sleep(0.02)
         finally:
             for sensor in attached:
                 sensor.close()
-        assert saw_panel, "the routine screen never showed the pressure panel"
         assert isinstance(app.screen, SummaryScreen), screen_text(app)
+        (screen,) = screens
+        assert screen.panel is not None, "the pressure panel should show with a sensor"
         await settle(pilot)
         text = screen_text(app)
         line = next(ln for ln in text.splitlines() if "2." in ln)

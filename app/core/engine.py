@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from app.core.clock import Clock
+from app.core.pressure import Verdict
 from app.core.routine import PHASES, Routine, Step, StepKind
+
+# A press's force trace: (session seconds, newtons), in time order.
+Trace = tuple[tuple[float, float], ...]
 
 COUNTDOWN_FROM = 3
 # A jump of the boot-time clock past the monotonic one by more than this is a suspend.
@@ -60,6 +64,11 @@ class Event:
     actual_s: float | None = None
     skipped: bool = False
     reason: str = ""
+    # ABORTED: cut off from outside (a signal, the coach closed mid-run), not a choice.
+    interrupted: bool = False
+    # STEP_FINISHED of a judged press: the sensor's verdict and the force trace it judged.
+    verdict: Verdict | None = None
+    trace: Trace | None = None
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -77,12 +86,23 @@ class Event:
             out["skipped"] = self.skipped
         if self.reason:
             out["reason"] = self.reason
+        if self.kind is EventKind.ABORTED:
+            out["interrupted"] = self.interrupted
+        if self.verdict is not None:
+            out["verdict"] = self.verdict.kind.value
+            out["under_pressure_s"] = round(self.verdict.under_pressure_s, 2)
         return out
 
 
 @dataclass
 class StepRecord:
-    """What happened in one step of a run (kept across visits when the user goes back)."""
+    """What happened in one step of a run.
+
+    After Back the step's last attempt is the one that counts (time, reps, outcome), in
+    the summary and in the log alike; the time of an attempt left with Back still counts
+    in the run's totals. `planned_s` is the step's share of the routine's total (an
+    action's is its estimate); waiting at an action step is `waited_s`, never active.
+    """
 
     index: int
     kind: str
@@ -90,6 +110,7 @@ class StepRecord:
     side: str | None
     planned_s: float
     active_s: float = 0.0
+    waited_s: float = 0.0
     reps_done: int = 0
     skipped: bool = False
     completed: bool = False
@@ -111,11 +132,14 @@ class RunRecord:
     state: State
     active_s: float = 0.0
     paused_s: float = 0.0
+    waiting_s: float = 0.0  # at action steps: active + paused + waiting = elapsed
     elapsed_s: float = 0.0
+    interrupted: bool = False  # ABORTED from outside, not by the user's choice
     pauses: list[Pause] = field(default_factory=list)
 
     @property
     def planned_s(self) -> float:
+        """The routine's total, the same figure `routine show` and Home give."""
         return sum(s.planned_s for s in self.steps)
 
 
@@ -181,7 +205,7 @@ class Engine:
             version=routine.version,
             state=self.state,
             steps=[
-                StepRecord(i, s.kind.value, s.name, s.side, s.planned_s)
+                StepRecord(i, s.kind.value, s.name, s.side, s.estimate_s)
                 for i, s in enumerate(self._steps)
             ],
         )
@@ -272,7 +296,9 @@ class Engine:
             self._advance(now)
         return self._flush()
 
-    def abort(self, reason: str = "stopped by the user") -> list[Event]:
+    def abort(self, reason: str = "stopped by the user", *,
+              interrupted: bool = False) -> list[Event]:
+        """Stop the run. `interrupted`: cut off from outside, not the user's choice."""
         now = self._catch_up()
         if self.state in (State.RUNNING, State.WAITING, State.PAUSED):
             if self.state is State.PAUSED:
@@ -280,8 +306,9 @@ class Engine:
             self._account_step(now)
             self._end = now
             self._set(State.ABORTED)
+            self.record.interrupted = interrupted
             self._close_record(now)
-            self._emit(EventKind.ABORTED, now, now, reason=reason)
+            self._emit(EventKind.ABORTED, now, now, reason=reason, interrupted=interrupted)
         return self._flush()
 
     # ------------------------------------------------------------------ queries
@@ -434,6 +461,7 @@ class Engine:
         step = self._steps[index]
         rec = self.record.steps[index]
         rec.visits += 1
+        rec.active_s = rec.waited_s = 0.0  # the last attempt is the one that counts
         rec.reps_done = 0
         rec.skipped = False
         rec.completed = False
@@ -485,10 +513,15 @@ class Engine:
                 self._enter(self._i + 1, b.deadline, now)
 
     def _account_step(self, end: float) -> float:
-        active = end - self._entered - self._paused_in_step
-        self.record.steps[self._i].active_s += active
-        self.record.active_s += active
-        return active
+        spent = end - self._entered - self._paused_in_step
+        rec = self.record.steps[self._i]
+        if rec.kind == StepKind.ACTION.value:  # waiting for the user is not exercise
+            rec.waited_s += spent
+            self.record.waiting_s += spent
+        else:
+            rec.active_s += spent
+            self.record.active_s += spent
+        return spent
 
     def _finish_step(self, end: float, now: float, *, skipped: bool, left: bool = False) -> None:
         active = self._account_step(end)

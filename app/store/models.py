@@ -48,6 +48,7 @@ class RunSession(SQLModel, table=True):
     pain_after: int | None = None
     notes: str = ""
     elapsed_s: float | None = None
+    demo: bool = False  # time-scaled: kept, but never makes a day done (revision 0004)
     pid: int | None = None  # the recording process, so a live run is not "recovered"
     host: str | None = Field(default=None, max_length=255)
 

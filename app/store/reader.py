@@ -23,7 +23,10 @@ from app.store import stats
 from app.store.home import HomeData, LastSession, parse_days, parse_last, summarize
 from app.store.location import resolve
 
-DONE_DAYS_SQL = "SELECT DISTINCT local_day FROM session WHERE status = 'completed'"
+# The days done by stats.DAY_RULE. A log not yet migrated to revision 0004 (Home reads
+# before the store migrates) has no demo column, and no demo runs: the rest applies.
+DONE_DAYS_SQL = f"SELECT DISTINCT local_day FROM session WHERE {stats.DONE_SQL}"
+DONE_DAYS_SQL_0003 = DONE_DAYS_SQL.replace(" AND NOT session.demo", "")
 LAST_SQL = ("SELECT started_utc, tz, status, elapsed_s, routine FROM session "
             "ORDER BY started_utc DESC LIMIT 1")
 
@@ -58,7 +61,11 @@ def query_one(target: str | None, sql: str) -> tuple[Any, ...] | None:
 def read_home_rows(path: Path, timeout_s: float = 1.0) -> tuple[set[date], LastSession | None]:
     """Completed local days and the last run, straight from a SQLite file."""
     with read_only(path, timeout_s) as con:
-        days = parse_days([r[0] for r in con.execute(DONE_DAYS_SQL)])
+        try:
+            rows = con.execute(DONE_DAYS_SQL).fetchall()
+        except sqlite3.OperationalError:
+            rows = con.execute(DONE_DAYS_SQL_0003).fetchall()
+        days = parse_days([r[0] for r in rows])
         return days, parse_last(con.execute(LAST_SQL).fetchone())
 
 

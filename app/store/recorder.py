@@ -1,42 +1,37 @@
 """Writes a run to the log as it happens: a listener for the session runner's events.
 
 The runner calls the recorder for every engine event, in order. Each STEP_FINISHED is
-one small transaction (the step's record, plus its force trace when a sensor gave
-one), so after a crash every finished step is on disk. The recorder never raises into
-the runner: a store failure is kept in `errors` (and passed to `on_error`), and the
-run carries on, because losing a log line is better than losing the routine.
+one small transaction (the step's record, plus the verdict and force trace the sensor's
+judge put on the event), so after a crash every finished step is on disk. The recorder
+never raises into the runner: a store failure is kept in `errors` (and passed to
+`on_error`), and the run carries on, because losing a log line is better than losing
+the routine.
 
-Subscribe the recorder *before* anything that prints or displays the event, so a
-step reported as finished is already committed.
+The session assembly (`app/session.py`) subscribes the recorder before anything that
+prints, sounds or displays the event, so a step reported as finished is already
+committed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from app.core.engine import Engine, Event, EventKind
+from app.core.engine import Engine, Event, EventKind, Trace
 from app.core.routine import Routine
 from app.store.errors import StoreError
 from app.store.store import Store
 from app.store.trace import ForceTrace, TraceError
 
-INTERRUPT_WORDS = ("interrupt", "signal", "sigterm", "sighup", "killed", "crash")
 
-
-@dataclass
-class PressResult:
-    """What the pressure judge found for one step (given by the runner when a sensor is used)."""
-
-    verdict: str | None = None
-    under_pressure_s: float | None = None
-    trace: ForceTrace | None = None
-
-
-def status_for_abort(reason: str) -> str:
-    """"interrupted" when the abort reason says the run was cut off, else "aborted"."""
-    low = reason.lower()
-    return "interrupted" if any(w in low for w in INTERRUPT_WORDS) else "aborted"
+def force_trace(samples: Trace | None) -> ForceTrace | None:
+    """The stored form of a press's samples: times from the press's first sample."""
+    if not samples:
+        return None
+    t0 = samples[0][0]
+    span = samples[-1][0] - t0
+    rate = (len(samples) - 1) / span if span > 0 else 1.0
+    return ForceTrace(values=tuple(f for _, f in samples), rate_hz=rate, t0_s=0.0,
+                      timestamps=tuple(t - t0 for t, _ in samples))
 
 
 class SessionRecorder:
@@ -51,21 +46,23 @@ class SessionRecorder:
         sensor: str | None = None,
         pain_before: int | None = None,
         *,
+        demo: bool = False,
         tz: str | None = None,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
+        """`demo`: a time-scaled run, kept in the log but never counted as a day done."""
         self.store = store
         self.engine = engine
         self.routine = routine
         self.side = side
         self.sensor = sensor
         self.pain_before = pain_before
+        self.demo = demo
         self.tz = tz
         self.on_error = on_error
         self.session_id: int | None = None
         self.status: str | None = None  # set once the session is closed
         self.errors: list[str] = []
-        self._press: dict[int, PressResult] = {}
 
     # ------------------------------------------------------------------ runner API
 
@@ -82,15 +79,11 @@ class SessionRecorder:
             elif event.kind is EventKind.FINISHED:
                 self._end("completed")
             elif event.kind is EventKind.ABORTED:
-                self._end(status_for_abort(event.reason))
+                # the step under way is kept as far as it went, as the summary shows it
+                self._step(event)
+                self._end("interrupted" if event.interrupted else "aborted")
         except (StoreError, TraceError) as err:
             self._fail(str(err))
-
-    def set_press(self, step: int, verdict: str | None = None,
-                  under_pressure_s: float | None = None,
-                  trace: ForceTrace | None = None) -> None:
-        """The runner hands over a press's verdict and trace before its STEP_FINISHED."""
-        self._press[step] = PressResult(verdict, under_pressure_s, trace)
 
     def finish(self, pain_after: int | None = None, notes: str | None = None) -> None:
         """Add what is asked after the run (pain after, notes); never raises."""
@@ -112,7 +105,7 @@ class SessionRecorder:
         if self.session_id is None:
             self.session_id = self.store.begin_session(
                 self.routine.name, self.routine.version, self.side, self.sensor,
-                self.pain_before, tz=self.tz)
+                self.pain_before, tz=self.tz, demo=self.demo)
 
     def _step(self, event: Event) -> None:
         self._begin()
@@ -120,9 +113,11 @@ class SessionRecorder:
         steps = self.engine.record.steps
         if not 0 <= event.step < len(steps):
             return
-        press = self._press.pop(event.step, PressResult())
-        self.store.record_step(self.session_id, steps[event.step], press.verdict,
-                               press.under_pressure_s, press.trace)
+        v = event.verdict
+        self.store.record_step(self.session_id, steps[event.step],
+                               v.kind.value if v is not None else None,
+                               v.under_pressure_s if v is not None else None,
+                               force_trace(event.trace))
 
     def _end(self, status: str) -> None:
         if self.session_id is None or self.status is not None:

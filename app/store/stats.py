@@ -1,10 +1,11 @@
 """Streaks, adherence, the calendar and last-7-days flags: pure functions of local days.
 
-No SQL and no clock here: callers pass the set of local calendar days on which a
-routine was completed and "today", so tests inject both and nothing depends on the
-machine's time zone. A session belongs to the local day on which it *started*, in the
-zone where it was done (stored with the session), so a routine begun at 23:55 counts
-for that evening, and flying across zones never moves a day that is already logged.
+No queries and no clock here: callers pass the set of local calendar days that are
+done (by DAY_RULE, whose SQL form both readers use) and "today", so tests inject both
+and nothing depends on the machine's time zone. A session belongs to the local day on
+which it *started*, in the zone where it was done (stored with the session), so a
+routine begun at 23:55 counts for that evening, and flying across zones never moves a
+day that is already logged.
 """
 
 from __future__ import annotations
@@ -16,10 +17,33 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-STREAK_RULE = (
-    "Streak = days with a completed routine. One missed day bends it; "
-    "two missed days in a row break it. Today counts once it is done."
+from app.core.routine import builtin_names
+
+# Which runs make a day done, said the same in the help, the README and the SQL below.
+MIN_DAY_S = 300
+BUILTINS = tuple(builtin_names())
+DAY_RULE = (
+    "A day is done when you complete a built-in routine, or your own routine planned "
+    "for at least 5 minutes, at real speed: a time-scaled demo run never counts."
 )
+# The same rule over the log's rows (SQLite and PostgreSQL alike): `session` is the
+# session table; a run's planned total is the sum of its steps' planned seconds.
+DONE_SQL = (
+    "session.status = 'completed' AND NOT session.demo AND (session.routine IN ("
+    + ", ".join(f"'{n}'" for n in BUILTINS)
+    + ") OR (SELECT COALESCE(SUM(step.planned_s), 0) FROM step "
+    f"WHERE step.session_id = session.id) >= {MIN_DAY_S})"
+)
+STREAK_RULE = (
+    "Streak = days done in a row. One missed day bends it; "
+    "two missed days in a row break it. Today counts once it is done. " + DAY_RULE
+)
+
+
+def counts_as_done(status: str, routine: str, planned_s: float, *, demo: bool) -> bool:
+    """DONE_SQL for one run in hand: completed, at real speed, a built-in or >= 5 min."""
+    return (status == "completed" and not demo
+            and (routine in BUILTINS or planned_s >= MIN_DAY_S))
 
 DONE_MARK = "■"
 MISSED_MARK = "·"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 
 from app.core.engine import StepRecord
 from app.store import stats
@@ -137,8 +137,11 @@ class Store:
         started: datetime | None = None,
         tz: str | None = None,
         uuid: str | None = None,
+        demo: bool = False,
     ) -> int:
-        """Log a run as in progress now; returns its id for the other calls."""
+        """Log a run as in progress now; returns its id for the other calls.
+
+        `demo`: time-scaled; kept, but it never makes a day done (stats.DAY_RULE)."""
         _check_pain(pain_before, "pain_before")
         started = _utc(started) or datetime.now(UTC)
         tz = tz or stats.local_zone_name()
@@ -159,6 +162,7 @@ class Store:
             "pain_after": None,
             "notes": "",
             "elapsed_s": None,
+            "demo": bool(demo),
             "pid": os.getpid(),
             "host": socket.gethostname(),
         }
@@ -183,7 +187,8 @@ class Store:
             "name": step.name,
             "side": step.side,
             "planned_s": float(step.planned_s),
-            "actual_s": float(step.active_s),
+            # an action step's time is its wait (never active time, see StepRecord)
+            "actual_s": float(step.active_s + step.waited_s),
             "reps_done": int(step.reps_done),
             "skipped": bool(step.skipped),
             "completed": bool(step.completed),
@@ -284,7 +289,7 @@ class Store:
     def done_days(self) -> set[date]:
         with translated(self.where), self.engine.connect() as conn:
             rows = conn.execute(
-                select(S.c.local_day).where(S.c.status == "completed").distinct()
+                select(S.c.local_day).where(text(stats.DONE_SQL)).distinct()
             ).scalars().all()
         return parse_days(list(rows))
 

@@ -1,27 +1,29 @@
 """The Textual app: a small shell that moves between screens; the screens own behaviour.
 
-`run_tui(routine, side, args)` is what the CLI calls: with a routine it opens the check-in
-and then the routine; without one it opens Home.
+`run_tui(options, routine=..., side=...)` is what the CLI calls, with typed `RunOptions`
+(never argv): with a routine it opens the routine (or the check-in first); without one
+it opens Home. Each run is built by `app.session.assemble`, the same as the plain face's.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from textual import on
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
-from app.core.clock import Clock, MonotonicClock, ScaledClock
+from app.core.clock import Clock
 from app.core.routine import Routine
 from app.runner import SessionRunner
+from app.session import RunOptions, SensorFactory, Session, SessionLog, assemble, demo_note
+from app.settings import Settings
 from app.tui.homedata import HomeLoader, no_history, session_log_loader
 from app.tui.messages import (
     CheckInCancelled,
@@ -32,14 +34,7 @@ from app.tui.messages import (
     SummaryClosed,
 )
 
-# Called once per run after the check-in, before the run starts: (runner, pain_before).
-# The place for the session log's recorder and the sensor's lever (runner.complete_action).
 _HERE = Path(__file__).parent  # absolute paths: subclasses may live elsewhere
-
-if TYPE_CHECKING:
-    from app.cues import CuePlayer
-
-Attachment = Callable[[SessionRunner, "int | None"], object]
 
 
 class HiphookApp(App[int]):
@@ -54,40 +49,41 @@ class HiphookApp(App[int]):
         routine: Routine | None = None,
         side: str | None = None,
         *,
+        options: RunOptions | None = None,
         clock: Clock | None = None,
-        cues: str | None = "auto",
         today: dt.date | None = None,
         home_loader: HomeLoader = no_history,
-        store_url: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        on_outcome: Callable[[Outcome], None] | None = None,
+        log: SessionLog | None = None,
+        sensor_factory: SensorFactory | None = None,
         notes: Sequence[str] = (),
-        background: Callable[[Callable[[str], None]], None] | None = None,
         check_in: bool = True,
     ) -> None:
+        """`log`: the session log, opened on a thread after the first paint (None: runs
+        are not logged). `sensor_factory` stands in for the options' sensor (tests)."""
         super().__init__()
+        self.options = options or RunOptions()
         # `hiphook run` goes straight into the routine; Home's Enter asks about pain first.
         self.check_in = check_in
-        # Slow start-up work (opening the session log) run in a thread after the first
-        # paint; it reports through `say`, which is safe from any thread.
-        self.background = background
         self.start_routine = routine
         self.side = side
-        self.clock = clock or MonotonicClock()
-        self.cues_mode = cues
+        self.clock = clock or self.options.clock()
         self._today = today
         self.home_loader = home_loader
-        self.store_url = store_url
-        self.attachments = list(attachments)
-        self.on_outcome = on_outcome
+        self.store_url = self.options.db
+        self.session_log = log
+        self.sensor_factory = sensor_factory
         self.start_notes = list(notes)
-        self.runner: SessionRunner | None = None
-        self.cue_player: CuePlayer | None = None
+        self.session: Session | None = None
         self.outcomes: list[Outcome] = []
+        self.reminders: Any = None
         self._pending: tuple[Routine, str | None] | None = None
         self._pain_before: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
+
+    @property
+    def runner(self) -> SessionRunner | None:
+        return self.session.runner if self.session is not None else None
 
     @property
     def today(self) -> dt.date:
@@ -100,9 +96,8 @@ class HiphookApp(App[int]):
         self._thread = threading.get_ident()
         for text in self.start_notes:
             self.notify(text)
-        if self.background is not None:
-            job = self.background
-            self.run_worker(lambda: job(self.say), thread=True, group="background")
+        if self.session_log is not None:
+            self.run_worker(self._open_log, thread=True, group="background")
         if self.start_routine is not None:
             self.post_message(StartRequested(self.start_routine, self.side))
         else:
@@ -117,10 +112,37 @@ class HiphookApp(App[int]):
         else:
             self.push_screen(screen)  # type: ignore[arg-type]
 
+    def _open_log(self) -> None:
+        """On a thread: the database layer takes most of a second to import."""
+        assert self.session_log is not None
+        from app.store.errors import StoreError
+
+        try:
+            self.session_log.open(self.say)
+        except StoreError as exc:
+            self.say(f"Session log unavailable: {exc.message} Runs will not be saved.")
+            return
+        if self.session_log.store is None:
+            return
+        try:  # while the coach is open, the daily reminder shows in it
+            from app.remind.inapp import InAppReminders
+
+            self.reminders = InAppReminders(lambda title, body: self.say(f"{title}: {body}"),
+                                            db=self.options.db)
+            self.reminders.start()
+        except Exception as exc:  # noqa: BLE001 - a reminder must never stop the coach
+            self.say(f"The in-app reminder is off: {exc}")
+            self.reminders = None
+
+    def stop_reminders(self) -> None:
+        if self.reminders is not None:
+            self.reminders.stop()
+            self.reminders = None
+
     def go_home(self) -> None:
         from app.tui.screens.home import HomeScreen
 
-        self._show(HomeScreen(self.today, self.home_loader, self.store_url))
+        self._show(HomeScreen(self.today, self.home_loader, self.options))
 
     @on(StartRequested)
     def _start_requested(self, message: StartRequested) -> None:
@@ -144,57 +166,55 @@ class HiphookApp(App[int]):
             return
         routine, side = self._pending
         self._pain_before = message.pain
-        self.runner = self.make_runner(routine, side)
-        self._show(self.make_routine_screen(self.runner))
+        self.session = self.make_session(routine, side)
+        self._show(self.make_routine_screen(self.session))
 
     @on(RunEnded)
     def _run_ended(self, message: RunEnded) -> None:
         from app.tui.screens.summary import SummaryScreen
 
-        if self.runner is None:
+        session = self.session
+        if session is None:
             return
-        if self.cue_player is not None:
-            # Let the last cue ("well done") play before the worker stops.
-            self.set_timer(3.0, self.cue_player.close)
-        sensor = self.runner.sensor
-        self._show(SummaryScreen(message.record, self.runner.routine, self._pain_before,
+        # Let the last cue ("well done") play before the worker stops.
+        self.set_timer(3.0, session.close)
+        self._show(SummaryScreen(message.record, session.runner.routine, self._pain_before,
                                  today=self.today, loader=self.home_loader,
                                  store_url=self.store_url,
-                                 verdicts=sensor.coach.verdicts if sensor else None))
+                                 verdicts=session.verdicts if session.sensor else None))
 
     @on(SummaryClosed)
     def _summary_closed(self, message: SummaryClosed) -> None:
-        if self.runner is not None and self._pending is not None:
-            outcome = Outcome(self.runner.record, self.runner.routine, self._pending[1],
-                              self._pain_before, message.pain_after)
-            self.outcomes.append(outcome)
-            if self.on_outcome is not None:
-                try:
-                    self.on_outcome(outcome)
-                except Exception as exc:  # noqa: BLE001 - keeping the log must not crash
-                    self.notify(f"Could not keep the pain answers: {exc}", severity="error")
-        self.runner = None
+        session = self.session
+        if session is not None and self._pending is not None:
+            self.outcomes.append(Outcome(session.runner.record, session.runner.routine,
+                                         self._pending[1], self._pain_before,
+                                         message.pain_after))
+            session.finish(message.pain_after)
+        self.session = None
         self._pending = None
         self.go_home()
 
     # ------------------------------------------------------------------ the run
-    def make_runner(self, routine: Routine, side: str | None) -> SessionRunner:
-        """One runner per run, with cues and any other attachments (log, sensor) on it."""
-        runner = SessionRunner(routine, self.clock, side=side)
-        if self.cues_mode != "none":
-            from app.cues import attach_cues
+    def make_session(self, routine: Routine, side: str | None) -> Session:
+        """One run, assembled as the plain face's is; the screen subscribes last."""
+        session = assemble(self.options, routine, side, clock=self.clock,
+                           settings=Settings.load(), log=self.session_log,
+                           pain_before=self._pain_before, ring=self.ring, note=self.say,
+                           sensor_factory=self.sensor_factory, strict=False)
+        session.runner.on_listener_error = self.say
+        session.start(asyncio.get_running_loop())
+        if session.recorder is not None:
+            session.recorder.on_error = self.say
+        for text in session.notes:
+            self.say(text)
+        return session
 
-            self.cue_player = attach_cues(runner, self.cues_mode, ring=self.ring,
-                                          note=self.say)
-        for attach in self.attachments:
-            attach(runner, self._pain_before)
-        return runner
-
-    def make_routine_screen(self, runner: SessionRunner) -> Screen[None]:
+    def make_routine_screen(self, session: Session) -> Screen[None]:
         """The screen for a run (the benchmark swaps in a naive one to compare)."""
         from app.tui.screens.routine import RoutineScreen
 
-        return RoutineScreen(runner)
+        return RoutineScreen(session.runner, pressure=session.sensor)
 
     def ring(self) -> None:
         """The terminal bell from any thread (the cue worker falls back to it)."""
@@ -222,34 +242,22 @@ class HiphookApp(App[int]):
 
 
 def run_tui(
-    routine: Routine | None,
-    side: str | None,
-    args: argparse.Namespace,
+    options: RunOptions,
     *,
-    clock: Clock | None = None,
+    routine: Routine | None = None,
+    side: str | None = None,
     home_loader: HomeLoader = session_log_loader,
-    attachments: Sequence[Attachment] = (),
-    on_outcome: Callable[[Outcome], None] | None = None,
-    background: Callable[[Callable[[str], None]], None] | None = None,
     notes: Sequence[str] = (),
-    check_in: bool = True,
 ) -> int:
     """Open the coach; returns the process exit status."""
     notes = list(notes)
-    scale = float(getattr(args, "time_scale", 1.0) or 1.0)
-    if clock is None:
-        clock = MonotonicClock()
-        if scale != 1.0:
-            clock = ScaledClock(scale)
-            notes.append(f"Time runs ×{scale:g}: for demos only, not a real session.")
-    cues = getattr(args, "cues", None)
-    if cues is None:
-        from app.settings import Settings
-
-        cues = Settings.load().cues or "auto"
-    app = HiphookApp(routine, side, clock=clock, cues=cues, home_loader=home_loader,
-                     store_url=getattr(args, "db", None), attachments=attachments,
-                     on_outcome=on_outcome, notes=notes, background=background,
-                     check_in=check_in)
-    result = app.run()
+    if (demo := demo_note(options)) is not None:
+        notes.append(demo)
+    app = HiphookApp(routine, side, options=options, home_loader=home_loader,
+                     log=SessionLog(options), notes=notes,
+                     check_in=routine is None or options.check_in)
+    try:
+        result = app.run()
+    finally:
+        app.stop_reminders()
     return int(result or 0)

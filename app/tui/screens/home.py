@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Static
 
 from app.core.routine import SIDES, RoutineError, builtin_names, load_routine
 from app.runner import format_clock
+from app.session import RunOptions, prepare_routine
 from app.settings import Settings
 from app.tui.homedata import HomeData, HomeLoader, safe_load
 from app.tui.messages import HomeLoaded, StartRequested
@@ -85,11 +86,15 @@ class HomeScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, today: dt.date, loader: HomeLoader, store_url: str | None) -> None:
+    def __init__(self, today: dt.date, loader: HomeLoader,
+                 options: RunOptions | None = None) -> None:
+        """`options`: how the coach was opened (log, sensor, time scale); the routine
+        and side come from the remembered settings."""
         super().__init__()
         self.today = today
         self.loader = loader
-        self.store_url = store_url
+        self.options = options or RunOptions()
+        self.store_url = self.options.db
         self.settings = Settings.load()
         self.data = HomeData()
         self.loaded = False
@@ -153,11 +158,9 @@ class HomeScreen(Screen[None]):
         self.app.push_screen(HistoryScreen(self.store_url))
 
     def action_start(self) -> None:
-        from app.cli import prepare_routine  # the same resolution as `hiphook run`
-
-        ask = argparse.Namespace(routine=None, side=None)
-        try:
-            routine, side, _notes = prepare_routine(ask, self.settings, None)
+        remembered = dataclasses.replace(self.options, routine=None, side=None)
+        try:  # the same resolution as `hiphook run`
+            routine, side, _notes = prepare_routine(remembered, self.settings, None)
         except RoutineError as exc:
             self.notify(str(exc), severity="error")
             return

@@ -3,8 +3,8 @@
 It renders `runner.engine.view()`; it keeps no time of its own. A 10 Hz display timer and
 every runner event trigger a render, and each widget repaints only when its text changes,
 so a press step costs almost nothing while it waits. With a sensor attached, a pressure
-panel joins in: it reads the coach on the same timer, and the coach's events (slipped,
-held again, the verdict) redraw it at once and go to the cue player.
+panel joins in: it draws the sensor's immutable snapshot on the same timer, and the
+coach's events (slipped, held again, the verdict) redraw it at once.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,12 +24,23 @@ from textual.widgets import Footer, Static
 from app.core.coach import CoachEvent
 from app.core.engine import HOLD_REASON, Event, EventKind, State, View
 from app.core.routine import StepKind
-from app.runner import SessionRunner, format_clock, format_duration
+from app.runner import STOPPED, SessionRunner, format_clock, format_duration
 from app.tui.messages import RunEnded
 from app.tui.widgets import BigClock, TextBar
 from app.tui.widgets.pressure import PressurePanel
 
+if TYPE_CHECKING:  # not at run time: app.sensor loads pyserial
+    from app.sensor.attachment import PressureSnapshot
+
 DISPLAY_HZ = 10
+
+
+class PressureFeed(Protocol):
+    """What the screen needs of a sensor attachment: snapshots, and its live events."""
+
+    def snapshot(self, now: float) -> PressureSnapshot: ...
+    def subscribe(self, listener: Callable[[CoachEvent], None]) -> None: ...
+    def unsubscribe(self, listener: Callable[[CoachEvent], None]) -> None: ...
 
 
 def phase_words(view: View) -> str:
@@ -85,9 +97,10 @@ class RoutineScreen(Screen[None]):
         Binding("escape", "quit_run", "Quit", show=False),
     ]
 
-    def __init__(self, runner: SessionRunner) -> None:
+    def __init__(self, runner: SessionRunner, *, pressure: PressureFeed | None = None) -> None:
         super().__init__()
         self.runner = runner
+        self.pressure = pressure
         self.renders = 0  # how many renders changed something (the benchmark reads it)
         self._shown: dict[str, object] = {}
         self._ended = False
@@ -95,7 +108,6 @@ class RoutineScreen(Screen[None]):
         self.mood = ""
         self.panel: PressurePanel | None = None
         self._step_index = 0
-        self._coach_listeners: list[Callable[[CoachEvent], None]] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -104,9 +116,8 @@ class RoutineScreen(Screen[None]):
             yield BigClock(id="clock")
             yield Static(id="phase")
             yield Static(id="instruction")
-            if self.runner.sensor is not None:
-                self.panel = PressurePanel(self.runner.sensor, display_hz=DISPLAY_HZ,
-                                           id="pressure")
+            if self.pressure is not None:
+                self.panel = PressurePanel(display_hz=DISPLAY_HZ, id="pressure")
                 yield self.panel
             yield TextBar("Step   ", id="step-bar")
             yield TextBar("Routine", id="routine-bar")
@@ -116,31 +127,18 @@ class RoutineScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.runner.subscribe(self.on_runner_event)
-        self._listen_to_coach()
+        if self.pressure is not None:
+            self.pressure.subscribe(self.on_coach_event)
         self.set_interval(1 / DISPLAY_HZ, self.display_tick, name="display")
         self.run_worker(self.runner.run(), name="session", exclusive=True)
         self.render_view()
 
-    def _listen_to_coach(self) -> None:
-        """Redraw on the coach's events, and hand them to the app's cue player to sound."""
-        sensor = self.runner.sensor
-        if sensor is None:
-            return
-        self._coach_listeners.append(self.on_coach_event)
-        player = getattr(self.app, "cue_player", None)
-        if player is not None:
-            self._coach_listeners.append(player.coach_cue)
-        sensor.listeners.extend(self._coach_listeners)
-
     def on_unmount(self) -> None:
         self._closing = True  # the widgets are going: nothing more to draw
-        sensor = self.runner.sensor
-        if sensor is not None:
-            for listener in self._coach_listeners:
-                if listener in sensor.listeners:
-                    sensor.listeners.remove(listener)
-        if not self.runner.done:  # the coach is closing mid-run: keep it as interrupted
-            self.runner.abort("interrupted: the coach was closed")
+        if self.pressure is not None:
+            self.pressure.unsubscribe(self.on_coach_event)
+        if not self.runner.done:  # the coach is closing mid-run: cut off, not a choice
+            self.runner.abort("the coach was closed", interrupted=True)
 
     # ------------------------------------------------------------------ rendering
     def on_runner_event(self, event: Event) -> None:
@@ -159,8 +157,8 @@ class RoutineScreen(Screen[None]):
 
         The step is the one last drawn: every step change is drawn at once (runner event).
         """
-        if self.panel is not None and not self._closing:
-            self.panel.sample(self._step_index)
+        if self.panel is not None and self.pressure is not None and not self._closing:
+            self.panel.sample(self.pressure.snapshot(self.runner.engine.t()))
         self.render_view()
 
     def _put(self, key: str, value: object) -> bool:
@@ -226,8 +224,9 @@ class RoutineScreen(Screen[None]):
             self.query_one("#howto", Static).update(f"How to: {howto}", layout=False)
             changed = True
         self._step_index = v.step_index
-        if self.panel is not None:
-            self.panel.show(self.runner.engine.t())
+        if self.panel is not None and self.pressure is not None:
+            now = self.runner.engine.t()
+            self.panel.show(self.pressure.snapshot(now))
         if changed:
             self.renders += 1
 
@@ -256,4 +255,4 @@ class RoutineScreen(Screen[None]):
 
     def _quit_answer(self, stop: bool | None) -> None:
         if stop and not self.runner.done:
-            self.runner.abort("interrupted by the user")
+            self.runner.abort(STOPPED)  # the user's choice: logged "aborted", as in plain

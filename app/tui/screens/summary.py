@@ -62,7 +62,7 @@ def step_lines(record: RunRecord, verdicts: Verdicts | None = None) -> list[str]
         if verdict is not None:
             mark = verdict.kind.value
         if s.kind == "action":
-            took = f"waited {format_duration(s.active_s)}"
+            took = f"waited {format_duration(s.waited_s)}"
         else:
             took = f"{format_duration(s.active_s)} of {format_duration(s.planned_s)}"
         line = f"{s.index + 1:>3}. {escape(name):<{width}}  {mark:<{mark_width}}  {took}"
@@ -85,8 +85,11 @@ def totals_line(record: RunRecord) -> str:
     done = sum(1 for s in record.steps if s.completed)
     skipped = sum(1 for s in record.steps if s.skipped)
     line = (f"{done} of {len(record.steps)} steps done, {skipped} skipped · "
-            f"active {format_duration(record.active_s)} (planned "
-            f"{format_duration(record.planned_s)})")
+            f"active {format_duration(record.active_s)}")
+    if record.waiting_s >= 0.5:
+        line += f" + waited {format_duration(record.waiting_s)}"
+    # the routine's total, as `routine show` and Home give it
+    line += f" (planned {format_clock(record.planned_s)})"
     if record.paused_s >= 0.5:
         line += f" · paused {format_duration(record.paused_s)}"
     return line
@@ -119,8 +122,10 @@ class SummaryScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         if self.record.state is State.FINISHED:
             head = f"Routine complete: {escape(self.routine.title)}. Well done."
+        elif self.record.interrupted:
+            head = "Interrupted. The run so far is kept, marked as interrupted."
         else:
-            head = "Stopped early. The run so far is kept, marked as interrupted."
+            head = "Stopped early. The run so far is kept, marked as stopped."
         with Vertical(id="body"):
             yield Static(head, id="headline")
             totals = totals_line(self.record)

@@ -1,8 +1,9 @@
 """The pressure panel: how hard the runner presses, against their target band, in words too.
 
-Shown on the routine screen only when a sensor is attached. It reads the pressure
-coach on the screen's display timer (10 Hz) and keeps its own short history in a
-bounded deque, so the sensor's 100 Hz stream never turns into one message per sample.
+Shown on the routine screen only when a sensor is attached. It draws the sensor's
+immutable `PressureSnapshot`, taken on the screen's display timer (10 Hz), and keeps its
+own short history in a bounded deque, so the sensor's 100 Hz stream never turns into
+one message per sample; it never reaches into the coach or the link.
 Every state is spelled out ("HELD", "PRESS HARDER", "sensor lost — reconnecting");
 colour only helps.
 """
@@ -21,14 +22,13 @@ from textual.widgets import Sparkline, Static
 
 from app.core.pressure import Band, Verdict, VerdictKind, Zone
 
-if TYPE_CHECKING:
-    from app.sensing import SensorAttachment
+if TYPE_CHECKING:  # not at run time: app.sensor loads pyserial
+    from app.sensor.attachment import PressureSnapshot as Snapshot
 
 GAUGE_CELLS = 36  # inside the brackets; the trend below is as wide, so they line up
 LABEL = 9  # "Force    " and "Last 10 s" take the same width
 HISTORY_S = 10.0
 FILLED, IN_BAND, OUTSIDE, EDGE = "█", "░", "·", "|"
-STATUS_EVERY = 5  # display ticks between link-status reads (2 Hz: the counters move slowly)
 
 ZONE_WORDS = {Zone.HELD: "HELD", Zone.OUT: "PRESS HARDER", Zone.OVER: "EASIER"}
 
@@ -57,25 +57,21 @@ def gauge_cells(force: float | None, band: Band, cells: int = GAUGE_CELLS) -> st
     return "".join(out)
 
 
-def zone_words(sensor: SensorAttachment) -> str:
+def zone_words(snap: Snapshot) -> str:
     """What the runner should do now, in words; between presses there is nothing to judge."""
-    coach = sensor.coach
-    if not coach.sensor_connected:
+    if not snap.connected:
         return "NO READING"
-    judge = coach.judge
-    if judge is None:
+    if snap.zone is None:
         return "no press now"
-    return ZONE_WORDS[judge.zone]
+    return ZONE_WORDS[snap.zone]
 
 
-def held_words(sensor: SensorAttachment, now: float) -> str:
+def held_words(snap: Snapshot) -> str:
     """Time under pressure against the plan during a press; the last verdict after one."""
-    coach = sensor.coach
-    judge = coach.judge
-    if judge is not None:
-        return f"held {int(judge.under_pressure_s(now))} of {judge.planned_s:.0f} s"
-    if coach.verdicts:
-        return f"last press: {short_verdict(coach.verdicts[max(coach.verdicts)])}"
+    if snap.under_pressure_s is not None and snap.planned_s is not None:
+        return f"held {int(snap.under_pressure_s)} of {snap.planned_s:.0f} s"
+    if snap.last_verdict is not None:
+        return f"last press: {short_verdict(snap.last_verdict)}"
     return "no press yet"
 
 
@@ -166,19 +162,14 @@ class ForceGauge(Widget):
 class PressurePanel(Vertical):
     """The live gauge, the last ten seconds, time under pressure and the link's state."""
 
-    def __init__(self, sensor: SensorAttachment, *, display_hz: float = 10.0,
-                 id: str | None = None) -> None:
+    def __init__(self, *, display_hz: float = 10.0, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.sensor = sensor
         # One value per cell of the trend, each the mean of a few display ticks, so the
         # trend moves (and repaints) a few times a second, not on every tick.
         self.ticks_per_cell = max(1, round(HISTORY_S * display_hz / GAUGE_CELLS))
         self.history: deque[float] = deque([0.0] * GAUGE_CELLS, maxlen=GAUGE_CELLS)
         self._cell: list[float] = []
-        self._trace: list[tuple[float, float]] | None = None  # the press being drawn
-        self._read = 0  # how many of its samples are in the history already
-        self._ticks = 0
-        self._status: Any = None
+        self._press: tuple[int, int, float] = (0, 0, 0.0)  # key, samples, sum last seen
         self._shown: dict[str, object] = {}
 
     def compose(self) -> ComposeResult:
@@ -191,56 +182,42 @@ class PressurePanel(Vertical):
             yield Static(id="held")
             yield Static(id="link")
 
-    def sample(self, step: int) -> None:
-        """One display tick during step `step`: note the force since the last tick.
+    def sample(self, snap: Snapshot) -> None:
+        """One display tick: note the force since the last tick.
 
-        During a press that is the mean of the press trace's new samples (so a short lift
-        still shows); otherwise the latest reading. With no link it is 0, and the words
-        say why.
+        During a press that is the mean of the press's samples since the last snapshot
+        (so a short lift still shows); otherwise the latest reading. With no link it is
+        0, and the words say why.
         """
-        self._ticks += 1
-        coach = self.sensor.coach
-        value = coach.last_force if coach.sensor_connected else 0.0
-        trace = coach.traces.get(step) if coach.judge is not None else None
-        if trace is not None:
-            if trace is not self._trace:  # a new press (or the same one again, after Back)
-                self._trace, self._read = trace, 0
-            fresh = trace[self._read:]
-            self._read = len(trace)
-            if fresh:
-                value = sum(f for _, f in fresh) / len(fresh)
+        value = snap.force_n if snap.connected else 0.0
+        if snap.zone is not None:
+            key, seen, total = self._press
+            if key != snap.press_key:  # a new press (or the same step again, after Back)
+                seen, total = 0, 0.0
+            fresh = snap.press_samples - seen
+            if fresh > 0:
+                value = (snap.press_sum_n - total) / fresh
+            self._press = (snap.press_key, snap.press_samples, snap.press_sum_n)
         self._cell.append(value)
         if len(self._cell) >= self.ticks_per_cell:
             self.history.append(sum(self._cell) / len(self._cell))
             self._cell.clear()
 
-    def _link_status(self) -> Any:
-        session = self.sensor.session
-        if session is None:
-            return self.sensor.status
-        if self._status is None or self._ticks % STATUS_EVERY == 0:
-            self._status = session.status()
-        return self._status
-
-    def show(self, now: float) -> None:
-        """Draw from the coach at session time `now`; only what changed is touched."""
+    def show(self, snap: Snapshot) -> None:
+        """Draw one snapshot; only what changed is touched."""
         if not self.is_mounted:
             return
-        coach = self.sensor.coach
-        band = coach.band
-        connected = coach.sensor_connected
-        judge = coach.judge
-        zone = "out"
-        if judge is not None and connected:
-            zone = judge.zone.value
-        force = f"{round(coach.last_force)} N" if connected else "-- N"  # never "-0 N"
-        bar = gauge_cells(coach.last_force if connected else None, band)
-        self.query_one(ForceGauge).set(bar, force, zone_words(self.sensor), zone)
+        band = snap.band
+        connected = snap.connected
+        zone = snap.zone.value if snap.zone is not None and connected else "out"
+        force = f"{round(snap.force_n)} N" if connected else "-- N"  # never "-0 N"
+        bar = gauge_cells(snap.force_n if connected else None, band)
+        self.query_one(ForceGauge).set(bar, force, zone_words(snap), zone)
         cells = list(self.history)
         if self._put("trend", cells):
             self.query_one(Sparkline).data = pinned(cells, trend_top(cells, band))
-        for key, text in (("band", band_words(band)), ("held", held_words(self.sensor, now)),
-                          ("link", link_words(self._link_status()))):
+        for key, text in (("band", band_words(band)), ("held", held_words(snap)),
+                          ("link", link_words(snap.link))):
             if self._put(key, text):
                 self.query_one(f"#{key}", Static).update(text, layout=False)
 

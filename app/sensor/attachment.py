@@ -2,22 +2,30 @@
 
 Everything here runs on the event loop: the reader thread hands whole batches over
 with `call_soon_threadsafe`, never one message per sample. The coach decides; this
-module carries its decisions out (hold-only countdown, lever completes the lever step,
-verdicts to the session log) and passes its events on to the faces and cues.
+module carries its decisions out (hold-only countdown, lever completes the lever step)
+and is the runner's *judge*: a press's STEP_FINISHED leaves it carrying the verdict and
+the force trace, so the log, the cues and the faces all read the result from the event.
+The coach's live events (slipped, held again) go to `subscribe`d listeners, and a face
+reads the gauge from `snapshot(now)`, an immutable value, never from the coach itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from app.core.coach import CoachEvent, CoachKind, PressureCoach
 from app.core.engine import Event, EventKind
-from app.core.pressure import DEFAULT_BAND, Band
+from app.core.pressure import DEFAULT_BAND, Band, Verdict, Zone
 from app.core.protocol import MS_MOD
 from app.core.routine import StepKind
 from app.runner import SessionRunner
+
+CoachListener = Callable[[CoachEvent], None]
 
 # What the simulated user does in each kind of step.
 SIM_PHASE = {
@@ -28,6 +36,29 @@ SIM_PHASE = {
     StepKind.REPS: "rest",
 }
 TICK_S = 0.1  # real seconds between grace checks when no sample arrives
+STATUS_EVERY_S = 0.5  # the link's counters move slowly: read them twice a second at most
+
+
+@dataclass(frozen=True)
+class PressureSnapshot:
+    """What a face draws of the sensor at one instant; a value, safe to keep.
+
+    `press_key` changes when a new press begins; `press_samples` and `press_sum_n`
+    count the current press's samples and add up their forces, so a face that keeps
+    the previous snapshot can take the mean of the samples since then.
+    """
+
+    connected: bool
+    force_n: float
+    band: Band
+    zone: Zone | None  # None between presses: nothing is judged
+    under_pressure_s: float | None
+    planned_s: float | None
+    last_verdict: Verdict | None
+    press_key: int
+    press_samples: int
+    press_sum_n: float
+    link: Any  # the link's LinkStatus, or None before its first report
 
 
 class SensorAttachment:
@@ -40,7 +71,6 @@ class SensorAttachment:
         hold_only: bool = False,
         scenario: str = "steady",
         time_scale: float = 1.0,
-        recorder: Any = None,
     ) -> None:
         self.runner = runner
         self.spec = spec
@@ -49,14 +79,28 @@ class SensorAttachment:
         runner.engine.hold_only = hold_only
         self.scenario = scenario
         self.time_scale = time_scale
-        self.recorder = recorder
         self.session: Any = None
         self.status: Any = None
-        self.listeners: list[Callable[[CoachEvent], None]] = []
+        self._listeners: list[CoachListener] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.TimerHandle | None = None
-        runner.sensor = self
-        runner.subscribe(self.on_event)
+        self._step = -1
+        self._press_key = 0
+        self._press_trace: list[tuple[float, float]] | None = None
+        self._press_n = 0
+        self._press_sum = 0.0
+        self._last_verdict: Verdict | None = None
+        self._link: Any = None
+        self._link_at = -1e9
+        runner.add_judge(self.judge)
+
+    def subscribe(self, listener: CoachListener) -> None:
+        """Hear the coach's live events (zone changes, sensor lost, verdicts)."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: CoachListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -91,34 +135,75 @@ class SensorAttachment:
         out["calibrated"] = self.coach.band.calibrated
         return out
 
+    def snapshot(self, now: float) -> PressureSnapshot:
+        """The gauge's state at session time `now` (cheap: a face calls it at 10 Hz)."""
+        coach = self.coach
+        judge = coach.judge
+        if self.session is None:
+            link = self.status
+        else:
+            real = time.monotonic()
+            if real - self._link_at >= STATUS_EVERY_S:
+                self._link, self._link_at = self.session.status(), real
+            link = self._link
+        return PressureSnapshot(
+            connected=coach.sensor_connected,
+            force_n=coach.last_force,
+            band=coach.band,
+            zone=judge.zone if judge is not None else None,
+            under_pressure_s=judge.under_pressure_s(now) if judge is not None else None,
+            planned_s=judge.planned_s if judge is not None else None,
+            last_verdict=self._last_verdict,
+            press_key=self._press_key,
+            press_samples=self._press_n,
+            press_sum_n=self._press_sum,
+            link=link,
+        )
+
     # ------------------------------------------------------------------ inputs
-    def on_event(self, ev: Event) -> None:
-        """Subscribed before the session log, so a verdict is in before the step is saved."""
+    def judge(self, ev: Event) -> Event:
+        """The runner's judge: sees each event before any listener; a press's finish
+        leaves here carrying its verdict and trace."""
         if ev.kind is EventKind.STEP_STARTED and self.session is not None:
             self.session.set_phase(SIM_PHASE[self.runner.routine.steps[ev.step].kind])
         out = self.coach.on_event(ev)
+        if ev.kind is EventKind.STEP_STARTED:
+            self._step = ev.step
+        if ev.kind is EventKind.STEP_STARTED and self.coach.judge is not None:
+            self._press_key += 1
+            self._press_trace, self._press_n, self._press_sum = None, 0, 0.0
         for c in out:
-            if c.kind is CoachKind.VERDICT and c.verdict is not None and self.recorder:
-                self.recorder.set_press(c.step, c.verdict.kind.value,
-                                        c.verdict.under_pressure_s, self._trace(c.step))
+            if c.kind is CoachKind.VERDICT and c.verdict is not None and c.step == ev.step:
+                self._last_verdict = c.verdict
+                trace = tuple(self.coach.traces.get(ev.step) or ())
+                ev = dataclasses.replace(ev, verdict=c.verdict, trace=trace or None)
         if (ev.kind in (EventKind.STEP_STARTED, EventKind.RESUMED) and self.hold_only
                 and self._loop is not None):
             # after this dispatch is over, not inside it
             self._loop.call_soon(self._sync_hold)
         if ev.kind in (EventKind.FINISHED, EventKind.ABORTED) and self._loop is not None:
             self._loop.call_soon(self.close)
-        self._publish(out)
+        # The verdict is told by `announce`, which the assembly subscribes after the log.
+        self._publish([c for c in out if c.kind is not CoachKind.VERDICT])
+        return ev
 
-    def _trace(self, step: int) -> Any:
-        samples = self.coach.traces.get(step)
-        if not samples:
-            return None
-        from app.store.trace import ForceTrace
+    def announce(self, ev: Event) -> None:
+        """A runner listener: tell the coach's listeners (cues, faces) a press's verdict,
+        once the log has been handed the step."""
+        if ev.kind is EventKind.STEP_FINISHED and ev.verdict is not None:
+            self._publish([CoachEvent(CoachKind.VERDICT, ev.t, ev.step, verdict=ev.verdict,
+                                      text=ev.verdict.words())])
 
-        t0 = samples[0][0]
-        rate = (len(samples) - 1) / (samples[-1][0] - t0) if samples[-1][0] > t0 else 1.0
-        return ForceTrace(values=tuple(f for _, f in samples), rate_hz=rate, t0_s=0.0,
-                          timestamps=tuple(t - t0 for t, _ in samples))
+    def _count_press(self) -> None:
+        """Keep the running count and sum of the current press's samples."""
+        trace = self.coach.traces.get(self._step) if self.coach.judge else None
+        if trace is None:
+            return
+        if trace is not self._press_trace:
+            self._press_trace, self._press_n, self._press_sum = trace, 0, 0.0
+        fresh = trace[self._press_n:]
+        self._press_n = len(trace)
+        self._press_sum += sum(f for _, f in fresh)
 
     def _on_batch(self, batch: Any) -> None:
         if self.runner.done:
@@ -133,6 +218,7 @@ class SensorAttachment:
             )
         for lever in batch.lever:
             out += self.coach.on_lever(lever.engaged, now)
+        self._count_press()
         self._apply(out)
 
     def _on_status(self, status: Any) -> None:
@@ -165,7 +251,7 @@ class SensorAttachment:
 
     def _publish(self, out: list[CoachEvent]) -> None:
         for c in out:
-            for listener in self.listeners:
+            for listener in list(self._listeners):
                 try:
                     listener(c)
                 except Exception as exc:  # a face must not break the sensor path

@@ -1,0 +1,300 @@
+"""Session assembly: the one place that turns `RunOptions` into a run with its attachments.
+
+Both faces come here. The CLI makes `RunOptions` from argv, Home makes them from the
+remembered settings; neither face sees the other's input, and the TUI never sees
+argparse. `assemble()` builds, in this order (tested in tests/test_session.py):
+
+1. the runner (routine, clock);
+2. the sensor attachment, the runner's *judge*: a press's STEP_FINISHED leaves it
+   carrying the verdict and the force trace;
+3. the session log's recorder, the first listener: the step, verdict and trace are
+   committed before anyone hears that the step ended;
+4. the cue player, for the runner's events and the coach's;
+5. the sensor's announcer, which tells the coach's listeners (the cue player first,
+   then the face) the verdict;
+
+and the face (plain lines or the Routine screen) subscribes last, when it starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app.core.clock import Clock, MonotonicClock, ScaledClock
+from app.core.engine import Event, EventKind
+from app.core.pressure import Verdict
+from app.core.routine import Routine, builtin_names, load_routine
+from app.runner import SessionRunner
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.cues import CuePlayer
+    from app.sensor.attachment import SensorAttachment
+    from app.store.recorder import SessionRecorder
+    from app.store.store import Store
+
+Note = Callable[[str], None]
+SensorFactory = Callable[[SessionRunner], "SensorAttachment | None"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: what `hiphook run` takes as flags and Home takes from the settings.
+
+    `None` means "the remembered choice" (routine, side, cues).
+    """
+
+    routine: str | None = None  # a built-in name or a .toml file
+    side: str | None = None
+    time_scale: float = 1.0
+    cues: str | None = None
+    sensor: str = "none"  # none, sim, auto, a port or a pyserial URL
+    db: str | None = None
+    hold_only: bool = False
+    sim_scenario: str = "steady"
+    check_in: bool = False  # ask about pain before the run (Home always asks)
+
+    @property
+    def demo(self) -> bool:
+        """A time-scaled run is a demo: not a real session, never a day done."""
+        return self.time_scale != 1
+
+    @property
+    def logs(self) -> bool:
+        """A demo is logged only where asked to (--db or HIPHOOK_DB), and marked as one."""
+        return not self.demo or bool(self.db or os.environ.get("HIPHOOK_DB"))
+
+    def cue_mode(self, settings: Settings, *, quiet: bool = False) -> str:
+        """The flag, else the remembered choice, else "auto" ("none" for JSON output)."""
+        return self.cues or settings.cues or ("none" if quiet else "auto")
+
+    def clock(self) -> Clock:
+        return ScaledClock(self.time_scale) if self.demo else MonotonicClock()
+
+
+def demo_note(options: RunOptions) -> str | None:
+    """What to tell the user about a time-scaled run, if it is one."""
+    if not options.demo:
+        return None
+    logged = ("it is logged as a demo, and never counts toward your streak"
+              if options.logs else "it is not written to your session log "
+              "(give --db to log it somewhere, marked as a demo)")
+    return f"Time scale ×{options.time_scale:g}: for demos and development only; {logged}."
+
+
+# ---------------------------------------------------------------------- routine
+def prepare_routine(
+    options: RunOptions, settings: Settings, ask: Callable[[], str | None] | None
+) -> tuple[Routine, str | None, list[str]]:
+    """Resolve routine, side and progression, and remember the choices in `settings`.
+
+    Raises RoutineError (a bad routine) or ValueError (no side for a sided routine).
+    """
+    notes: list[str] = []
+    name = options.routine or settings.routine
+    if not options.routine and name not in builtin_names():
+        notes.append(f"The remembered routine {name!r} is not a built-in; using daily.")
+        name = settings.routine = "daily"
+    routine = load_routine(name)
+    side = options.side or settings.side
+    if routine.sided and side is None:
+        side = ask() if ask else None
+        if side is None:
+            raise ValueError("which hip is tight? Give --side left or --side right")
+    if routine.progression is not None:
+        today = dt.date.today()
+        try:
+            started = dt.date.fromisoformat(settings.beginner_started or "")
+        except ValueError:  # never set, or damaged: the progression starts today
+            started = today
+            settings.beginner_started = today.isoformat()
+        days = max(0, (today - started).days)
+        routine = routine.at_day(days)
+        press = routine.progression.press_seconds(days) if routine.progression else 0
+        notes.append(f"Beginner progression: day {days + 1}, presses of {press:g} s.")
+    if side is not None and routine.sided:
+        routine = routine.for_side(side)
+        notes.append(f"Tight side: {side} (change with --side).")
+    if options.routine in builtin_names():
+        settings.routine = options.routine  # a file is used as given, not remembered
+    if side is not None:
+        settings.side = side
+    return routine, side, notes
+
+
+# ---------------------------------------------------------------------- the log
+def recovered_note(rec: dict[str, object]) -> str:
+    return (
+        f"Your {rec['routine']} session of {rec['local_day']} was cut off before it ended "
+        f"({rec['steps_recorded']} steps saved); it is logged as interrupted."
+    )
+
+
+class SessionLog:
+    """The session log for this process: opened once (the TUI does it on a thread after
+    the first paint, since the database layer takes most of a second to import), then
+    one recorder per run."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.store: Store | None = None
+        self._ready = threading.Event()
+
+    def open(self, note: Note) -> None:
+        """Open (migrating) and recover cut-off runs; raises StoreError when it cannot."""
+        try:
+            if not self.options.logs:
+                return
+            from app.store import open_store
+
+            self.store = open_store(self.options.db)
+            for rec in self.store.recover_interrupted():
+                note(recovered_note(rec))
+        finally:
+            self._ready.set()
+
+    def recorder(self, runner: SessionRunner, pain_before: int | None,
+                 wait_s: float = 5.0) -> SessionRecorder | None:
+        """A recorder for one run (waits up to `wait_s` for the log to open), or None."""
+        self._ready.wait(wait_s)
+        if self.store is None:
+            return None
+        from app.store.recorder import SessionRecorder
+
+        spec = None if self.options.sensor in (None, "none") else str(self.options.sensor)
+        return SessionRecorder(self.store, runner.engine, runner.routine, side=runner.side,
+                               sensor=spec, pain_before=pain_before, demo=self.options.demo)
+
+
+# ---------------------------------------------------------------------- the sensor
+def make_sensor(
+    options: RunOptions, runner: SessionRunner, settings: Settings, notes: list[str]
+) -> SensorAttachment | None:
+    """The sensor attachment for `options.sensor` (not started: that needs the loop).
+
+    Raises ValueError with a message for a port that does not exist.
+    """
+    if options.sensor in (None, "none"):
+        if options.hold_only:
+            notes.append("--hold-only needs a sensor; presses are timed as usual.")
+        return None
+    from app.sensor.attachment import SensorAttachment
+
+    spec = str(options.sensor)
+    if spec.startswith("/") and not os.path.exists(spec):
+        raise ValueError(f"no such port: {spec} (see `hiphook sensor scan`)")
+    if spec == "auto":
+        from app.sensor import find_auto
+
+        found = find_auto()
+        if found is None:
+            notes.append("No sensor found (`hiphook sensor scan --all` lists the ports): "
+                          "the presses are timed as usual.")
+            return None
+        spec = found
+    band = settings.pressure_band()
+    if not band.calibrated:
+        notes.append(
+            f"The sensor is not calibrated: using a default target of {band.low:.0f}–"
+            f"{band.high:.0f} N (run `hiphook sensor calibrate` to fit it to you)."
+        )
+    return SensorAttachment(runner, spec, band=band, hold_only=options.hold_only,
+                            scenario=options.sim_scenario, time_scale=options.time_scale)
+
+
+# ---------------------------------------------------------------------- one run
+@dataclass
+class Session:
+    """One assembled run: the runner and what is attached to it."""
+
+    runner: SessionRunner
+    sensor: SensorAttachment | None = None
+    recorder: SessionRecorder | None = None
+    player: CuePlayer | None = None
+    notes: list[str] = field(default_factory=list)
+    # The verdicts of the presses as they count (the last attempt's), from the events.
+    verdicts: dict[int, Verdict] = field(default_factory=dict)
+
+    def keep_verdicts(self, ev: Event) -> None:
+        if ev.kind is EventKind.STEP_FINISHED:
+            if ev.verdict is not None:
+                self.verdicts[ev.step] = ev.verdict
+            else:
+                self.verdicts.pop(ev.step, None)
+
+    def start(self, loop: Any) -> None:
+        """Start what needs the loop (the sensor's reader); a sensor that cannot open is
+        left out, with a note, and the presses are timed as usual."""
+        if self.sensor is None:
+            return
+        try:
+            self.sensor.start(loop)
+        except (ValueError, OSError) as exc:
+            self.notes.append(f"Sensor not used ({exc}); the presses are timed as usual.")
+            self.sensor.close()
+            self.sensor = None
+
+    def finish(self, pain_after: int | None) -> None:
+        """What is asked after the run goes to the log."""
+        if self.recorder is not None:
+            self.recorder.finish(pain_after=pain_after)
+
+    def close(self) -> None:
+        if self.sensor is not None:
+            self.sensor.close()
+        if self.player is not None:
+            self.player.close()
+
+
+def assemble(
+    options: RunOptions,
+    routine: Routine,
+    side: str | None,
+    *,
+    clock: Clock,
+    settings: Settings,
+    log: SessionLog | None = None,
+    pain_before: int | None = None,
+    ring: Callable[[], None] | None = None,
+    note: Note | None = None,
+    quiet: bool = False,
+    sensor_factory: SensorFactory | None = None,
+    strict: bool = True,
+) -> Session:
+    """Build one run in the order the module's docstring gives.
+
+    Sensor options that cannot work raise ValueError (with a message) when `strict`,
+    else the run goes on without the sensor and says why in `notes`.
+    `sensor_factory` replaces `make_sensor` (tests feed a sensor by hand).
+    """
+    runner = SessionRunner(routine, clock, side=side)
+    session = Session(runner)
+    if sensor_factory is not None:
+        session.sensor = sensor_factory(runner)
+    else:
+        try:
+            session.sensor = make_sensor(options, runner, settings, session.notes)
+        except ValueError as exc:
+            if strict:
+                raise
+            session.notes.append(f"Sensor not used: {exc}")
+    if log is not None:
+        session.recorder = log.recorder(runner, pain_before)
+        if session.recorder is not None:
+            runner.subscribe(session.recorder)
+    runner.subscribe(session.keep_verdicts)
+    mode = options.cue_mode(settings, quiet=quiet)
+    if mode != "none":
+        from app.cues import attach_cues
+
+        session.player = attach_cues(runner, mode, ring=ring, note=note)
+        if session.sensor is not None:
+            session.sensor.subscribe(session.player.coach_cue)
+    if session.sensor is not None:
+        runner.subscribe(session.sensor.announce)
+    return session
