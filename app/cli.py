@@ -10,7 +10,14 @@ from collections.abc import Sequence
 
 from app.core.routine import SIDES, Routine, RoutineError, StepKind, builtin_names, load_routine
 from app.runner import format_clock
-from app.session import RunOptions, SessionLog, assemble, demo_note, prepare_routine
+from app.session import (
+    RunOptions,
+    SessionLog,
+    assemble,
+    demo_note,
+    prepare_routine,
+    remember_sound,
+)
 from app.settings import Settings
 from app.store.stats import DAY_RULE
 
@@ -29,6 +36,16 @@ def _time_scale(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0.01 <= value <= 10_000:
         raise argparse.ArgumentTypeError("time scale must be between 0.01 and 10000")
+    return value
+
+
+def _volume(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("volume must be between 0 and 100")
     return value
 
 
@@ -128,6 +145,9 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         hold_only=bool(getattr(args, "hold_only", False)),
         sim_scenario=getattr(args, "sim_scenario", "steady"),
         check_in=bool(getattr(args, "check_in", False)),
+        pacing=None if getattr(args, "pacing", None) is None else args.pacing == "on",
+        volume=getattr(args, "volume", None),
+        voice=getattr(args, "voice", None),
     )
 
 
@@ -139,6 +159,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (RoutineError, ValueError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
+    remember_sound(options, settings)
     problem = settings.save()
     if problem:
         notes.append(problem)
@@ -203,6 +224,12 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="run X times faster (demos and development only)")
     p.add_argument("--cues", choices=["auto", "none", "bell", "tone", "voice"], default=None,
                    help="how cues are played (default: best available)")
+    p.add_argument("--pacing", choices=["on", "off"], default=None,
+                   help="pacing words in long presses: halfway, 30 s left (remembered)")
+    p.add_argument("--volume", type=_volume, default=None, metavar="0..100",
+                   help="cue volume in percent (remembered)")
+    p.add_argument("--voice", metavar="NAME", default=None,
+                   help="the speech engine's voice for spoken cues (remembered)")
     p.add_argument("--sensor", default="none", metavar="none|sim|auto|PATH|URL",
                    help="force sensor: none, sim (built-in simulator), auto, a port or URL")
     p.add_argument("--db", metavar="PATH|URL", help="session log file (or SQLAlchemy URL)")

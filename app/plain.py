@@ -23,6 +23,7 @@ from app.runner import STOPPED, SessionRunner, format_clock, format_duration
 
 if TYPE_CHECKING:
     from app.core.pressure import Verdict
+    from app.cues.players import CueRecord
     from app.session import Session
 
 KEYS_HELP = "keys: space/p pause-resume, n skip, b back, Enter confirm, q quit"
@@ -219,6 +220,18 @@ async def run_plain(
     session.start(loop)
     for text in [*(notes or []), *session.notes]:
         face.note(text)
+    summarized = False
+    if json_mode:  # every sound scheduled, as a "cue" line (it comes from the player thread)
+
+        def put_cue(line: dict[str, object]) -> None:
+            if not summarized:  # the summary is the last line
+                face.emit(line)
+
+        def cue_line(rec: CueRecord) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the run is over
+                loop.call_soon_threadsafe(put_cue, rec.to_dict())
+
+        session.cue_listeners.append(cue_line)
     sensor = session.sensor
     if sensor is not None:
         sensor.subscribe(face.on_coach)
@@ -278,6 +291,7 @@ async def run_plain(
         else:
             runner.auto_confirm_actions(10.0)
         try:
+            await asyncio.to_thread(session.wait_ready)  # sounds rendered before the start
             record = await runner.run()
         finally:
             if report is not None:
@@ -290,6 +304,7 @@ async def run_plain(
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
     verdicts: Mapping[int, Verdict] = session.verdicts
+    summarized = True
     if json_mode:
         data = summary_dict(record)
         for step in data["steps"]:  # type: ignore[union-attr]

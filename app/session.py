@@ -34,6 +34,7 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.cues import CuePlayer
+    from app.cues.players import CueRecord
     from app.sensor.attachment import SensorAttachment
     from app.store.recorder import SessionRecorder
     from app.store.store import Store
@@ -58,6 +59,9 @@ class RunOptions:
     hold_only: bool = False
     sim_scenario: str = "steady"
     check_in: bool = False  # ask about pain before the run (Home always asks)
+    pacing: bool | None = None  # pacing words in long presses (default on)
+    volume: int | None = None  # 0..100 (default 100)
+    voice: str | None = None  # the speech engine's voice (default its own)
 
     @property
     def demo(self) -> bool:
@@ -75,6 +79,27 @@ class RunOptions:
 
     def clock(self) -> Clock:
         return ScaledClock(self.time_scale) if self.demo else MonotonicClock()
+
+    def sound(self, settings: Settings) -> tuple[bool, float, str | None]:
+        """(pacing, volume 0..1, voice): the flags, else the remembered choices."""
+        pacing = self.pacing if self.pacing is not None else settings.pacing != "off"
+        volume = self.volume
+        if volume is None:
+            try:
+                volume = int(settings.volume or 100)
+            except ValueError:  # damaged: settings are only preferences
+                volume = 100
+        return pacing, max(0, min(100, volume)) / 100, self.voice or settings.voice or None
+
+
+def remember_sound(options: RunOptions, settings: Settings) -> None:
+    """The sound choices given as flags are kept for the next run, as side and routine."""
+    if options.pacing is not None:
+        settings.pacing = "on" if options.pacing else "off"
+    if options.volume is not None:
+        settings.volume = str(options.volume)
+    if options.voice:
+        settings.voice = options.voice
 
 
 def demo_note(options: RunOptions) -> str | None:
@@ -219,6 +244,19 @@ class Session:
     notes: list[str] = field(default_factory=list)
     # The verdicts of the presses as they count (the last attempt's), from the events.
     verdicts: dict[int, Verdict] = field(default_factory=dict)
+    # Who hears each sound the cue player schedules (on the player's thread).
+    cue_listeners: list[Callable[[CueRecord], None]] = field(default_factory=list)
+    _closing: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _closed: bool = False
+
+    def _on_cue(self, rec: CueRecord) -> None:
+        for listener in list(self.cue_listeners):
+            listener(rec)
+
+    def wait_ready(self) -> None:
+        """Off the loop, before the run: every sound rendered, the stream open."""
+        if self.player is not None:
+            self.player.wait_ready()
 
     def keep_verdicts(self, ev: Event) -> None:
         if ev.kind is EventKind.STEP_FINISHED:
@@ -245,6 +283,12 @@ class Session:
             self.recorder.finish(pain_after=pain_after)
 
     def close(self) -> None:
+        """Blocking (the last cue may be let finish, up to 3 s): call it off the loop.
+        Once only, whoever calls it first (the app after a run, or at exit)."""
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
         if self.sensor is not None:
             self.sensor.close()
         if self.player is not None:
@@ -292,7 +336,9 @@ def assemble(
     if mode != "none":
         from app.cues import attach_cues
 
-        session.player = attach_cues(runner, mode, ring=ring, note=note)
+        pacing, volume, voice = options.sound(settings)
+        session.player = attach_cues(runner, mode, ring=ring, note=note, pacing=pacing,
+                                     volume=volume, voice=voice, on_cue=session._on_cue)
         if session.sensor is not None:
             session.sensor.subscribe(session.player.coach_cue)
     if session.sensor is not None:

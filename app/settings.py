@@ -30,6 +30,9 @@ class Settings:
     beginner_started: str | None = None  # ISO date of the first beginner run
     cues: str | None = None
     band: str | None = None  # "low,high,hysteresis" in newtons, from `sensor calibrate`
+    pacing: str | None = None  # "on" / "off": pacing words in long presses
+    volume: str | None = None  # "0".."100"
+    voice: str | None = None  # the speech engine's voice name
 
     def pressure_band(self) -> Band:
         """The calibrated target band, or the default one (which says it is uncalibrated)."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import IO
 
 import pytest
@@ -169,3 +171,46 @@ def test_damaged_remembered_settings_do_not_block_a_run() -> None:
     out = _run("--json", "--routine", "beginner", "--time-scale", "400")
     assert out.returncode == 0, out.stderr
     assert "Beginner progression: day 1, presses of 30 s" in out.stdout
+
+
+SHORT = """
+name = "short"
+[[step]]
+kind = "timed"
+name = "Position"
+instruction = "Find the spot."
+seconds = 4
+[[step]]
+kind = "press"
+name = "Press"
+instruction = "Hold."
+seconds = 6
+"""
+
+
+def test_cues_are_json_lines_and_the_sound_choices_are_remembered(
+        tmp_path: Path, pulse_server: object) -> None:
+    """On a real (null-sink) sound server: each sound scheduled is a "cue" line, before
+    the summary; --pacing and --volume are kept in the settings for the next run."""
+    f = tmp_path / "short.toml"
+    f.write_text(SHORT)
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "run", "--plain", "--json", "--routine", str(f),
+         "--cues", "tone", "--time-scale", "5", "--pacing", "off", "--volume", "40"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    cues = [x for x in lines if x["event"] == "cue"]
+    assert cues, out.stdout
+    assert all({"text", "tone", "planned_t", "start_t", "t", "role"} <= set(c) for c in cues)
+    assert lines[-1]["event"] == "summary"
+    saved = json.loads(Path(os.environ["HIPHOOK_CONFIG"]).read_text())
+    assert (saved["pacing"], saved["volume"]) == ("off", "40")
+
+
+def test_a_volume_out_of_range_is_refused_with_a_message() -> None:
+    out = subprocess.run([sys.executable, "-m", "app", "run", "--plain", "--volume", "101"],
+                         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert out.returncode == 2
+    assert "volume must be between 0 and 100" in out.stderr and "Traceback" not in out.stderr

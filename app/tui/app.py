@@ -176,8 +176,8 @@ class HiphookApp(App[int]):
         session = self.session
         if session is None:
             return
-        # Let the last cue ("well done") play before the worker stops.
-        self.set_timer(3.0, session.close)
+        # On a thread: closing lets the last cue ("well done") finish, up to 3 s.
+        self.run_worker(session.close, thread=True, group="close")
         self._show(SummaryScreen(message.record, session.runner.routine, self._pain_before,
                                  today=self.today, loader=self.home_loader,
                                  store_url=self.store_url,
@@ -214,7 +214,8 @@ class HiphookApp(App[int]):
         """The screen for a run (the benchmark swaps in a naive one to compare)."""
         from app.tui.screens.routine import RoutineScreen
 
-        return RoutineScreen(session.runner, pressure=session.sensor)
+        return RoutineScreen(session.runner, pressure=session.sensor,
+                             ready=session.wait_ready if session.player else None)
 
     def ring(self) -> None:
         """The terminal bell from any thread (the cue worker falls back to it)."""
@@ -260,4 +261,6 @@ def run_tui(
         result = app.run()
     finally:
         app.stop_reminders()
+        if app.session is not None:  # closed mid-run: the sensor and the sound stop too
+            app.session.close()
     return int(result or 0)

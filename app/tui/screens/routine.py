@@ -9,6 +9,7 @@ coach's events (slipped, held again, the verdict) redraw it at once.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -97,10 +98,13 @@ class RoutineScreen(Screen[None]):
         Binding("escape", "quit_run", "Quit", show=False),
     ]
 
-    def __init__(self, runner: SessionRunner, *, pressure: PressureFeed | None = None) -> None:
+    def __init__(self, runner: SessionRunner, *, pressure: PressureFeed | None = None,
+                 ready: Callable[[], object] | None = None) -> None:
+        """`ready`: blocks until the cues are rendered; run on a thread before the start."""
         super().__init__()
         self.runner = runner
         self.pressure = pressure
+        self.ready = ready
         self.renders = 0  # how many renders changed something (the benchmark reads it)
         self._shown: dict[str, object] = {}
         self._ended = False
@@ -130,8 +134,13 @@ class RoutineScreen(Screen[None]):
         if self.pressure is not None:
             self.pressure.subscribe(self.on_coach_event)
         self.set_interval(1 / DISPLAY_HZ, self.display_tick, name="display")
-        self.run_worker(self.runner.run(), name="session", exclusive=True)
+        self.run_worker(self._run(), name="session", exclusive=True)
         self.render_view()
+
+    async def _run(self) -> None:
+        if self.ready is not None:
+            await asyncio.to_thread(self.ready)
+        await self.runner.run()
 
     def on_unmount(self) -> None:
         self._closing = True  # the widgets are going: nothing more to draw
