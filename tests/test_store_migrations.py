@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 import app
 from app.store import db as store_db
-from app.store.home import load_home
+from app.store.reader import load_home
 from app.store.schema import known_revisions, schema_head
 from app.store.store import open_store
 
