@@ -223,3 +223,35 @@ def test_examples_in_the_protocol_document_decode() -> None:
     for example in examples:
         assert p.decode_line(example.encode()) is not None, example
     assert p.parse_command(b"RATE 500*4F98") == p.Command("RATE", 500)
+
+
+def test_diy_sketch_shapes_read_as_newtons() -> None:
+    """The shapes HX711 sketches print; units converted, a bare number by the host scale."""
+    shapes = {
+        b"Reading: 12.3 g": round(12.3 * 0.980665),
+        b"12.3 kg": round(12.3 * 980.665),
+        b"12.3 KG": round(12.3 * 980.665),
+        b"HX711: 12.34": 1234,
+        b"one reading:\t12.3\t| average:\t12.1": 1230,  # the first number is the reading
+        b"one reading:\t-0.4\t| average:\t0.03125": -40,
+        b"Weight = 2 lbs": round(2 * 444.822162),
+        b"1 lb": round(444.822162),
+        b"Force: 250 N": 25000,
+        b"  7.25 \r": 725,
+    }
+    for text, cn in shapes.items():
+        assert p.decode_line(text) == p.PlainForce(cn), text
+    # The host's --diy-scale applies to numbers without a unit only.
+    assert p.decode_line(b"HX711: 3", plain_scale_cn=981.0) == p.PlainForce(2943)
+    assert p.decode_line(b"3 g", plain_scale_cn=981.0) == p.PlainForce(round(3 * 0.980665))
+
+
+def test_diy_headers_are_ignored_and_counted_garbage_is_bad() -> None:
+    dec = p.Decoder()
+    wire = (b"HX711 scale demo\r\nReadings:\r\nHX711 not found.\r\n\xff\xfe\x01\r\n"
+            b"12 13\r\nReading: nan g\r\none reading:\t1\t| average:\tinf\r\n1e3 g\r\n"
+            b"Reading: 5 g\r\n")
+    assert dec.feed(wire) == [p.PlainForce(round(5 * 0.980665))]
+    assert dec.ignored == 5  # three headers, and two lines of words whose number is no force
+    assert dec.bad_lines == 3  # the binary noise, two numbers, an exponent
+    assert dec.plain == 1

@@ -236,9 +236,23 @@ _IDENT_RE: Final = re.compile(
     rb"I%s,([A-Za-z0-9._-]+),([A-Za-z0-9._-]+),([A-Za-z0-9._-]+),%s,%s" % (_UINT, _UINT, _UINT)
 )
 _REPLY_RE: Final = re.compile(rb"([KE])([A-Za-z0-9._?-]+)(?:,([A-Za-z0-9._-]+))?")
-# A DIY line: ASCII digits only, optional sign and fraction. No exponent, nan, inf, "_",
+# A DIY number: ASCII digits only, optional sign and fraction. No exponent, nan, inf, "_",
 # or non-ASCII digits: float() would take all of those, none of them is a force.
-_PLAIN_RE: Final = re.compile(rb"[+-]?(?:[0-9]{1,9}(?:\.[0-9]{0,6})?|\.[0-9]{1,6})")
+_NUMBER: Final = rb"[+-]?(?:[0-9]{1,9}(?:\.[0-9]{0,6})?|\.[0-9]{1,6})"
+_PLAIN_RE: Final = re.compile(_NUMBER)
+# What HX711 sketches print (docs/protocol.md, "DIY sensors"): an optional label that ends
+# in ":" or "=" ("Reading:", "HX711:", "Weight ="), the number, an optional unit.
+_DIY_RE: Final = re.compile(
+    rb"(?:[A-Za-z][A-Za-z0-9 _.()/-]{0,31}?[ \t]*[:=][ \t]*)?(%s)(?:[ \t]*(kg|g|lbs|lb|n))?"
+    % _NUMBER,
+    re.IGNORECASE,
+)
+# cN per unit a sketch names; a number without a unit uses the host's --diy-scale.
+DIY_UNITS_CN: Final = {b"g": 0.980665, b"kg": 980.665, b"lb": 444.822162, b"lbs": 444.822162,
+                       b"n": 100.0}
+# A header or status line ("HX711 scale demo", "Readings:", "HX711 not found."): printable
+# ASCII holding a word. Ignored and counted, never a reading and never fatal.
+_HEADER_RE: Final = re.compile(rb"[\x20-\x7e\t]*[A-Za-z]{2}[\x20-\x7e\t]*")
 
 # Fast path helpers: bytes that may appear in a chunk of pure sample lines.
 _FAST_ALLOWED: Final = b"0123456789ABCDEFS,-*\n"
@@ -272,6 +286,7 @@ class Decoder:
         self.lines = 0
         self.samples = 0
         self.plain = 0
+        self.ignored = 0  # a DIY sketch's header and status lines
         self.events = 0
         self.replies = 0
         self.bad_lines = 0
@@ -296,6 +311,7 @@ class Decoder:
             "lines": self.lines,
             "samples": self.samples,
             "plain": self.plain,
+            "ignored": self.ignored,
             "events": self.events,
             "replies": self.replies,
             "bad_lines": self.bad_lines,
@@ -447,16 +463,40 @@ class Decoder:
             out.append(item)
 
     def _plain(self, line: bytes, out: list[Item]) -> None:
+        """A line without a checksum: a DIY reading, a DIY header, or a bad line."""
         text = line.strip(b" \t\r")
-        if not self.accept_plain or _PLAIN_RE.fullmatch(text) is None:
-            self.bad_lines += 1
+        if not self.accept_plain:
+            self.bad_lines += 1  # a protocol device checksums every line it means
             return
-        force = round(float(text) * self.plain_scale_cn)
+        force = self._diy_force(text)
+        if force is None:
+            if _HEADER_RE.fullmatch(text) is not None:
+                self.ignored += 1
+            else:
+                self.bad_lines += 1
+            return
         if not FORCE_MIN_CN <= force <= FORCE_MAX_CN:
             self.bad_lines += 1
             return
         self.plain += 1
         out.append(PlainForce(force))
+
+    def _diy_force(self, text: bytes) -> int | None:
+        """The reading in one of the shapes DIY sketches print, in cN, or None."""
+        rest = b""
+        bar = text.find(b"|")
+        if bar >= 0:
+            # The HX711 library's pair, "one reading:\t12.3\t| average:\t12.1": the
+            # first number is the reading; the average must read as one too.
+            text, rest = text[:bar].rstrip(b" \t"), text[bar + 1 :].strip(b" \t")
+            if b"|" in rest or _DIY_RE.fullmatch(rest) is None:
+                return None
+        m = _DIY_RE.fullmatch(text)
+        if m is None:
+            return None
+        unit = m.group(2)
+        scale = self.plain_scale_cn if unit is None else DIY_UNITS_CN[unit.lower()]
+        return round(float(m.group(1)) * scale)
 
 
 def _parse_body(body: bytes) -> Item | None:

@@ -13,10 +13,12 @@ import threading
 import time
 from typing import Any
 
+from app.core import protocol as p
 from app.core.pressure import band_from_calibration
 from app.settings import Settings
 
 from . import open_sensor
+from .baud import add_port_options
 from .status import LinkStatus, SensorBatch
 
 STAGES = (
@@ -54,7 +56,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     def on_status(s: LinkStatus) -> None:
         status["state"], status["message"] = s.state, s.message
 
-    session = open_sensor(args.port, on_batch, on_status)
+    baud = p.DEFAULT_BAUD
+    if args.port not in ("sim", "none"):
+        from .cli import resolve_baud
+
+        found = resolve_baud(args.port, args.baud, "sensor calibrate")
+        if found is None:
+            return 1
+        baud = found
+    session = open_sensor(args.port, on_batch, on_status, baud=baud,
+                          diy_scale_cn=args.diy_scale * 100)
     if session is None:
         print("hiphook: calibration needs a sensor: give --sensor sim|auto|PATH|URL",
               file=sys.stderr)
@@ -108,4 +119,5 @@ def register(sensor_sub: Any) -> None:
     cal.add_argument("--seconds", type=float, default=3.0, help="length of each reading")
     cal.add_argument("--settle", type=float, default=5.0,
                      help="pause before each reading with --yes")
+    add_port_options(cal)
     cal.set_defaults(func=cmd_calibrate)

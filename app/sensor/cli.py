@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from .discovery import scan_ports
+from .baud import add_port_options, detect_baud
+from .discovery import find_auto, scan_ports
 from .link import SensorLink
 from .status import SensorBatch
 
@@ -35,9 +36,7 @@ def register(subparsers: Any) -> None:
     monitor.add_argument("--rate", type=int, help="ask the sensor for this rate (10-1000 Hz)")
     monitor.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     monitor.add_argument("--tare", action="store_true", help="zero the sensor first")
-    monitor.add_argument(
-        "--diy-scale", type=float, default=1.0, help="newtons per unit a DIY sensor prints"
-    )
+    add_port_options(monitor)
     monitor.set_defaults(func=cmd_monitor)
 
     from .calibrate import register as register_calibrate
@@ -108,6 +107,9 @@ def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.rate is not None and not 10 <= args.rate <= 1000:
         print("sensor monitor: --rate must be 10-1000 Hz", file=sys.stderr)
         return 2
+    baud = resolve_baud(url, args.baud, "sensor monitor", out)
+    if baud is None:
+        return 1
     lock = threading.Lock()
     latest: dict[str, Any] = {"lever": None}
 
@@ -120,7 +122,8 @@ def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         print(f"# {status.state}: {status.message}", file=out, flush=True)
 
     link = SensorLink(
-        url, on_batch, on_status, rate_hz=args.rate, diy_scale_cn=args.diy_scale * 100
+        url, on_batch, on_status, rate_hz=args.rate, baud=baud,
+        diy_scale_cn=args.diy_scale * 100,
     )
     link.start()
     tared = not args.tare
@@ -148,10 +151,33 @@ def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     st = link.status()
     print(
         f"# {st.samples} samples, dropped {st.dropped}, bad lines {st.bad_lines}, "
-        f"checksum errors {st.checksum_errors}, over-long {st.overlong}, gaps {len(st.gaps)}",
+        f"checksum errors {st.checksum_errors}, over-long {st.overlong}, "
+        f"header lines {st.ignored}, gaps {len(st.gaps)}",
         file=out,
     )
     return 0
+
+
+def resolve_baud(
+    url: str, baud: int | None, command: str, out: TextIO = sys.stdout
+) -> int | None:
+    """The baud rate to open `url` at: `baud`, or for auto (None) the first usual rate at
+    which lines decode. None (with the reason on stderr) when none does."""
+    if baud is not None:
+        return baud
+    target = find_auto() if url == "auto" else url
+    if target is None:
+        print(f"{command}: --baud auto needs a port, and none was found "
+              "(try: hiphook sensor scan --all)", file=sys.stderr)
+        return None
+    found = detect_baud(target, report=lambda msg: print(f"# {msg}", file=out, flush=True))
+    if found is None:
+        print(f"{command}: nothing on {target} decodes at 9600, 38400, 57600 or 115200 baud. "
+              "Check the sketch's Serial.begin() rate and give it with --baud N, and that "
+              "it prints one reading per line.", file=sys.stderr)
+        return None
+    print(f"# {found} baud: lines decode", file=out, flush=True)
+    return found
 
 
 def cmd_sim(args: argparse.Namespace) -> int:

@@ -212,6 +212,7 @@ class SensorLink:
             bad_lines=d.bad_lines,
             checksum_errors=d.checksum_errors,
             overlong=d.overlong,
+            ignored=d.ignored,
             gaps=tuple(self._gaps),
             clock_offset_ms=self._offset,
         )

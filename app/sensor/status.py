@@ -68,6 +68,7 @@ class LinkStatus:
     bad_lines: int = 0
     checksum_errors: int = 0
     overlong: int = 0
+    ignored: int = 0  # a DIY sketch's header and status lines
     gaps: tuple[Gap, ...] = ()
     clock_offset_ms: float | None = None  # host ms minus device ms, lowest seen
 
