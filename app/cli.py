@@ -265,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst = rsub.add_parser("list", help="the built-in routines")
     lst.set_defaults(func=cmd_routine_list)
 
-    for module in ("app.sensor.cli", "app.store.cli", "app.remind.cli"):
+    for module in ("app.sensor.cli", "app.store.cli", "app.remind.cli",
+                   "app.report.cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:

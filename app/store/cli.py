@@ -163,8 +163,14 @@ def cmd_history(args: argparse.Namespace) -> int:
                    "as interrupted.")
             print(msg, file=sys.stderr if machine else sys.stdout)
         if args.json:
+            from app.report.figures import summary
+            from app.store import stats
+
             sessions = store.sessions(limit=args.limit)
-            print(json.dumps({"sessions": sessions}, indent=2, ensure_ascii=False))
+            total = len(sessions) if args.limit is None else len(store.sessions(steps=False))
+            head = summary(store.done_days(), total, stats.today_in(stats.local_zone_name()))
+            print(json.dumps({"summary": head, "sessions": sessions}, indent=2,
+                             ensure_ascii=False))
             return 0
         if args.csv:
             sys.stdout.write(sessions_csv(store.sessions(limit=args.limit)))
