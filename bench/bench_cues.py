@@ -127,7 +127,8 @@ def run_stream(server: PulseServer, routine: Routine, bank: SoundBank, name: str
     counts = the_plan.counts()
     note = (f"plan: {counts['due']} due, {counts['dropped']} merged by rule, "
             f"{counts['shortened']} shortened; latency {stream.latency_s * 1000:.0f} ms, "
-            f"underruns {stream.underruns}")
+            f"underruns {stream.underruns}; mean {np.mean(errors):+.1f} ms; "
+            f"recorder timeline moved {r.timeline_shift_ms:.0f} ms")
     return Result(name, len(expected), len(errors), errors, overlaps, counts["dropped"], note)
 
 
@@ -202,7 +203,8 @@ def run_paplay(server: PulseServer, routine: Routine, mode: str, name: str,
         if hits.size:
             errors.append((hits[0] - planned) * 1000)
     return Result(name, len(cues), len(errors), errors, 0, dropped,
-                  f"{dropped} dropped (queue full or stale)")
+                  f"{dropped} dropped (queue full or stale); recorder timeline moved "
+                  f"{r.timeline_shift_ms:.0f} ms")
 
 
 # --------------------------------------------------------------------------- libraries
@@ -337,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5, help="holds and raises (default 5)")
     ap.add_argument("--skip-old", action="store_true", help="without the paplay baseline")
+    ap.add_argument("--routine", help="a routine name or file instead of the short one "
+                    "(daily: ~9 minutes per run)")
+    ap.add_argument("--idle-only", action="store_true", help="without the busy-core runs")
+    ap.add_argument("--onsets-only", action="store_true",
+                    help="only the routine runs (no library, start or CPU figures)")
     args = ap.parse_args(argv)
     for tool in ("pulseaudio", "parec", "paplay", "espeak-ng"):
         if shutil.which(tool) is None:
@@ -345,16 +352,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     server = PulseServer.start()
     os.environ.update(server.env)
-    routine = parse_routine(short_routine(args.reps))
+    routine = (load_routine(args.routine).for_side("left") if args.routine
+               else parse_routine(short_routine(args.reps)))
     wav_dir = Path(tempfile.mkdtemp(prefix="hiphook-bench-wav-"))
     try:
-        print(f"routine: {len(routine.steps)} steps, {routine.steps[2].reps} holds, "
-              f"{routine.steps[3].reps} raises; targets: heard 100%, p50 <= "
+        print(f"routine: {routine.name}, {len(routine.steps)} steps, "
+              f"{sum(s.planned_s for s in routine.steps):.0f} s; targets: heard 100%, p50 <= "
               f"{TARGETS['p50']:.0f} ms, p99 <= {TARGETS['p99']:.0f} ms, max <= "
               f"{TARGETS['max']:.0f} ms, 0 overlaps, CPU <= {TARGETS['cpu_pct']:.0f}%")
         print(f"onset = first recorded sample above 2% of full scale; error = onset - "
               f"planned start\n\n{HEADER}")
-        for busy in (False, True):
+        for busy in (False,) if args.idle_only else (False, True):
             load = "busy core" if busy else "idle"
             for mode in ("tone", "voice"):
                 with busy_core(busy):
@@ -364,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
                     if not args.skip_old:
                         print(run_paplay(server, routine, mode, f"paplay {mode}, {load}",
                                          wav_dir).row(), flush=True)
+        if args.onsets_only:
+            return 0
         print("\nlibrary: the same 40 clicks, each placed by the callback at its time")
         print(HEADER)
         for lib in ("sounddevice", "miniaudio"):

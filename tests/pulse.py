@@ -156,11 +156,41 @@ class PulseServer:
 
 @dataclass
 class Recording:
-    """Mono samples of the sink's monitor and the monotonic time of sample 0."""
+    """Mono samples of the sink's monitor and the monotonic time of sample 0.
+
+    `t0` is the envelope over the whole recording; with the chunks' start frames and
+    their local envelopes (over a few seconds around each chunk), sample times follow a
+    gap (parec losing samples on a loaded machine) instead of shifting everything after it.
+    """
 
     samples: np.ndarray
     t0: float
     rate: int
+    chunk_starts: np.ndarray | None = None  # first frame of each chunk
+    chunk_t0: np.ndarray | None = None  # local t0 of each chunk
+
+    @property
+    def timeline_shift_ms(self) -> float:
+        """How far the local envelope moved over the recording (samples lost, or drift)."""
+        if self.chunk_t0 is None or not self.chunk_t0.size:
+            return 0.0
+        return float((self.chunk_t0.max() - self.chunk_t0.min()) * 1000)
+
+    def times(self, frames: np.ndarray) -> np.ndarray:
+        """Monotonic times of sample indices."""
+        if self.chunk_starts is None or self.chunk_t0 is None or not self.chunk_t0.size:
+            return self.t0 + frames / self.rate
+        k = np.clip(np.searchsorted(self.chunk_starts, frames, side="right") - 1, 0,
+                    len(self.chunk_t0) - 1)
+        return self.chunk_t0[k] + frames / self.rate
+
+    def index(self, t: float) -> int:
+        """The sample heard at monotonic time `t` (inverse of `times`)."""
+        if self.chunk_starts is None or self.chunk_t0 is None or not self.chunk_t0.size:
+            return int((t - self.t0) * self.rate)
+        starts_t = self.chunk_t0 + self.chunk_starts / self.rate
+        k = int(np.clip(np.searchsorted(starts_t, t, side="right") - 1, 0, len(starts_t) - 1))
+        return int((t - self.chunk_t0[k]) * self.rate)
 
     def onsets(self, threshold: float = 0.02, min_gap_s: float = 0.04) -> np.ndarray:
         """Monotonic times where sound starts after at least `min_gap_s` of silence."""
@@ -169,7 +199,7 @@ class Recording:
             return np.empty(0)
         gaps = np.diff(loud) > int(min_gap_s * self.rate)
         starts = np.concatenate(([loud[0]], loud[1:][gaps]))
-        return self.t0 + starts / self.rate
+        return self.times(starts)
 
     def match(self, expected: list[float], early_s: float = 0.05,
               late_s: float = 0.25) -> list[float | None]:
@@ -183,8 +213,8 @@ class Recording:
         return out
 
     def loud_between(self, start: float, end: float, threshold: float = 0.02) -> bool:
-        i = max(0, int((start - self.t0) * self.rate))
-        j = max(i, int((end - self.t0) * self.rate))
+        i = max(0, self.index(start))
+        j = max(i, self.index(end))
         seg = self.samples[i:j]
         return bool(seg.size and np.abs(seg.astype(np.int32)).max() > threshold * 32767)
 
@@ -255,9 +285,28 @@ class Recorder:
         if self._thread is not None:
             self._thread.join(timeout=5)
         samples = np.frombuffer(b"".join(self._chunks), dtype="<i2")
-        t0 = min(self._offsets) if self._offsets else 0.0
-        self._result = Recording(samples=samples, t0=t0, rate=self.rate)
+        offsets = np.asarray(self._offsets)
+        t0 = float(offsets.min()) if offsets.size else 0.0
+        sizes = np.asarray([len(c) // 2 for c in self._chunks])
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1])) if sizes.size else sizes
+        self._result = Recording(samples=samples, t0=t0, rate=self.rate,
+                                 chunk_starts=starts, chunk_t0=_local_envelope(offsets))
         return self._result
+
+
+def _local_envelope(offsets: np.ndarray, block: int = 50, reach: int = 8) -> np.ndarray:
+    """Per chunk, the lowest offset over its block and the `reach` blocks after it (blocks
+    of 0.25 s at 5 ms chunks: 2 s ahead). Looking ahead only, because a gap (samples lost)
+    can only raise the offsets after it: the envelope follows it within one block."""
+    if not offsets.size:
+        return offsets
+    n = len(offsets)
+    nb = -(-n // block)
+    padded = np.full(nb * block, np.inf)
+    padded[:n] = offsets
+    mins = padded.reshape(nb, block).min(axis=1)
+    local = np.array([mins[b:b + reach + 1].min() for b in range(nb)])
+    return np.repeat(local, block)[:n]
 
 
 def percentiles(errors: list[float]) -> dict[str, float]:
