@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -130,23 +130,14 @@ class ReminderSettings:
 
 
 def local_zone() -> ZoneInfo:
-    """The machine's zone as a ZoneInfo (tzlocal: TZ, /etc/localtime, ...); UTC if unknown.
+    """The machine's zone as a ZoneInfo: the log's own source (app.store.stats), so a
+    reminder and the session it asks for agree on the day.
 
     A ZoneInfo, not a fixed offset, is what makes the trigger follow DST changes.
     """
-    try:
-        import tzlocal
+    from app.store.stats import local_zone as store_zone
 
-        zone = tzlocal.get_localzone()
-    except Exception:  # noqa: BLE001 - a broken zone setup must not stop the reminder
-        return ZoneInfo("UTC")
-    if isinstance(zone, ZoneInfo):
-        return zone
-    key = getattr(zone, "key", None) or getattr(zone, "zone", None)
-    try:
-        return ZoneInfo(str(key)) if key else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return store_zone()
 
 
 def cron_trigger(settings: ReminderSettings, zone: tzinfo) -> CronTrigger:

@@ -10,11 +10,9 @@ day that is already logged.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.core.routine import builtin_names
@@ -168,24 +166,31 @@ def zone(name: str | None) -> tzinfo:
     return UTC
 
 
+def local_zone() -> ZoneInfo:
+    """The machine's zone, from tzlocal (TZ, then /etc/localtime, ...); UTC if unknown.
+
+    The one zone source for the log and the reminder alike (apscheduler uses tzlocal
+    too), so the day a session counts for and the zone `remind set` names never differ.
+    tzlocal caches its answer per process; a changed TZ needs a new process.
+    """
+    try:
+        import tzlocal
+
+        found = tzlocal.get_localzone()
+    except Exception:  # noqa: BLE001 - a broken zone setup must not stop a run or a reminder
+        return ZoneInfo("UTC")
+    if isinstance(found, ZoneInfo):
+        return found
+    key = getattr(found, "key", None) or getattr(found, "zone", None)
+    try:
+        return ZoneInfo(str(key)) if key else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def local_zone_name() -> str:
-    """The machine's IANA zone name (TZ, then /etc/localtime), or "UTC" if unknown."""
-    tz = os.environ.get("TZ", "").lstrip(":")
-    if tz and "/" in tz and not tz.startswith("/"):
-        return tz
-    try:
-        target = str(Path("/etc/localtime").resolve())
-    except OSError:
-        target = ""
-    if "zoneinfo/" in target:
-        return target.split("zoneinfo/", 1)[1]
-    try:
-        name = Path("/etc/timezone").read_text(encoding="utf-8").strip()
-        if name:
-            return name
-    except OSError:
-        pass
-    return "UTC"
+    """The machine's IANA zone name (the key of local_zone()), stored with each session."""
+    return local_zone().key or "UTC"
 
 
 def local_day(utc_moment: datetime, tz_name: str | None) -> date:
