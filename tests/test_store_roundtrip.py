@@ -81,6 +81,7 @@ def sessions(draw: st.DrawFn) -> dict[str, Any]:
         "pain_after": draw(st.none() | st.integers(0, 10)),
         "notes": draw(st.text(max_size=300)),
         "elapsed_s": draw(st.none() | finite),
+        "demo": draw(st.booleans()),
         "steps": draw(steps()),
     }
 

@@ -185,3 +185,30 @@ def _demo_column(path: Path) -> list[dict[str, int]]:
         return [{"demo": r[0]} for r in con.execute("SELECT demo FROM session ORDER BY id")]
     finally:
         con.close()
+
+
+def test_a_demo_run_stays_a_demo_through_export_and_import(store: Store,
+                                                          tmp_path: Path) -> None:
+    """An exported demo run must not turn into a real one, a done day, on import."""
+    utc = ZoneInfo("UTC")
+    _done(store, datetime(2025, 6, 8, 8, tzinfo=utc), demo=True)
+    _done(store, datetime(2025, 6, 9, 8, tzinfo=utc))
+    data = store.export_data()
+    assert [s["demo"] for s in data["sessions"]] == [True, False]
+    other = open_store(tmp_path / "other.db")
+    try:
+        assert other.import_data(data).added == 2
+        assert other.done_days() == {date(2025, 6, 9)}
+        assert [s["demo"] for s in other.export_data()["sessions"]] == [True, False]
+        # An export from before demo runs were marked has no "demo": those were real runs.
+        for s in data["sessions"]:
+            del s["demo"]
+            s["uuid"] = s["uuid"][:-1] + ("0" if s["uuid"][-1] != "0" else "1")
+        third = open_store(tmp_path / "third.db")
+        try:
+            assert third.import_data(data).added == 2
+            assert third.done_days() == {date(2025, 6, 8), date(2025, 6, 9)}
+        finally:
+            third.close()
+    finally:
+        other.close()

@@ -47,7 +47,7 @@ STALE_AFTER = timedelta(hours=12)
 SESSION_FIELDS = (
     "uuid", "started_utc", "ended_utc", "tz", "utc_offset_min", "local_day", "routine",
     "routine_version", "side", "sensor", "status", "pain_before", "pain_after", "notes",
-    "elapsed_s",
+    "elapsed_s", "demo",
 )
 STEP_FIELDS = (
     "index", "kind", "name", "side", "planned_s", "actual_s", "reps_done", "skipped",

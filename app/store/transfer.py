@@ -197,6 +197,8 @@ def _session(d: Any) -> dict[str, Any]:
         "pain_after": _int(d, "pain_after", optional=True, lo=0, hi=10),
         "notes": _text(d, "notes", limit=_MAX_TEXT),
         "elapsed_s": _float(d, "elapsed_s", optional=True),
+        # Exports made before demo runs were marked carry no "demo": those runs were real.
+        "demo": _bool(d, "demo") if "demo" in d else False,
         "steps": steps,
     }
 
@@ -230,7 +232,7 @@ def validate_export(data: Any, source: str) -> list[dict[str, Any]]:
 
 SESSION_COLUMNS = ("uuid", "local_day", "started_utc", "ended_utc", "tz", "routine",
                    "routine_version", "side", "sensor", "status", "pain_before",
-                   "pain_after", "elapsed_s", "notes")
+                   "pain_after", "elapsed_s", "demo", "notes")
 STEP_COLUMNS = ("step_index", "step_kind", "step_name", "step_side", "planned_s",
                 "actual_s", "reps_done", "skipped", "completed", "verdict",
                 "under_pressure_s", "trace_samples")
