@@ -22,6 +22,7 @@ from app.settings import Settings
 from app.store.stats import DAY_RULE
 
 EXIT_BAD_INPUT = 2
+DIST_NAME = "hiphook"
 SIM_SCENARIOS = ("steady", "weak", "tiring", "lifts", "unplug", "noise", "diy")
 
 
@@ -216,6 +217,16 @@ def cmd_home(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- parser
+def package_version() -> str:
+    """The installed distribution's version (pyproject's), so it is never kept twice."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DIST_NAME)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--routine", metavar="NAME|FILE",
                    help=f"a built-in ({', '.join(builtin_names())}) or a .toml file")
@@ -246,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Run with no command to open the coach.",
         epilog=DAY_RULE,
     )
+    parser.add_argument("-V", "--version", action="version",
+                        version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a routine now", epilog=DAY_RULE)
