@@ -19,6 +19,7 @@ from app.settings import Settings
 
 from . import open_sensor
 from .baud import add_port_options
+from .spec import parse_sensor_spec
 from .status import LinkStatus, SensorBatch
 
 STAGES = (
@@ -56,6 +57,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     def on_status(s: LinkStatus) -> None:
         status["state"], status["message"] = s.state, s.message
 
+    try:
+        args.port = parse_sensor_spec(args.port).value
+    except ValueError as exc:
+        print(f"hiphook: {exc}", file=sys.stderr)
+        return 2
     baud = p.DEFAULT_BAUD
     if args.port not in ("sim", "none"):
         from .cli import resolve_baud

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from .baud import add_port_options, detect_baud
 from .discovery import find_auto, scan_ports
 from .link import SensorLink
+from .spec import EXPECTED, parse_sensor_spec
 from .status import SensorBatch
 
 
@@ -100,8 +101,16 @@ def cmd_scan(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    url: str = args.port
-    if url != "auto" and "://" not in url and not os.path.exists(url):
+    try:
+        spec = parse_sensor_spec(args.port)
+    except ValueError as exc:
+        print(f"sensor monitor: {exc}", file=sys.stderr)
+        return 2
+    url = spec.value
+    if spec.kind in ("none", "sim"):
+        print(f"sensor monitor: give the port to watch (not {url}): {EXPECTED}", file=sys.stderr)
+        return 2
+    if spec.kind == "path" and not os.path.exists(url):
         print(f"sensor monitor: no such port {url} (try: hiphook sensor scan)", file=sys.stderr)
         return 2
     if args.rate is not None and not 10 <= args.rate <= 1000:

@@ -25,6 +25,7 @@ import serial
 from app.core import protocol as p
 
 from .discovery import permission_hint
+from .spec import open_error_message
 from .status import (
     CLOSED,
     CONNECTED,
@@ -245,7 +246,8 @@ class SensorLink:
         if not failures:
             msg = "looking for a sensor (none found)"
         elif permission_hint(*failures[-1]) is None:
-            msg = LOST_MESSAGE if self._gap_start is not None else f"cannot open: {failures[-1][1]}"
+            msg = (LOST_MESSAGE if self._gap_start is not None
+                   else open_error_message(*failures[-1]))
         else:
             return
         if self._status.message != msg:
