@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import sys
 import time
 from collections.abc import Callable
+from typing import TextIO
 
 import serial
 
 from app.core import protocol as p
 
+from .discovery import find_auto
 from .transport import OPEN_ERRORS
 
 AUTO_BAUDS = (9600, 38400, 57600, 115200)
@@ -111,3 +114,25 @@ def detect_baud(
         if _decodes(url, baud, listen_s):
             return baud
     return None
+
+
+def resolve_baud(
+    url: str, baud: int | None, command: str, out: TextIO = sys.stdout
+) -> int | None:
+    """The baud rate to open `url` at: `baud`, or for auto (None) the first usual rate at
+    which lines decode. None (with the reason on stderr) when none does."""
+    if baud is not None:
+        return baud
+    target = find_auto() if url == "auto" else url
+    if target is None:
+        print(f"{command}: --baud auto needs a port, and none was found "
+              "(try: hiphook sensor scan --all)", file=sys.stderr)
+        return None
+    found = detect_baud(target, report=lambda msg: print(f"# {msg}", file=out, flush=True))
+    if found is None:
+        print(f"{command}: nothing on {target} decodes at 9600, 38400, 57600 or 115200 baud. "
+              "Check the sketch's Serial.begin() rate and give it with --baud N, and that "
+              "it prints one reading per line.", file=sys.stderr)
+        return None
+    print(f"# {found} baud: lines decode", file=out, flush=True)
+    return found

@@ -18,7 +18,7 @@ from app.core.pressure import band_from_calibration
 from app.settings import Settings
 
 from . import open_sensor
-from .baud import add_port_options
+from .baud import add_port_options, resolve_baud
 from .spec import parse_sensor_spec
 from .status import LinkStatus, SensorBatch
 
@@ -64,8 +64,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 2
     baud = p.DEFAULT_BAUD
     if args.port not in ("sim", "none"):
-        from .cli import resolve_baud
-
         found = resolve_baud(args.port, args.baud, "sensor calibrate")
         if found is None:
             return 1

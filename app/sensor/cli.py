@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from .baud import add_port_options, detect_baud
-from .discovery import find_auto, scan_ports
+from .baud import add_port_options, resolve_baud
+from .discovery import scan_ports
 from .link import SensorLink
 from .spec import EXPECTED, parse_sensor_spec
 from .status import SensorBatch
@@ -165,28 +165,6 @@ def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         file=out,
     )
     return 0
-
-
-def resolve_baud(
-    url: str, baud: int | None, command: str, out: TextIO = sys.stdout
-) -> int | None:
-    """The baud rate to open `url` at: `baud`, or for auto (None) the first usual rate at
-    which lines decode. None (with the reason on stderr) when none does."""
-    if baud is not None:
-        return baud
-    target = find_auto() if url == "auto" else url
-    if target is None:
-        print(f"{command}: --baud auto needs a port, and none was found "
-              "(try: hiphook sensor scan --all)", file=sys.stderr)
-        return None
-    found = detect_baud(target, report=lambda msg: print(f"# {msg}", file=out, flush=True))
-    if found is None:
-        print(f"{command}: nothing on {target} decodes at 9600, 38400, 57600 or 115200 baud. "
-              "Check the sketch's Serial.begin() rate and give it with --baud N, and that "
-              "it prints one reading per line.", file=sys.stderr)
-        return None
-    print(f"# {found} baud: lines decode", file=out, flush=True)
-    return found
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
