@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +22,7 @@ from app.session import (
 from app.settings import Settings
 from app.store.stats import DAY_RULE
 
+EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 DIST_NAME = "hiphook"
 SIM_SCENARIOS = ("steady", "weak", "tiring", "lifts", "unplug", "noise", "diy")
@@ -289,6 +291,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a reader that goes away (`| head`, `| true`) ends it quietly."""
+    try:
+        code = _dispatch(argv)
+        sys.stdout.flush()  # inside the guard: a closed pipe often shows only here
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_OK
+    return code
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
@@ -298,3 +311,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args))
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """The Python docs' recipe for SIGPIPE: point stdout's descriptor at devnull, so the
+    interpreter's own flush at exit finds nowhere to fail and prints no traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
