@@ -48,6 +48,15 @@ def register(subparsers: Any) -> None:
                    help=f"only the N most recent sessions (text shows {TEXT_LIMIT} by default)")
     _db_option(h)
     h.set_defaults(func=cmd_history)
+    hsub = h.add_subparsers(dest="history_command", metavar="ACTION")
+    n = hsub.add_parser("note", help="add a short note to a session (the ID history shows)")
+    n.add_argument("id", type=parse_session_id, metavar="ID")
+    n.add_argument("text", metavar="TEXT", help=f"the note (up to {NOTE_LIMIT} characters; "
+                   "'' removes it)")
+    # SUPPRESS: `history --db X note ...` keeps X (a default here would overwrite it).
+    n.add_argument("--db", metavar="PATH|URL", default=argparse.SUPPRESS,
+                   help="session log file or SQLAlchemy URL (as for history)")
+    n.set_defaults(func=cmd_note)
 
     e = subparsers.add_parser("export", help="export the whole log (JSON re-imports losslessly)")
     e.add_argument("--format", choices=("json", "csv"), default="json",
@@ -61,6 +70,18 @@ def register(subparsers: Any) -> None:
     i.add_argument("file", metavar="FILE", help="a file written by `hiphook export` ('-': stdin)")
     _db_option(i)
     i.set_defaults(func=cmd_import)
+
+
+NOTE_LIMIT = 500
+
+
+def parse_session_id(text: str) -> int:
+    """argparse type for a session ID: the number shown as #N by `hiphook history`."""
+    digits = text.lstrip("#")
+    if not digits.isdigit() or not 1 <= int(digits) < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"not a session ID: {text[:40]!r}; `hiphook history` shows each session's #ID")
+    return int(digits)
 
 
 MAX_LIMIT = 1_000_000  # a session a day for 2,700 years; SQLite's integers end at 2**63
@@ -197,7 +218,32 @@ def cmd_history(args: argparse.Namespace) -> int:
         mins = f"  {s['elapsed_s'] / 60:.1f} min" if s["elapsed_s"] is not None else ""
         side = f" ({s['side']} tight)" if s["side"] else ""
         status = s["status"].replace("_", " ")
-        print(f"  {s['local_day']}  {s['routine']}{side}  {status}{mins}{pain}")
+        note = f"  “{s['notes']}”" if s.get("notes") else ""
+        print(f"  #{s['id']:<4} {s['local_day']}  {s['routine']}{side}  {status}{mins}{pain}"
+              f"{note}")
+    return 0
+
+
+@_guard
+def cmd_note(args: argparse.Namespace) -> int:
+    """Set (or with '' remove) a session's note; the log must exist and hold that ID."""
+    text = " ".join(args.text.split())
+    if len(text) > NOTE_LIMIT:
+        raise StoreError(f"the note is {len(text)} characters; keep it to {NOTE_LIMIT} "
+                         "(nothing was changed)", EXIT_DATAERR)
+    from app.store.location import resolve
+
+    where = resolve(args.db)
+    if where.path is not None and not where.path.exists():
+        raise StoreError(f"no log at {where.path} yet, so no session #{args.id}", EXIT_NOINPUT)
+    with _open(args) as store:
+        found = store.sessions(ids=[args.id], steps=False)
+        if not found:
+            raise StoreError(f"no session #{args.id} in the log; `hiphook history` lists "
+                             "them with their #ID", EXIT_NOINPUT)
+        store.update_session(args.id, notes=text)
+    day = found[0]["local_day"]
+    print(f"Note {'removed from' if not text else 'saved on'} session #{args.id} ({day}).")
     return 0
 
 
