@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from app.core.engine import Event, EventKind
 from app.core.routine import SIDES, Routine, RoutineError, StepKind, builtin_names, load_routine
 from app.runner import format_clock
 from app.session import (
@@ -22,8 +23,13 @@ from app.session import (
 from app.settings import Settings
 from app.store.stats import DAY_RULE
 
+# The exit codes, as the README's table lists them (the store's 65-78 are in
+# app/store/errors.py; the reminder's in app/remind/cli.py).
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM: `kill`, systemd stop, logout
 DIST_NAME = "hiphook"
 SIM_SCENARIOS = ("steady", "weak", "tiring", "lifts", "unplug", "noise", "diy")
 
@@ -166,7 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     problem = settings.save()
     if problem:
         notes.append(problem)
-    if not args.plain:
+    if not args.plain and not args.json:  # --json is for a program: never a full screen
         return _run_tui(options, routine, side, notes)
     return _run_plain(options, settings, routine, side, notes, json_mode=args.json)
 
@@ -192,11 +198,21 @@ def _run_plain(options: RunOptions, settings: Settings, routine: Routine, side: 
         _err(str(exc))
         return EXIT_BAD_INPUT
     notes.append("Keys: space/p pause-resume, n skip, b back, Enter confirm, q quit.")
+    signalled: list[str] = []
+
+    def hear_abort(ev: Event) -> None:
+        if ev.kind is EventKind.ABORTED and ev.reason:
+            signalled.append(ev.reason)
+
+    session.runner.subscribe(hear_abort)
     try:
         record = asyncio.run(run_plain(session, json_mode=json_mode, notes=notes))
     finally:
         session.close()
-    return 130 if record.interrupted else 0
+    if not record.interrupted:
+        return EXIT_OK
+    # app.plain names the signal in the abort's reason ("terminated (SIGTERM)").
+    return EXIT_TERMINATED if any("SIGTERM" in r for r in signalled) else EXIT_INTERRUPTED
 
 
 def _terminal_bell() -> None:
@@ -210,7 +226,7 @@ def _run_tui(options: RunOptions, routine: Routine | None, side: str | None,
         from app.tui.app import run_tui
     except ImportError as exc:
         _err(f"the full-screen coach is not available ({exc}); use: hiphook run --plain")
-        return 1
+        return EXIT_FAILED
     return run_tui(options, routine=routine, side=side, notes=notes)
 
 
@@ -266,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a routine now", epilog=DAY_RULE)
     add_run_options(run)
     run.add_argument("--plain", action="store_true", help="one line per event, no full screen")
-    run.add_argument("--json", action="store_true", help="with --plain: one JSON object per line")
+    run.add_argument("--json", action="store_true",
+                     help="one JSON object per line (implies --plain)")
     run.add_argument("--check-in", action="store_true",
                      help="ask about ankle/foot pain before starting (Home always asks)")
     run.set_defaults(func=cmd_run)
@@ -310,7 +327,7 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     try:
         return int(func(args))
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def _silence_stdout() -> None:
