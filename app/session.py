@@ -209,8 +209,11 @@ def make_sensor(
             notes.append("--hold-only needs a sensor; presses are timed as usual.")
         return None
     from app.sensor.attachment import SensorAttachment
+    from app.sensor.spec import parse_sensor_spec
 
-    spec = str(options.sensor)
+    spec = parse_sensor_spec(str(options.sensor)).value  # ValueError: what was expected
+    if spec == "none":
+        return None
     if spec.startswith("/") and not os.path.exists(spec):
         raise ValueError(f"no such port: {spec} (see `hiphook sensor scan`)")
     if spec == "auto":
