@@ -13,25 +13,17 @@ import os
 import pty
 import random
 import threading
-import time
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from app.core import protocol as p
 from app.sensor import Sample, SensorBatch, SensorLink
+from tests.waiting import wait_for
 
 IDENT = p.Identity(p.PROTOCOL_VERSION, "HipHook-T", "1.0", "HHT0001", 100, p.DEFAULT_BAUD)
 
-
-def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 def digit_checksum_frames(n: int) -> list[bytes]:

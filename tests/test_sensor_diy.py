@@ -28,18 +28,11 @@ from app.core import protocol as p
 from app.sensor import SensorBatch, SensorLink
 from app.sensor.baud import detect_baud
 from app.sensor.cli import register
+from tests.waiting import wait_for
 
 SPEEDS = {getattr(termios, f"B{b}"): b for b in (9600, 19200, 38400, 57600, 115200)}
 HEADERS = (b"HX711 scale demo\r\n", b"Readings:\r\n", b"HX711 not found.\r\n")
 
-
-def wait_for(pred: Callable[[], bool], timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 class Sketch:

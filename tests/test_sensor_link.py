@@ -7,7 +7,7 @@ import errno
 import io
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,15 +26,7 @@ from app.sensor import (
 )
 from app.sensor.cli import register
 from firmware_sim import Simulator, start_simulator
-
-
-def wait_for(pred: Callable[[], bool], timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
+from tests.waiting import wait_for
 
 
 class Recorder:

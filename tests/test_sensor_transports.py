@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -15,18 +15,11 @@ import pytest
 from app.sensor import Sample, SensorBatch, SensorLink
 from firmware_sim import Simulator, start_simulator
 from tests.rfc2217_bridge import Rfc2217Bridge
+from tests.waiting import wait_for
 
 RATE_HZ = 100
 WINDOW_S = 4.0
 
-
-def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 class Arrivals:
