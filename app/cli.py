@@ -177,8 +177,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run_plain(options, settings, routine, side, notes, json_mode=args.json)
 
 
-def _run_plain(options: RunOptions, settings: Settings, routine: Routine, side: str | None,
-               notes: list[str], *, json_mode: bool) -> int:
+def _run_plain(
+    options: RunOptions,
+    settings: Settings,
+    routine: Routine,
+    side: str | None,
+    notes: list[str],
+    *,
+    json_mode: bool,
+) -> int:
     from app.plain import run_plain
     from app.store.errors import StoreError
 
@@ -191,9 +198,17 @@ def _run_plain(options: RunOptions, settings: Settings, routine: Routine, side: 
         _err(exc.message)
         return exc.exit_code
     try:
-        session = assemble(options, routine, side, clock=options.clock(), settings=settings,
-                           log=log, ring=_terminal_bell, quiet=json_mode,
-                           note=lambda text: print(f"hiphook: {text}", file=sys.stderr))
+        session = assemble(
+            options,
+            routine,
+            side,
+            clock=options.clock(),
+            settings=settings,
+            log=log,
+            ring=_terminal_bell,
+            quiet=json_mode,
+            note=lambda text: print(f"hiphook: {text}", file=sys.stderr),
+        )
     except ValueError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -220,8 +235,9 @@ def _terminal_bell() -> None:
     sys.stderr.flush()
 
 
-def _run_tui(options: RunOptions, routine: Routine | None, side: str | None,
-             notes: Sequence[str] = ()) -> int:
+def _run_tui(
+    options: RunOptions, routine: Routine | None, side: str | None, notes: Sequence[str] = ()
+) -> int:
     try:
         from app.tui.app import run_tui
     except ImportError as exc:
@@ -246,26 +262,62 @@ def package_version() -> str:
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--routine", metavar="NAME|FILE",
-                   help=f"a built-in ({', '.join(builtin_names())}) or a .toml file")
+    p.add_argument(
+        "--routine",
+        metavar="NAME|FILE",
+        help=f"a built-in ({', '.join(builtin_names())}) or a .toml file",
+    )
     p.add_argument("--side", choices=SIDES, help="your tight hip (remembered)")
-    p.add_argument("--time-scale", type=_time_scale, default=1.0, metavar="X",
-                   help="run X times faster (demos and development only)")
-    p.add_argument("--cues", choices=["auto", "none", "bell", "tone", "voice"], default=None,
-                   help="how cues are played (default: best available)")
-    p.add_argument("--pacing", choices=["on", "off"], default=None,
-                   help="pacing words in long presses: halfway, 30 s left (remembered)")
-    p.add_argument("--volume", type=_volume, default=None, metavar="0..100",
-                   help="cue volume in percent (remembered)")
-    p.add_argument("--voice", metavar="NAME", default=None,
-                   help="the speech engine's voice for spoken cues (remembered)")
-    p.add_argument("--sensor", default="none", metavar="none|sim|auto|PATH|URL",
-                   help="force sensor: none, sim (built-in simulator), auto, a port or URL")
+    p.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        default=1.0,
+        metavar="X",
+        help="run X times faster (demos and development only)",
+    )
+    p.add_argument(
+        "--cues",
+        choices=["auto", "none", "bell", "tone", "voice"],
+        default=None,
+        help="how cues are played (default: best available)",
+    )
+    p.add_argument(
+        "--pacing",
+        choices=["on", "off"],
+        default=None,
+        help="pacing words in long presses: halfway, 30 s left (remembered)",
+    )
+    p.add_argument(
+        "--volume",
+        type=_volume,
+        default=None,
+        metavar="0..100",
+        help="cue volume in percent (remembered)",
+    )
+    p.add_argument(
+        "--voice",
+        metavar="NAME",
+        default=None,
+        help="the speech engine's voice for spoken cues (remembered)",
+    )
+    p.add_argument(
+        "--sensor",
+        default="none",
+        metavar="none|sim|auto|PATH|URL",
+        help="force sensor: none, sim (built-in simulator), auto, a port or URL",
+    )
     p.add_argument("--db", metavar="PATH|URL", help="session log file (or SQLAlchemy URL)")
-    p.add_argument("--hold-only", action="store_true",
-                   help="with a sensor: a press counts down only while it is held")
-    p.add_argument("--sim-scenario", default="steady", choices=SIM_SCENARIOS,
-                   help="with --sensor sim: how the simulated user presses")
+    p.add_argument(
+        "--hold-only",
+        action="store_true",
+        help="with a sensor: a press counts down only while it is held",
+    )
+    p.add_argument(
+        "--sim-scenario",
+        default="steady",
+        choices=SIM_SCENARIOS,
+        help="with --sensor sim: how the simulated user presses",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,17 +327,22 @@ def build_parser() -> argparse.ArgumentParser:
         "Run with no command to open the coach.",
         epilog=DAY_RULE,
     )
-    parser.add_argument("-V", "--version", action="version",
-                        version=f"%(prog)s {package_version()}")
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"%(prog)s {package_version()}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a routine now", epilog=DAY_RULE)
     add_run_options(run)
     run.add_argument("--plain", action="store_true", help="one line per event, no full screen")
-    run.add_argument("--json", action="store_true",
-                     help="one JSON object per line (implies --plain)")
-    run.add_argument("--check-in", action="store_true",
-                     help="ask about ankle/foot pain before starting (Home always asks)")
+    run.add_argument(
+        "--json", action="store_true", help="one JSON object per line (implies --plain)"
+    )
+    run.add_argument(
+        "--check-in",
+        action="store_true",
+        help="ask about ankle/foot pain before starting (Home always asks)",
+    )
     run.set_defaults(func=cmd_run)
 
     routine = sub.add_parser("routine", help="look at routines")
@@ -297,8 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst = rsub.add_parser("list", help="the built-in routines")
     lst.set_defaults(func=cmd_routine_list)
 
-    for module in ("app.sensor.cli", "app.store.cli", "app.remind.cli",
-                   "app.report.cli"):
+    for module in ("app.sensor.cli", "app.store.cli", "app.remind.cli", "app.report.cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:

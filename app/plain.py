@@ -34,13 +34,17 @@ def describe(ev: Event, runner: SessionRunner) -> str:
     stamp = f"[{format_duration(ev.t)}]"
     k = ev.kind
     if k is EventKind.RUN_STARTED:
-        return f"{stamp} Starting {ev.name}: {len(runner.routine.steps)} steps, about " \
-               f"{format_clock(runner.routine.total_s)}"
+        return (
+            f"{stamp} Starting {ev.name}: {len(runner.routine.steps)} steps, about "
+            f"{format_clock(runner.routine.total_s)}"
+        )
     if k is EventKind.STEP_STARTED:
         step = runner.routine.steps[ev.step]
         length = "" if step.kind.value == "action" else f" ({format_clock(step.planned_s)})"
-        return f"{stamp} Step {ev.step + 1}/{len(runner.routine.steps)}: {ev.name}{length}. " \
-               f"{step.instruction}"
+        return (
+            f"{stamp} Step {ev.step + 1}/{len(runner.routine.steps)}: {ev.name}{length}. "
+            f"{step.instruction}"
+        )
     if k is EventKind.PHASE:
         return f"{stamp}   {ev.phase.upper() if ev.phase else ''} {ev.rep}/{ev.reps}"
     if k is EventKind.COUNTDOWN:
@@ -168,15 +172,23 @@ class PlainFace:
     def on_coach(self, c: CoachEvent) -> None:
         stamp = f"[{format_duration(c.t)}]"
         if self.json_mode:
-            obj: dict[str, object] = {"event": c.kind.value, "step": c.step, "t": round(c.t, 3),
-                                      "text": c.text}
+            obj: dict[str, object] = {
+                "event": c.kind.value,
+                "step": c.step,
+                "t": round(c.t, 3),
+                "text": c.text,
+            }
             if c.zone is not None:
                 obj["zone"] = c.zone.value
             if c.verdict is not None:
                 v = c.verdict
-                obj.update(verdict=v.kind.value, under_pressure_s=round(v.under_pressure_s, 2),
-                           planned_s=v.planned_s, share=round(v.share, 3),
-                           lost_s=round(v.lost_s, 2))
+                obj.update(
+                    verdict=v.kind.value,
+                    under_pressure_s=round(v.under_pressure_s, 2),
+                    planned_s=v.planned_s,
+                    share=round(v.share, 3),
+                    lost_s=round(v.lost_s, 2),
+                )
             self.emit(obj)
         elif c.kind is CoachKind.VERDICT:
             self.emit(f"{stamp}   Press {c.text}")
@@ -245,8 +257,7 @@ async def run_plain(
             report = loop.call_later(sensor_report_s, sensor_report)
 
         report = loop.call_later(sensor_report_s, sensor_report)
-    for sig, why in ((signal.SIGINT, "Ctrl-C"),
-                     (signal.SIGTERM, "terminated (SIGTERM)")):
+    for sig, why in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "terminated (SIGTERM)")):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, lambda why=why: runner.abort(why, interrupted=True))
     reading = False

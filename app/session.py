@@ -2,7 +2,7 @@
 
 Both faces come here. The CLI makes `RunOptions` from argv, Home makes them from the
 remembered settings; neither face sees the other's input, and the TUI never sees
-argparse. `assemble()` builds, in this order (tested in tests/test_session.py):
+argparse. `assemble()` builds, in this order (tested in tests/functional/test_session.py):
 
 1. the runner (routine, clock);
 2. the sensor attachment, the runner's *judge*: a press's STEP_FINISHED leaves it
@@ -106,9 +106,12 @@ def demo_note(options: RunOptions) -> str | None:
     """What to tell the user about a time-scaled run, if it is one."""
     if not options.demo:
         return None
-    logged = ("it is logged as a demo, and never counts toward your streak"
-              if options.logs else "it is not written to your session log "
-              "(give --db to log it somewhere, marked as a demo)")
+    logged = (
+        "it is logged as a demo, and never counts toward your streak"
+        if options.logs
+        else "it is not written to your session log "
+        "(give --db to log it somewhere, marked as a demo)"
+    )
     return f"Time scale ×{options.time_scale:g}: for demos and development only; {logged}."
 
 
@@ -183,8 +186,9 @@ class SessionLog:
         finally:
             self._ready.set()
 
-    def recorder(self, runner: SessionRunner, pain_before: int | None,
-                 wait_s: float = 5.0) -> SessionRecorder | None:
+    def recorder(
+        self, runner: SessionRunner, pain_before: int | None, wait_s: float = 5.0
+    ) -> SessionRecorder | None:
         """A recorder for one run (waits up to `wait_s` for the log to open), or None."""
         self._ready.wait(wait_s)
         if self.store is None:
@@ -192,8 +196,15 @@ class SessionLog:
         from app.store.recorder import SessionRecorder
 
         spec = None if self.options.sensor in (None, "none") else str(self.options.sensor)
-        return SessionRecorder(self.store, runner.engine, runner.routine, side=runner.side,
-                               sensor=spec, pain_before=pain_before, demo=self.options.demo)
+        return SessionRecorder(
+            self.store,
+            runner.engine,
+            runner.routine,
+            side=runner.side,
+            sensor=spec,
+            pain_before=pain_before,
+            demo=self.options.demo,
+        )
 
 
 # ---------------------------------------------------------------------- the sensor
@@ -221,8 +232,10 @@ def make_sensor(
 
         found = find_auto()
         if found is None:
-            notes.append("No sensor found (`hiphook sensor scan --all` lists the ports): "
-                          "the presses are timed as usual.")
+            notes.append(
+                "No sensor found (`hiphook sensor scan --all` lists the ports): "
+                "the presses are timed as usual."
+            )
             return None
         spec = found
     band = settings.pressure_band()
@@ -231,8 +244,14 @@ def make_sensor(
             f"The sensor is not calibrated: using a default target of {band.low:.0f}–"
             f"{band.high:.0f} N (run `hiphook sensor calibrate` to fit it to you)."
         )
-    return SensorAttachment(runner, spec, band=band, hold_only=options.hold_only,
-                            scenario=options.sim_scenario, time_scale=options.time_scale)
+    return SensorAttachment(
+        runner,
+        spec,
+        band=band,
+        hold_only=options.hold_only,
+        scenario=options.sim_scenario,
+        time_scale=options.time_scale,
+    )
 
 
 # ---------------------------------------------------------------------- one run
@@ -340,8 +359,16 @@ def assemble(
         from app.cues import attach_cues
 
         pacing, volume, voice = options.sound(settings)
-        session.player = attach_cues(runner, mode, ring=ring, note=note, pacing=pacing,
-                                     volume=volume, voice=voice, on_cue=session._on_cue)
+        session.player = attach_cues(
+            runner,
+            mode,
+            ring=ring,
+            note=note,
+            pacing=pacing,
+            volume=volume,
+            voice=voice,
+            on_cue=session._on_cue,
+        )
         if session.sensor is not None:
             session.sensor.subscribe(session.player.coach_cue)
     if session.sensor is not None:

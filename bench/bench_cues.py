@@ -3,7 +3,7 @@
 Why: the engine keeps boundaries to a millisecond, but the runner hears the routine. So
 this plays the issue's short routine at real time (a 6 s timed step, a 10 s press, 5
 holds of 2 s / 3 s, 5 calf raises of 2 s / 2 s; `--reps` changes the counts) into a
-private server's null sink, records its monitor with parec (tests/pulse.py), finds the
+private server's null sink, records its monitor with parec (tests/support/pulse.py), finds the
 onsets and compares each with its planned time:
 
 - **stream**: the new path. The cue plan (app/core/cueplan.py) places every sound; each
@@ -51,7 +51,7 @@ from app.core.routine import Routine, load_routine, parse_routine  # noqa: E402
 from app.cues.render import RATE, SoundBank  # noqa: E402
 from app.cues.stream import LATENCY_S, AudioStream  # noqa: E402
 from app.cues.tones import render_tone_wav  # noqa: E402
-from tests.pulse import PulseServer, Recorder, Recording, short_routine  # noqa: E402
+from tests.support.pulse import PulseServer, Recorder, Recording, short_routine  # noqa: E402
 
 TARGETS = {"heard_pct": 100.0, "p50": 10.0, "p99": 20.0, "max": 50.0, "cpu_pct": 2.0}
 LEAD_S = 1.0  # the run starts this long after it is set up
@@ -70,13 +70,14 @@ class Result:
     def row(self) -> str:
         a = np.abs(np.asarray(self.errors_ms)) if self.errors_ms else np.asarray([np.nan])
         pct = 100.0 * self.heard / self.due if self.due else 0.0
-        return (f"{self.name:<28} {self.heard:>3}/{self.due:<3} {pct:6.1f}%  "
-                f"{np.percentile(a, 50):7.1f} {np.percentile(a, 99):7.1f} {a.max():7.1f}  "
-                f"{self.overlaps:>3}  {self.note}")
+        return (
+            f"{self.name:<28} {self.heard:>3}/{self.due:<3} {pct:6.1f}%  "
+            f"{np.percentile(a, 50):7.1f} {np.percentile(a, 99):7.1f} {a.max():7.1f}  "
+            f"{self.overlaps:>3}  {self.note}"
+        )
 
 
-HEADER = (f"{'path':<28} {'heard':>7} {'':>7}  {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}  "
-          f"ovl  note")
+HEADER = f"{'path':<28} {'heard':>7} {'':>7}  {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}  ovl  note"
 
 
 @contextmanager
@@ -121,20 +122,26 @@ def run_stream(server: PulseServer, routine: Routine, bank: SoundBank, name: str
     found = r.match(expected)
     errors = [e * 1000 for e in found if e is not None]
     # overlaps as the stream played them: a sound started before the one before ended
-    spans = sorted((stream.onsets[i], stream.onsets[i] + bank.sound(p.cue).duration_s)
-                   for i, p in zip(ids, the_plan.placed, strict=True) if i in stream.onsets)
+    spans = sorted(
+        (stream.onsets[i], stream.onsets[i] + bank.sound(p.cue).duration_s)
+        for i, p in zip(ids, the_plan.placed, strict=True)
+        if i in stream.onsets
+    )
     overlaps = sum(1 for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1] - 1e-4)
     counts = the_plan.counts()
-    note = (f"plan: {counts['due']} due, {counts['dropped']} merged by rule, "
-            f"{counts['shortened']} shortened; latency {stream.latency_s * 1000:.0f} ms, "
-            f"underruns {stream.underruns}; mean {np.mean(errors):+.1f} ms; "
-            f"recorder timeline moved {r.timeline_shift_ms:.0f} ms")
+    note = (
+        f"plan: {counts['due']} due, {counts['dropped']} merged by rule, "
+        f"{counts['shortened']} shortened; latency {stream.latency_s * 1000:.0f} ms, "
+        f"underruns {stream.underruns}; mean {np.mean(errors):+.1f} ms; "
+        f"recorder timeline moved {r.timeline_shift_ms:.0f} ms"
+    )
     return Result(name, len(expected), len(errors), errors, overlaps, counts["dropped"], note)
 
 
 # --------------------------------------------------------------------------- old path
-def run_paplay(server: PulseServer, routine: Routine, mode: str, name: str,
-               wav_dir: Path) -> Result:
+def run_paplay(
+    server: PulseServer, routine: Routine, mode: str, name: str, wav_dir: Path
+) -> Result:
     """The replaced design: a queue, one worker, one paplay per cue, stale ones dropped."""
     events = events_of(routine)
     cues = [(e.planned_t, c) for e in events if (c := cue_for(e, routine)) is not None]
@@ -202,14 +209,21 @@ def run_paplay(server: PulseServer, routine: Routine, mode: str, name: str,
         hits = onsets[(onsets >= proc_start - 0.01) & (onsets <= proc_start + 1.5)]
         if hits.size:
             errors.append((hits[0] - planned) * 1000)
-    return Result(name, len(cues), len(errors), errors, 0, dropped,
-                  f"{dropped} dropped (queue full or stale); recorder timeline moved "
-                  f"{r.timeline_shift_ms:.0f} ms")
+    return Result(
+        name,
+        len(cues),
+        len(errors),
+        errors,
+        0,
+        dropped,
+        f"{dropped} dropped (queue full or stale); recorder timeline moved "
+        f"{r.timeline_shift_ms:.0f} ms",
+    )
 
 
 # --------------------------------------------------------------------------- libraries
 def click_train(n: int = 40) -> tuple[np.ndarray, list[float]]:
-    tone = (0.45 * 32767 * np.sin(2 * np.pi * 1000 * np.arange(int(0.06 * RATE)) / RATE))
+    tone = 0.45 * 32767 * np.sin(2 * np.pi * 1000 * np.arange(int(0.06 * RATE)) / RATE)
     offsets = [0.3 + i * 0.25 + (i % 7) * 0.0131 for i in range(n)]
     return tone.astype(np.int16), offsets
 
@@ -220,7 +234,7 @@ def _mix(placed: list[float], tone: np.ndarray, first: float, frames: int) -> by
         off = int(round((at - first) * RATE))
         if off < frames and off + len(tone) > 0:
             a, b = max(0, off), min(frames, off + len(tone))
-            out[a:b] = tone[a - off:b - off]
+            out[a:b] = tone[a - off : b - off]
     return out.tobytes()
 
 
@@ -237,16 +251,21 @@ def run_library(server: PulseServer, lib: str) -> Result:
                 first = time.monotonic() + (ti.outputBufferDacTime - ti.currentTime)
                 out[:] = _mix(placed, tone, first, frames)
 
-            dev = sd.RawOutputStream(samplerate=RATE, channels=1, dtype="int16",
-                                     latency=LATENCY_S, callback=cb)
+            dev = sd.RawOutputStream(
+                samplerate=RATE, channels=1, dtype="int16", latency=LATENCY_S, callback=cb
+            )
             dev.start()
             note = f"reported latency {dev.latency * 1000:.1f} ms, per buffer"
         else:
             import miniaudio
 
             ms = 10
-            dev = miniaudio.PlaybackDevice(nchannels=1, sample_rate=RATE, buffersize_msec=ms,
-                                           backends=[miniaudio.Backend.PULSEAUDIO])
+            dev = miniaudio.PlaybackDevice(
+                nchannels=1,
+                sample_rate=RATE,
+                buffersize_msec=ms,
+                backends=[miniaudio.Backend.PULSEAUDIO],
+            )
             assumed = ms / 1000  # no latency report: the configured buffer is all we know
 
             def gen():  # type: ignore[no-untyped-def]
@@ -271,9 +290,16 @@ def run_library(server: PulseServer, lib: str) -> Result:
     errors = [e * 1000 for e in found if e is not None]
     cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / wall * 100
     mean = float(np.mean(errors)) if errors else float("nan")
-    return Result(lib, len(expected), len(errors), errors, 0, 0,
-                  f"{note}; mean {mean:+.1f} ms, spread {np.std(errors):.2f} ms; "
-                  f"process CPU {cpu:.1f}% (with the recorder)")
+    return Result(
+        lib,
+        len(expected),
+        len(errors),
+        errors,
+        0,
+        0,
+        f"{note}; mean {mean:+.1f} ms, spread {np.std(errors):.2f} ms; "
+        f"process CPU {cpu:.1f}% (with the recorder)",
+    )
 
 
 # --------------------------------------------------------------------------- start, CPU
@@ -291,8 +317,10 @@ def start_times() -> list[str]:
         warm_bank.prepare(cues)
         warm = time.monotonic() - t
         shutil.rmtree(cache, ignore_errors=True)
-        out.append(f"daily routine, {mode:<5}: {len(cues)} cues; cold start {cold:.2f} s "
-                   f"(target <= 2 s), warm start {warm * 1000:.0f} ms (target <= 1 s)")
+        out.append(
+            f"daily routine, {mode:<5}: {len(cues)} cues; cold start {cold:.2f} s "
+            f"(target <= 2 s), warm start {warm * 1000:.0f} ms (target <= 1 s)"
+        )
     return out
 
 
@@ -303,8 +331,11 @@ def press_cpu(server: PulseServer, seconds: float = 10.0) -> list[str]:
     bank.prepare([halfway])
     lines = []
     # parec in its own process keeps the null sink running as a card would
-    rec = subprocess.Popen(["parec", "--latency-msec=5", "-d", server.monitor],
-                           env=server.full_env(), stdout=subprocess.DEVNULL)
+    rec = subprocess.Popen(
+        ["parec", "--latency-msec=5", "-d", server.monitor],
+        env=server.full_env(),
+        stdout=subprocess.DEVNULL,
+    )
     try:
         stream = AudioStream.open()
         time.sleep(0.5)
@@ -317,8 +348,10 @@ def press_cpu(server: PulseServer, seconds: float = 10.0) -> list[str]:
         wall = time.monotonic() - t0
         stream.close()
         cpu = (c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime) / wall * 100
-        lines.append(f"stream, {seconds:.0f} s press: {cpu:.2f}% of a core for the whole "
-                     f"process ({stream.callbacks / wall:.0f} callbacks/s)")
+        lines.append(
+            f"stream, {seconds:.0f} s press: {cpu:.2f}% of a core for the whole "
+            f"process ({stream.callbacks / wall:.0f} callbacks/s)"
+        )
         wav = Path(tempfile.mkdtemp()) / "halfway.wav"
         subprocess.run(["espeak-ng", "-w", str(wav), "halfway"], check=True)
         k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -326,8 +359,10 @@ def press_cpu(server: PulseServer, seconds: float = 10.0) -> list[str]:
         subprocess.run(["paplay", str(wav)], env=server.full_env(), check=True)
         k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         per = (k1.ru_utime + k1.ru_stime - k0.ru_utime - k0.ru_stime) * 1000
-        lines.append(f"paplay, the same cue: {per:.0f} ms of CPU per cue in its process "
-                     f"(over {(time.monotonic() - t0) * 1000:.0f} ms of wall time)")
+        lines.append(
+            f"paplay, the same cue: {per:.0f} ms of CPU per cue in its process "
+            f"(over {(time.monotonic() - t0) * 1000:.0f} ms of wall time)"
+        )
         shutil.rmtree(wav.parent, ignore_errors=True)
     finally:
         rec.terminate()
@@ -339,39 +374,60 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5, help="holds and raises (default 5)")
     ap.add_argument("--skip-old", action="store_true", help="without the paplay baseline")
-    ap.add_argument("--routine", help="a routine name or file instead of the short one "
-                    "(daily: ~9 minutes per run)")
+    ap.add_argument(
+        "--routine",
+        help="a routine name or file instead of the short one (daily: ~9 minutes per run)",
+    )
     ap.add_argument("--idle-only", action="store_true", help="without the busy-core runs")
-    ap.add_argument("--onsets-only", action="store_true",
-                    help="only the routine runs (no library, start or CPU figures)")
+    ap.add_argument(
+        "--onsets-only",
+        action="store_true",
+        help="only the routine runs (no library, start or CPU figures)",
+    )
     args = ap.parse_args(argv)
     for tool in ("pulseaudio", "parec", "paplay", "espeak-ng"):
         if shutil.which(tool) is None:
-            print(f"bench_cues: {tool} is missing (apt-get install pulseaudio "
-                  "pulseaudio-utils espeak-ng)", file=sys.stderr)
+            print(
+                f"bench_cues: {tool} is missing (apt-get install pulseaudio "
+                "pulseaudio-utils espeak-ng)",
+                file=sys.stderr,
+            )
             return 2
     server = PulseServer.start()
     os.environ.update(server.env)
-    routine = (load_routine(args.routine).for_side("left") if args.routine
-               else parse_routine(short_routine(args.reps)))
+    routine = (
+        load_routine(args.routine).for_side("left")
+        if args.routine
+        else parse_routine(short_routine(args.reps))
+    )
     wav_dir = Path(tempfile.mkdtemp(prefix="hiphook-bench-wav-"))
     try:
-        print(f"routine: {routine.name}, {len(routine.steps)} steps, "
-              f"{sum(s.planned_s for s in routine.steps):.0f} s; targets: heard 100%, p50 <= "
-              f"{TARGETS['p50']:.0f} ms, p99 <= {TARGETS['p99']:.0f} ms, max <= "
-              f"{TARGETS['max']:.0f} ms, 0 overlaps, CPU <= {TARGETS['cpu_pct']:.0f}%")
-        print(f"onset = first recorded sample above 2% of full scale; error = onset - "
-              f"planned start\n\n{HEADER}")
+        print(
+            f"routine: {routine.name}, {len(routine.steps)} steps, "
+            f"{sum(s.planned_s for s in routine.steps):.0f} s; targets: heard 100%, p50 <= "
+            f"{TARGETS['p50']:.0f} ms, p99 <= {TARGETS['p99']:.0f} ms, max <= "
+            f"{TARGETS['max']:.0f} ms, 0 overlaps, CPU <= {TARGETS['cpu_pct']:.0f}%"
+        )
+        print(
+            f"onset = first recorded sample above 2% of full scale; error = onset - "
+            f"planned start\n\n{HEADER}"
+        )
         for busy in (False,) if args.idle_only else (False, True):
             load = "busy core" if busy else "idle"
             for mode in ("tone", "voice"):
                 with busy_core(busy):
                     bank = SoundBank(mode)
-                    print(run_stream(server, routine, bank, f"stream {mode}, {load}").row(),
-                          flush=True)
+                    print(
+                        run_stream(server, routine, bank, f"stream {mode}, {load}").row(),
+                        flush=True,
+                    )
                     if not args.skip_old:
-                        print(run_paplay(server, routine, mode, f"paplay {mode}, {load}",
-                                         wav_dir).row(), flush=True)
+                        print(
+                            run_paplay(
+                                server, routine, mode, f"paplay {mode}, {load}", wav_dir
+                            ).row(),
+                            flush=True,
+                        )
         if args.onsets_only:
             return 0
         print("\nlibrary: the same 40 clicks, each placed by the callback at its time")

@@ -47,8 +47,13 @@ def routine_text(steps: int) -> str:
 def loader_before() -> Callable[[str, str], object] | None:
     """parse_routine as it was at BEFORE, or None when git cannot show it."""
     try:
-        src = subprocess.run(["git", "show", f"{BEFORE}:app/core/routine.py"], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout
+        src = subprocess.run(
+            ["git", "show", f"{BEFORE}:app/core/routine.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     mod = types.ModuleType("routine_before")
@@ -86,8 +91,7 @@ def bench_routines(sizes: list[int], runs: int, before_max: int) -> None:
             line += f"   before {was:7.3f} / {was_cpu:.3f} s   (x{was_cpu / now_cpu:.0f} CPU)"
         if n == 10_000:
             verdict = {True: "met", False: "MISSED"}
-            line += (f"   target <= 0.5 s: wall {verdict[now <= 0.5]}, "
-                     f"CPU {verdict[now_cpu <= 0.5]}")
+            line += f"   target <= 0.5 s: wall {verdict[now <= 0.5]}, CPU {verdict[now_cpu <= 0.5]}"
         print(line)
 
 
@@ -107,8 +111,9 @@ def ro(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
 
 
-def timed_ms(path: Path, work: Callable[[sqlite3.Connection], object], *, cold: bool,
-             runs: int) -> float:
+def timed_ms(
+    path: Path, work: Callable[[sqlite3.Connection], object], *, cold: bool, runs: int
+) -> float:
     times = []
     for _ in range(runs):
         if cold:
@@ -134,8 +139,7 @@ def bench_pages(db: Path, runs: int) -> None:
     rows: list[tuple[str, Callable[[sqlite3.Connection], object]]] = [
         ("pre-flight before (schema, revision)", preflight_before),
         ("check_pages (every b-tree page)", lambda c: check_pages(c, str(db))),
-        ("PRAGMA quick_check (every page)", lambda c: c.execute("PRAGMA quick_check")
-         .fetchall()),
+        ("PRAGMA quick_check (every page)", lambda c: c.execute("PRAGMA quick_check").fetchall()),
     ]
     for label, work in rows:
         cold = timed_ms(db, work, cold=True, runs=runs)
@@ -146,8 +150,12 @@ def bench_pages(db: Path, runs: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, nargs="*", default=[1_000, 10_000])
-    ap.add_argument("--before-max", type=int, default=10_000,
-                    help="largest file to give the old loader (10,000 steps took ~1 min)")
+    ap.add_argument(
+        "--before-max",
+        type=int,
+        default=10_000,
+        help="largest file to give the old loader (10,000 steps took ~1 min)",
+    )
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--db", type=Path, default=None, help="an existing ten-year log to use")
     ap.add_argument("--runs", type=int, default=5)

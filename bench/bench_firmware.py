@@ -34,14 +34,21 @@ BUDGET = p.bytes_per_second(p.DEFAULT_BAUD)
 
 
 def build(out: Path) -> None:
-    subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), f"BUILD={out}", "all", "sim"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["make", "-s", "-C", str(ROOT / "firmware"), f"BUILD={out}", "all", "sim"],
+        check=True,
+        capture_output=True,
+    )
 
 
 def start(out: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([str(out / "board"), *args, str(out / "hiphook.elf")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(out / "board"), *args, str(out / "hiphook.elf")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
 
@@ -137,27 +144,38 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         build(out)
-        size = subprocess.run(["avr-size", "-A", str(out / "hiphook.elf")],
-                              capture_output=True, text=True, check=True).stdout
+        size = subprocess.run(
+            ["avr-size", "-A", str(out / "hiphook.elf")], capture_output=True, text=True, check=True
+        ).stdout
         sec = {m[1]: int(m[2]) for m in re.finditer(r"^\.(\w+)\s+(\d+)", size, re.M)}
         flash, ram = sec["text"] + sec.get("data", 0), sec.get("data", 0) + sec.get("bss", 0)
-        print(f"flash {flash} B of 32768 ({flash / 327.68:.1f} %), "
-              f"RAM {ram} B of 2048 ({ram / 20.48:.1f} %) before the stack")
-        print(f"link budget at 115200 baud: {BUDGET} B/s, up to {p.max_rate_hz(115200)} Hz "
-              f"of worst-case {p.SAMPLE_LINE_MAX}-byte lines")
-        print(f"{'HX711':>6} {'samples/s':>10} {'B/s':>7} {'of budget':>9} {'dropped':>7} "
-              f"{'bad':>4} {'device s':>8} {'x real time':>11}")
+        print(
+            f"flash {flash} B of 32768 ({flash / 327.68:.1f} %), "
+            f"RAM {ram} B of 2048 ({ram / 20.48:.1f} %) before the stack"
+        )
+        print(
+            f"link budget at 115200 baud: {BUDGET} B/s, up to {p.max_rate_hz(115200)} Hz "
+            f"of worst-case {p.SAMPLE_LINE_MAX}-byte lines"
+        )
+        print(
+            f"{'HX711':>6} {'samples/s':>10} {'B/s':>7} {'of budget':>9} {'dropped':>7} "
+            f"{'bad':>4} {'device s':>8} {'x real time':>11}"
+        )
         for rate in (10, 80):
             r = stream(out, rate, args.seconds)
-            print(f"{rate:>6} {r['sps']:>10.2f} {r['bytes_s']:>7.0f} "
-                  f"{r['bytes_s'] / BUDGET:>8.1%} {r['dropped']:>7.0f} {r['bad']:>4.0f} "
-                  f"{r['device_s']:>8.1f} {r['speedup']:>11.1f}")
+            print(
+                f"{rate:>6} {r['sps']:>10.2f} {r['bytes_s']:>7.0f} "
+                f"{r['bytes_s'] / BUDGET:>8.1%} {r['dropped']:>7.0f} {r['bad']:>4.0f} "
+                f"{r['device_s']:>8.1f} {r['speedup']:>11.1f}"
+            )
         lat, cpu = lever_latency(out, args.toggles)
         if lat:
             q = statistics.quantiles(lat, n=20) if len(lat) > 1 else lat
-            print(f"lever flip -> host, real time ({len(lat)} of {args.toggles}): "
-                  f"min {min(lat):.1f} ms, p50 {statistics.median(lat):.1f} ms, "
-                  f"p95 {q[-1]:.1f} ms, max {max(lat):.1f} ms (20 ms of it is the debounce)")
+            print(
+                f"lever flip -> host, real time ({len(lat)} of {args.toggles}): "
+                f"min {min(lat):.1f} ms, p50 {statistics.median(lat):.1f} ms, "
+                f"p95 {q[-1]:.1f} ms, max {max(lat):.1f} ms (20 ms of it is the debounce)"
+            )
         print(f"board CPU in real time at 80 Hz, lever flipping: {cpu:.1%} of one core")
     return 0
 

@@ -54,8 +54,9 @@ def synth_trace(rnd: random.Random) -> ForceTrace:
     values = []
     for i in range(int(PRESS_S * RATE_HZ)):
         t = i / RATE_HZ
-        f = min(1.0, t / ramp_s) * (plateau + sway * math.sin(2 * math.pi * breath_hz * t)
-                                    + drift * t)
+        f = min(1.0, t / ramp_s) * (
+            plateau + sway * math.sin(2 * math.pi * breath_hz * t) + drift * t
+        )
         values.append(max(0.0, f + rnd.gauss(0, 0.3)))
     return ForceTrace(tuple(values), RATE_HZ)
 
@@ -74,29 +75,59 @@ def build(db: Path, years: int, seed: int = 7) -> tuple[int, float]:
     for k in range(n_days):
         day = first + timedelta(days=k)
         started = datetime(day.year, day.month, day.day, 6, 30, tzinfo=UTC)
-        sessions.append({
-            "id": k + 1, "uuid": str(uuid.UUID(int=rnd.getrandbits(128))),
-            "started_utc": started, "ended_utc": started + timedelta(minutes=11),
-            "tz": TZ, "utc_offset_min": 60, "local_day": day, "routine": "daily",
-            "routine_version": 1, "side": "left", "sensor": "/dev/ttyUSB0",
-            "status": "completed", "pain_before": rnd.randint(2, 7),
-            "pain_after": rnd.randint(0, 5), "notes": "", "elapsed_s": 660.0,
-            "pid": None, "host": None,
-        })
+        sessions.append(
+            {
+                "id": k + 1,
+                "uuid": str(uuid.UUID(int=rnd.getrandbits(128))),
+                "started_utc": started,
+                "ended_utc": started + timedelta(minutes=11),
+                "tz": TZ,
+                "utc_offset_min": 60,
+                "local_day": day,
+                "routine": "daily",
+                "routine_version": 1,
+                "side": "left",
+                "sensor": "/dev/ttyUSB0",
+                "status": "completed",
+                "pain_before": rnd.randint(2, 7),
+                "pain_after": rnd.randint(0, 5),
+                "notes": "",
+                "elapsed_s": 660.0,
+                "pid": None,
+                "host": None,
+            }
+        )
         for i, s in enumerate(routine.steps):
             step_id += 1
             press = s.kind.value == "press"
-            steps.append({
-                "id": step_id, "session_id": k + 1, "idx": i, "kind": s.kind.value,
-                "name": s.name, "side": s.side, "planned_s": s.planned_s,
-                "actual_s": s.planned_s or 5.0, "reps_done": s.reps, "skipped": False,
-                "completed": True, "verdict": "steady" if press else None,
-                "under_pressure_s": 86.0 if press else None,
-            })
+            steps.append(
+                {
+                    "id": step_id,
+                    "session_id": k + 1,
+                    "idx": i,
+                    "kind": s.kind.value,
+                    "name": s.name,
+                    "side": s.side,
+                    "planned_s": s.planned_s,
+                    "actual_s": s.planned_s or 5.0,
+                    "reps_done": s.reps,
+                    "skipped": False,
+                    "completed": True,
+                    "verdict": "steady" if press else None,
+                    "under_pressure_s": 86.0 if press else None,
+                }
+            )
             if press:
                 blob = blobs[len(traces) % DISTINCT_TRACES]
-                traces.append({"step_id": step_id, "codec": CODEC, "rate_hz": RATE_HZ,
-                               "n_samples": int(PRESS_S * RATE_HZ), "data": blob})
+                traces.append(
+                    {
+                        "step_id": step_id,
+                        "codec": CODEC,
+                        "rate_hz": RATE_HZ,
+                        "n_samples": int(PRESS_S * RATE_HZ),
+                        "data": blob,
+                    }
+                )
     with store.engine.begin() as conn:
         conn.execute(insert(S), sessions)
         conn.execute(insert(ST), steps)
@@ -136,11 +167,13 @@ def naive_history(db: Path) -> object:
 STARTUP = {
     "home (stdlib loader)": (
         "import time; t=time.perf_counter(); from app.store import load_home; "
-        "h=load_home({db!r}); print((time.perf_counter()-t)*1000)"),
+        "h=load_home({db!r}); print((time.perf_counter()-t)*1000)"
+    ),
     "open_store + recover + home": (
         "import time; t=time.perf_counter(); from app.store.store import open_store; "
         "s=open_store({db!r}); s.recover_interrupted(); h=s.home(); "
-        "print((time.perf_counter()-t)*1000)"),
+        "print((time.perf_counter()-t)*1000)"
+    ),
 }
 
 
@@ -148,8 +181,14 @@ def startup_ms(code: str, db: Path, runs: int) -> float:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     times = []
     for _ in range(runs + 1):
-        out = subprocess.run([sys.executable, "-c", code.format(db=str(db))], env=env,
-                             capture_output=True, text=True, check=True, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-c", code.format(db=str(db))],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
         times.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(times[1:])
 
@@ -168,11 +207,15 @@ def main() -> int:
     n, secs = build(big, args.years)
     open_store(empty).close()
     size = big.stat().st_size / 1e6
-    print(f"generated {n} sessions ({n * 4} traced presses, "
-          f"{n * 4 * int(PRESS_S * RATE_HZ) / 1e6:.0f} M samples) in {secs:.1f} s")
-    print(f"file size: {size:.1f} MB (target ≤ 100 MB); "
-          f"raw float64 samples would be {n * 4 * PRESS_S * RATE_HZ * 8 / 1e6:.0f} MB, "
-          f"int16 {n * 4 * PRESS_S * RATE_HZ * 2 / 1e6:.0f} MB")
+    print(
+        f"generated {n} sessions ({n * 4} traced presses, "
+        f"{n * 4 * int(PRESS_S * RATE_HZ) / 1e6:.0f} M samples) in {secs:.1f} s"
+    )
+    print(
+        f"file size: {size:.1f} MB (target ≤ 100 MB); "
+        f"raw float64 samples would be {n * 4 * PRESS_S * RATE_HZ * 8 / 1e6:.0f} MB, "
+        f"int16 {n * 4 * PRESS_S * RATE_HZ * 2 / 1e6:.0f} MB"
+    )
 
     store = open_store(big)
     hist = median_ms(store.history, args.runs)
@@ -182,9 +225,11 @@ def main() -> int:
     store.close()
     home_fast = median_ms(lambda: load_home(str(big)), args.runs)
     naive = median_ms(lambda: naive_history(big), 2)
-    print(f"History screen data (streak, calendar, adherence, pain, 500 recent): "
-          f"{hist:.1f} ms (target ≤ 50 ms); naive load-everything baseline {naive:.0f} ms "
-          f"(×{naive / hist:.0f})")
+    print(
+        f"History screen data (streak, calendar, adherence, pain, 500 recent): "
+        f"{hist:.1f} ms (target ≤ 50 ms); naive load-everything baseline {naive:.0f} ms "
+        f"(×{naive / hist:.0f})"
+    )
     print(f"one session's presses decoded for the detail plot: {detail:.1f} ms")
     print(f"Home data: stdlib loader {home_fast:.1f} ms, through the Store {home_full:.1f} ms")
 

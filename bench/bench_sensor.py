@@ -8,7 +8,7 @@ The simulator runs in this process (as `--sensor sim` does) and logs when each s
 line left it; the batch callback logs when each sample arrived. Latency is the
 difference per sample. `socket://` is the simulator's loopback TCP port; `rfc2217://` is
 a real RFC 2217 server (pyserial's PortManager, as its `examples/rfc2217_server.py`, in
-its own process: tests/rfc2217_bridge.py) in front of the simulator's pty. The one-byte
+its own process: tests/support/rfc2217_bridge.py) in front of the simulator's pty. The one-byte
 reader is the link's old loop, `read(in_waiting or 1)` then a sleep of the batch
 interval, as a transport subclass: over `socket://` pyserial's `in_waiting` says 1
 whenever anything is there.
@@ -104,7 +104,9 @@ def serve(transport: str, sim: Simulator) -> Iterator[str]:
     else:  # the server in its own process, as pyserial's example runs beside the app
         server = subprocess.Popen(
             [sys.executable, "-m", "tests.rfc2217_bridge", sim.port],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
             cwd=Path(__file__).resolve().parent.parent,
         )
         try:
@@ -179,10 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--readers", default="chunked,one-byte")
     args = ap.parse_args(argv)
 
-    print(f"{args.seconds:.0f} s per case; targets: rate within 1% of the device's, "
-          "p99 <= 10 ms, 0 dropped")
-    print(f"{'transport':<10}{'rate':>6}  {'reader':<9}{'device Hz':>10}{'link Hz':>9}"
-          f"{'p50 ms':>9}{'p99 ms':>9}{'dropped':>8}{'CPU %':>7}  targets")
+    print(
+        f"{args.seconds:.0f} s per case; targets: rate within 1% of the device's, "
+        "p99 <= 10 ms, 0 dropped"
+    )
+    print(
+        f"{'transport':<10}{'rate':>6}  {'reader':<9}{'device Hz':>10}{'link Hz':>9}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'dropped':>8}{'CPU %':>7}  targets"
+    )
     ok = True
     for transport in args.transports.split(","):
         for rate in map(int, args.rates.split(",")):
@@ -191,9 +197,12 @@ def main(argv: list[str] | None = None) -> int:
                 verdict = "met" if r.met else "MISSED"
                 if reader == "chunked":
                     ok = ok and r.met
-                print(f"{transport:<10}{rate:>6}  {reader:<9}{r.device_hz:>10.1f}"
-                      f"{r.link_hz:>9.1f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.dropped:>8}"
-                      f"{r.cpu_pct:>7.1f}  {verdict} {r.note}", flush=True)
+                print(
+                    f"{transport:<10}{rate:>6}  {reader:<9}{r.device_hz:>10.1f}"
+                    f"{r.link_hz:>9.1f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.dropped:>8}"
+                    f"{r.cpu_pct:>7.1f}  {verdict} {r.note}",
+                    flush=True,
+                )
     print(f"chunked reader on every transport: {'targets met' if ok else 'targets MISSED'}")
     return 0 if ok else 1
 

@@ -252,9 +252,7 @@ class Row:
         return "ok" if not bad else "MISS " + ",".join(bad)
 
 
-def measure(
-    load_kind: str, n: int, variant: str, step_s: float, *, stages: bool
-) -> Row:
+def measure(load_kind: str, n: int, variant: str, step_s: float, *, stages: bool) -> Row:
     routine = make_routine(n, step_s)
     marks: list[tuple[float, float]] | None = [] if stages and variant == "runner" else None
     with Others(1.0 if load_kind == "process" else 0.0) as others:
@@ -290,10 +288,14 @@ def print_table(rows: list[Row]) -> None:
 
 def print_stages(rows: list[Row]) -> None:
     """Where a runner's lateness comes from: each stage needs the GIL once more."""
-    print("\nstages of the runner's wake-up, ms after the deadline (p50 / p99; "
-          "negative: before it, as the runner's early alarm is):")
-    print(f"{'load':8}{'n':>6}  {'variant':16}{'alarm has GIL':>18}{'loop callback':>18}"
-          f"{'listener':>18}")
+    print(
+        "\nstages of the runner's wake-up, ms after the deadline (p50 / p99; "
+        "negative: before it, as the runner's early alarm is):"
+    )
+    print(
+        f"{'load':8}{'n':>6}  {'variant':16}{'alarm has GIL':>18}{'loop callback':>18}"
+        f"{'listener':>18}"
+    )
     for r in rows:
         if not r.stages_ms:
             continue
@@ -357,8 +359,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--call-at-sizes", default="300", help="--sizes that also run call_at")
     ap.add_argument("--idle-s", type=float, default=3.0, help="idle wait to measure (0: skip)")
     ap.add_argument("--stages", action="store_true", help="also time the runner's wake stages")
-    ap.add_argument("--repeat", type=int, default=1, help="measure each row N times, keep "
-                    "the run least disturbed by other processes (busy shared machines)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure each row N times, keep "
+        "the run least disturbed by other processes (busy shared machines)",
+    )
     args = ap.parse_args(argv)
 
     side_loads = _csv(args.side_loads)
@@ -376,8 +383,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, switch interval {sys.getswitchinterval() * 1000:g} ms\n"
         f"runner from {runner_module.__file__}"
     )
-    print("lateness = when a listener sees the boundary - its planned deadline (ms); "
-          "drift = lateness of the last boundary\n")
+    print(
+        "lateness = when a listener sees the boundary - its planned deadline (ms); "
+        "drift = lateness of the last boundary\n"
+    )
     rows: list[Row] = []
     for kind, n in plan:
         with_call_at = n in call_at_sizes or kind != args.load

@@ -145,8 +145,9 @@ def _child_app(args: argparse.Namespace) -> None:
             word = (ev.phase or "").upper() if ev.phase == "push" else (ev.phase or "")
             pending.append((deadline, f"Hold {ev.rep}/{ev.reps} — {word}"))
         elif ev.kind in (EventKind.FINISHED, EventKind.ABORTED):
-            Path(args.out).write_text(json.dumps({"lags_ms": lags, "event_lags_ms": event_lags,
-                                                 "missed": len(missed)}))
+            Path(args.out).write_text(
+                json.dumps({"lags_ms": lags, "event_lags_ms": event_lags, "missed": len(missed)})
+            )
             app.set_timer(0.3, app.exit)
 
     original_make_session = app.make_session
@@ -185,8 +186,15 @@ class Pty:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                     start_new_session=True, close_fds=True)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
         os.close(slave)
         self.buf = bytearray()
         self.seen: dict[bytes, float] = {}
@@ -252,9 +260,15 @@ def child_argv(*extra: str) -> list[str]:
 
 def bench_env(tmp: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(ROWS),
-               HIPHOOK_CONFIG=str(tmp / "settings.json"), HIPHOOK_DB=str(tmp / "h.db"),
-               XDG_DATA_HOME=str(tmp / "data"), XDG_CONFIG_HOME=str(tmp / "config"))
+    env.update(
+        TERM="xterm-256color",
+        COLUMNS=str(COLS),
+        LINES=str(ROWS),
+        HIPHOOK_CONFIG=str(tmp / "settings.json"),
+        HIPHOOK_DB=str(tmp / "h.db"),
+        XDG_DATA_HOME=str(tmp / "data"),
+        XDG_CONFIG_HOME=str(tmp / "config"),
+    )
     env.pop("TEXTUAL", None)
     return env
 
@@ -308,8 +322,10 @@ def boundary_lag(env: dict[str, str], tmp: Path, reps: int) -> dict[str, list[fl
     out: dict[str, list[float]] = {}
     for name, extra in (("ours", ()), ("baseline", ("--naive",))):
         result = tmp / f"lag-{name}.json"
-        p = Pty(child_argv("lag", "--routine", str(toml), "--scale", "2", "--out",
-                           str(result), *extra), env)
+        p = Pty(
+            child_argv("lag", "--routine", str(toml), "--scale", "2", "--out", str(result), *extra),
+            env,
+        )
         try:
             p.wait_for("How much does your")
             p.send(b"s")
@@ -347,25 +363,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hiphook-bench-") as d:
         tmp = Path(d)
         env = bench_env(tmp)
-        print(f"hiphook TUI benchmark ({COLS}x{ROWS} pty, {os.cpu_count()} CPUs, "
-              f"python {sys.version.split()[0]})")
+        print(
+            f"hiphook TUI benchmark ({COLS}x{ROWS} pty, {os.cpu_count()} CPUs, "
+            f"python {sys.version.split()[0]})"
+        )
         fs = first_screen(env, runs)
         o, b = statistics.median(fs["ours"]), statistics.median(fs["baseline"])
-        print(f"first screen, spawn -> Home title on the pty (median of {runs}, target <= 0.8 s):"
-              f"\n  ours {o:.3f} s (max {max(fs['ours']):.3f})   baseline, DB layer imported "
-              f"first {b:.3f} s   ratio {b / o:.2f}x")
+        print(
+            f"first screen, spawn -> Home title on the pty (median of {runs}, target <= 0.8 s):"
+            f"\n  ours {o:.3f} s (max {max(fs['ours']):.3f})   baseline, DB layer imported "
+            f"first {b:.3f} s   ratio {b / o:.2f}x"
+        )
         cpu = cpu_during_press(env, tmp, window)
-        print(f"CPU during a press, {window:.0f} s window (target <= 2% of one core):\n"
-              f"  ours {cpu['ours']:.2f}%   baseline, 60 Hz recompose {cpu['baseline']:.2f}%"
-              f"   ratio {cpu['baseline'] / max(cpu['ours'], 0.01):.1f}x")
+        print(
+            f"CPU during a press, {window:.0f} s window (target <= 2% of one core):\n"
+            f"  ours {cpu['ours']:.2f}%   baseline, 60 Hz recompose {cpu['baseline']:.2f}%"
+            f"   ratio {cpu['baseline'] / max(cpu['ours'], 0.01):.1f}x"
+        )
         lag = boundary_lag(env, tmp, reps)
         o50, o99 = pct(lag["ours"], 50), pct(lag["ours"], 99)
         b50, b99 = pct(lag["baseline"], 50), pct(lag["baseline"], 99)
-        print(f"boundary -> frame written, {len(lag['ours'])} / {len(lag['baseline'])} "
-              f"boundaries shown, {lag['ours_missed'][0]:.0f} / {lag['baseline_missed'][0]:.0f} "
-              f"never shown (target p99 <= 34 ms):\n"
-              f"  ours p50 {o50:.1f} ms p99 {o99:.1f} ms   baseline p50 {b50:.1f} ms "
-              f"p99 {b99:.1f} ms   ratio p99 {b99 / max(o99, 0.01):.1f}x")
+        print(
+            f"boundary -> frame written, {len(lag['ours'])} / {len(lag['baseline'])} "
+            f"boundaries shown, {lag['ours_missed'][0]:.0f} / {lag['baseline_missed'][0]:.0f} "
+            f"never shown (target p99 <= 34 ms):\n"
+            f"  ours p50 {o50:.1f} ms p99 {o99:.1f} ms   baseline p50 {b50:.1f} ms "
+            f"p99 {b99:.1f} ms   ratio p99 {b99 / max(o99, 0.01):.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ def rate_arg(text: str) -> int:
     n = _whole(text)
     if not RATE_MIN_HZ <= n <= RATE_MAX_HZ:
         raise argparse.ArgumentTypeError(
-            f"must be from {RATE_MIN_HZ} to {RATE_MAX_HZ} samples a second, not {n}")
+            f"must be from {RATE_MIN_HZ} to {RATE_MAX_HZ} samples a second, not {n}"
+        )
     return n
 
 
@@ -36,18 +37,27 @@ def port_arg(text: str) -> int:
     n = _whole(text)
     if not 0 <= n <= 65535:
         raise argparse.ArgumentTypeError(
-            f"a TCP port is a number from 1 to 65535 (or 0 for any free port), not {n}")
+            f"a TCP port is a number from 1 to 65535 (or 0 for any free port), not {n}"
+        )
     return n
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Shared with `hiphook sim`."""
     parser.add_argument("--scenario", choices=SCENARIO_NAMES, default="steady")
-    parser.add_argument("--rate", type=rate_arg, default=100,
-                        help=f"power-on sample rate, {RATE_MIN_HZ}-{RATE_MAX_HZ} Hz")
+    parser.add_argument(
+        "--rate",
+        type=rate_arg,
+        default=100,
+        help=f"power-on sample rate, {RATE_MIN_HZ}-{RATE_MAX_HZ} Hz",
+    )
     parser.add_argument("--profile", help="time,force[,lever] file for --scenario profile")
-    parser.add_argument("--tcp", type=port_arg, metavar="PORT",
-                        help="also serve on socket://127.0.0.1:PORT (0: any free port)")
+    parser.add_argument(
+        "--tcp",
+        type=port_arg,
+        metavar="PORT",
+        help="also serve on socket://127.0.0.1:PORT (0: any free port)",
+    )
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -61,8 +71,11 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     except OSError as exc:
         if args.tcp is not None and exc.errno in (errno.EADDRINUSE, errno.EACCES):
-            print(f"sim: cannot serve on TCP port {args.tcp}: {exc.strerror}; choose another "
-                  "port (0: any free port)", file=sys.stderr)
+            print(
+                f"sim: cannot serve on TCP port {args.tcp}: {exc.strerror}; choose another "
+                "port (0: any free port)",
+                file=sys.stderr,
+            )
         else:
             print(f"sim: cannot start: {exc}", file=sys.stderr)
         return 2

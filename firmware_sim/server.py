@@ -46,7 +46,8 @@ class Simulator:
     ) -> None:
         if not p.RATE_MIN_HZ <= rate_hz <= p.RATE_MAX_HZ:
             raise ValueError(
-                f"rate must be from {p.RATE_MIN_HZ} to {p.RATE_MAX_HZ} Hz, not {rate_hz}")
+                f"rate must be from {p.RATE_MIN_HZ} to {p.RATE_MAX_HZ} Hz, not {rate_hz}"
+            )
         if tcp_port is not None and not 0 <= tcp_port <= 65535:
             raise ValueError(f"TCP port must be from 0 to 65535, not {tcp_port}")
         self.scenario = scenario

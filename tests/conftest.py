@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from tests.pulse import PulseServer
+    from tests.support.pulse import PulseServer
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,7 +42,7 @@ def pulse_server() -> Iterator[PulseServer]:
     """The PulseAudio server named by $PULSE_SERVER (CI starts one), or a private one
     started here with a null sink as its default. Skips only when pulseaudio is missing;
     in CI (CI=true) a missing server fails instead."""
-    from tests.pulse import PulseMissing, PulseServer
+    from tests.support.pulse import PulseMissing, PulseServer
 
     server = PulseServer.existing()
     if server is None:

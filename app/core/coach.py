@@ -80,13 +80,22 @@ class PressureCoach:
                     self._judge.sensor_lost(ev.planned_t)
         elif ev.kind is EventKind.STEP_FINISHED:
             if self._kind is StepKind.TIMED and self._tare.settle():
-                out.append(CoachEvent(CoachKind.TARED, ev.t, ev.step,
-                                      text=f"zero re-taken ({self._tare.offset:+.1f} N)"))
+                out.append(
+                    CoachEvent(
+                        CoachKind.TARED,
+                        ev.t,
+                        ev.step,
+                        text=f"zero re-taken ({self._tare.offset:+.1f} N)",
+                    )
+                )
             if self._judge is not None and not ev.skipped and ev.reason != "back":
                 verdict = self._judge.finish(ev.planned_t, sensor=self._had_sensor())
                 self.verdicts[ev.step] = verdict
-                out.append(CoachEvent(CoachKind.VERDICT, ev.t, ev.step, verdict=verdict,
-                                      text=verdict.words()))
+                out.append(
+                    CoachEvent(
+                        CoachKind.VERDICT, ev.t, ev.step, verdict=verdict, text=verdict.words()
+                    )
+                )
             self._judge = None
             self._kind = None
         elif ev.kind in (EventKind.FINISHED, EventKind.ABORTED):
@@ -111,28 +120,50 @@ class PressureCoach:
                 if trace is not None:
                     trace.append((t, force))
                 for change in judge.feed(t, force):
-                    out.append(CoachEvent(CoachKind.ZONE, change.t, self._step, zone=change.zone,
-                                          text=_zone_words(change.zone)))
+                    out.append(
+                        CoachEvent(
+                            CoachKind.ZONE,
+                            change.t,
+                            self._step,
+                            zone=change.zone,
+                            text=_zone_words(change.zone),
+                        )
+                    )
                 out += self._harder(t)
         return out
 
     def _harder(self, t: float) -> list[CoachEvent]:
-        """"Press harder", once, when a press with readings never reached the band."""
+        """ "Press harder", once, when a press with readings never reached the band."""
         judge = self._judge
-        if (judge is None or self._harder_said or judge.is_held or judge.samples == 0
-                or not self.sensor_connected or t - judge.start_t < HARDER_AFTER_S
-                or judge.under_pressure_s(t) > 0):
+        if (
+            judge is None
+            or self._harder_said
+            or judge.is_held
+            or judge.samples == 0
+            or not self.sensor_connected
+            or t - judge.start_t < HARDER_AFTER_S
+            or judge.under_pressure_s(t) > 0
+        ):
             return []
         self._harder_said = True
-        return [CoachEvent(CoachKind.HARDER, t, self._step, zone=Zone.OUT,
-                           text="press harder — not in the band yet")]
+        return [
+            CoachEvent(
+                CoachKind.HARDER,
+                t,
+                self._step,
+                zone=Zone.OUT,
+                text="press harder — not in the band yet",
+            )
+        ]
 
     def tick(self, t: float) -> list[CoachEvent]:
         """Time passes without samples: a dip past its grace becomes a slip."""
         if self._judge is None:
             return []
-        out = [CoachEvent(CoachKind.ZONE, c.t, self._step, zone=c.zone, text=_zone_words(c.zone))
-               for c in self._judge.tick(t)]
+        out = [
+            CoachEvent(CoachKind.ZONE, c.t, self._step, zone=c.zone, text=_zone_words(c.zone))
+            for c in self._judge.tick(t)
+        ]
         return out + self._harder(t)
 
     def on_lever(self, engaged: bool, t: float) -> list[CoachEvent]:

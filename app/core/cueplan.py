@@ -73,9 +73,13 @@ class Role(StrEnum):
 PRIORITY: dict[Tone, int] = {
     Tone.FINISH: 100,
     Tone.STOP: 95,
-    Tone.PUSH: 80, Tone.RELAX: 80, Tone.UP: 80, Tone.DOWN: 80,
+    Tone.PUSH: 80,
+    Tone.RELAX: 80,
+    Tone.UP: 80,
+    Tone.DOWN: 80,
     Tone.COUNT: 70,
-    Tone.PAUSE: 65, Tone.RESUME: 65,
+    Tone.PAUSE: 65,
+    Tone.RESUME: 65,
     Tone.SLIP: 60,
     Tone.SENSOR: 55,
     Tone.EASE: 50,
@@ -136,10 +140,13 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         """due / placed / dropped, dropped by reason, and late / shortened placements."""
-        out: dict[str, int] = {"due": len(self.placed) + len(self.dropped),
-                               "placed": len(self.placed), "dropped": len(self.dropped),
-                               "late": sum(1 for p in self.placed if p.late_s > _EPS),
-                               "shortened": sum(1 for p in self.placed if p.cue != p.due.cue)}
+        out: dict[str, int] = {
+            "due": len(self.placed) + len(self.dropped),
+            "placed": len(self.placed),
+            "dropped": len(self.dropped),
+            "late": sum(1 for p in self.placed if p.late_s > _EPS),
+            "shortened": sum(1 for p in self.placed if p.cue != p.due.cue),
+        }
         for d in self.dropped:
             out[f"dropped:{d.reason}"] = out.get(f"dropped:{d.reason}", 0) + 1
         return out
@@ -148,12 +155,14 @@ class Plan:
 # --------------------------------------------------------------------------- what is due
 def event_key(ev: Event) -> str:
     """Stable across a forecast and the real event (the engine's own arithmetic)."""
-    return (f"{ev.kind.value}:{ev.step}:{ev.rep}:{ev.phase}:{ev.count}:"
-            f"{ev.skipped}:{ev.planned_t:.6f}")
+    return (
+        f"{ev.kind.value}:{ev.step}:{ev.rep}:{ev.phase}:{ev.count}:{ev.skipped}:{ev.planned_t:.6f}"
+    )
 
 
-def dues_for_events(events: Iterable[Event], routine: Routine, *,
-                    pacing: bool = True, now: float = -math.inf) -> list[Due]:
+def dues_for_events(
+    events: Iterable[Event], routine: Routine, *, pacing: bool = True, now: float = -math.inf
+) -> list[Due]:
     """The dues of a run of engine events (a forecast, or events that just happened).
 
     Pacing comes from a press's end in the forecast; its points before `now` are gone
@@ -166,15 +175,27 @@ def dues_for_events(events: Iterable[Event], routine: Routine, *,
             out.append(_due_for(ev, cue, routine, last_start))
         if ev.kind is EventKind.STEP_STARTED:
             last_start = ev.planned_t
-        if (pacing and ev.kind is EventKind.STEP_FINISHED and not ev.skipped
-                and not ev.reason and routine.steps[ev.step].kind is StepKind.PRESS):
+        if (
+            pacing
+            and ev.kind is EventKind.STEP_FINISHED
+            and not ev.skipped
+            and not ev.reason
+            and routine.steps[ev.step].kind is StepKind.PRESS
+        ):
             step = routine.steps[ev.step]
             for c in pacing_cues(ev.planned_t, step.planned_s):
                 if c.t < now:
                     continue
                 which = "half" if c.text == HALFWAY_TEXT else "thirty"
-                out.append(Due(f"pace:{ev.step}:{which}:{ev.planned_t:.6f}", Role.BOUNDARY,
-                               c.t, (c,), PRIORITY[Tone.PACE]))
+                out.append(
+                    Due(
+                        f"pace:{ev.step}:{which}:{ev.planned_t:.6f}",
+                        Role.BOUNDARY,
+                        c.t,
+                        (c,),
+                        PRIORITY[Tone.PACE],
+                    )
+                )
     return out
 
 
@@ -182,16 +203,27 @@ def _due_for(ev: Event, cue: Cue, routine: Routine, last_start: float) -> Due:
     key = event_key(ev)
     prio = PRIORITY.get(cue.tone, 0)
     if ev.kind is EventKind.STEP_STARTED:
-        forms = tuple(Cue(text, cue.tone, cue.t, cue.ring, cue.stale_after)
-                      for text in step_start_variants(routine, ev.step))
+        forms = tuple(
+            Cue(text, cue.tone, cue.t, cue.ring, cue.stale_after)
+            for text in step_start_variants(routine, ev.step)
+        )
         earliest = max(last_start, ev.planned_t - ANNOUNCE_WINDOW_S)
-        return Due(key, Role.ANNOUNCE, ev.planned_t, forms, prio, earliest=earliest,
-                   latest=ev.planned_t + ANNOUNCE_LATE_S)
+        return Due(
+            key,
+            Role.ANNOUNCE,
+            ev.planned_t,
+            forms,
+            prio,
+            earliest=earliest,
+            latest=ev.planned_t + ANNOUNCE_LATE_S,
+        )
     if ev.kind in (EventKind.PAUSED, EventKind.RESUMED, EventKind.ABORTED):
-        return Due(key, Role.IMMEDIATE, ev.planned_t, (cue,), prio,
-                   latest=ev.planned_t + cue.stale_after)
-    return Due(key, Role.BOUNDARY, ev.planned_t, (cue,), prio,
-               latest=ev.planned_t + cue.stale_after)
+        return Due(
+            key, Role.IMMEDIATE, ev.planned_t, (cue,), prio, latest=ev.planned_t + cue.stale_after
+        )
+    return Due(
+        key, Role.BOUNDARY, ev.planned_t, (cue,), prio, latest=ev.planned_t + cue.stale_after
+    )
 
 
 def due_for_coach(event: CoachEvent) -> Due | None:
@@ -199,11 +231,13 @@ def due_for_coach(event: CoachEvent) -> Due | None:
     cue = cue_for_coach(event)
     if cue is None:
         return None
-    forms = tuple(Cue(text, cue.tone, cue.t, cue.ring, cue.stale_after)
-                  for text in shorter_texts(cue.text))
+    forms = tuple(
+        Cue(text, cue.tone, cue.t, cue.ring, cue.stale_after) for text in shorter_texts(cue.text)
+    )
     key = f"coach:{event.kind.value}:{event.step}:{event.zone}:{event.t:.6f}"
-    return Due(key, Role.IMMEDIATE, cue.t, forms, PRIORITY.get(cue.tone, 0),
-               latest=cue.t + cue.stale_after)
+    return Due(
+        key, Role.IMMEDIATE, cue.t, forms, PRIORITY.get(cue.tone, 0), latest=cue.t + cue.stale_after
+    )
 
 
 def horizon(events: Sequence[Event]) -> list[Event]:
@@ -224,15 +258,21 @@ def all_cues(routine: Routine, *, pacing: bool = True) -> list[Cue]:
 
     clock = FakeClock()
     seen: dict[tuple[str, Tone], Cue] = {}
-    for due in dues_for_events(run_to_end(Engine(routine, clock), clock.advance), routine,
-                               pacing=pacing):
+    for due in dues_for_events(
+        run_to_end(Engine(routine, clock), clock.advance), routine, pacing=pacing
+    ):
         for c in due.forms:
             seen.setdefault((c.text, c.tone), c)
     for i in range(len(routine.steps)):
         for text in step_start_variants(routine, i):
             seen.setdefault((text, Tone.START), Cue(text, Tone.START, 0.0))
-    fixed = [("skipped", Tone.END), ("paused", Tone.PAUSE), ("go on", Tone.RESUME),
-             ("Stopped.", Tone.STOP), *COACH_TEXTS]
+    fixed = [
+        ("skipped", Tone.END),
+        ("paused", Tone.PAUSE),
+        ("go on", Tone.RESUME),
+        ("Stopped.", Tone.STOP),
+        *COACH_TEXTS,
+    ]
     if pacing:
         fixed += [(HALFWAY_TEXT, Tone.PACE), (THIRTY_LEFT_TEXT, Tone.PACE)]
     for text, tone in fixed:
@@ -271,8 +311,14 @@ class _Timeline:
         return None
 
 
-def plan(dues: Iterable[Due], duration: Duration, now: float, *,
-         busy: Iterable[tuple[float, float]] = (), gap_s: float = GAP_S) -> Plan:
+def plan(
+    dues: Iterable[Due],
+    duration: Duration,
+    now: float,
+    *,
+    busy: Iterable[tuple[float, float]] = (),
+    gap_s: float = GAP_S,
+) -> Plan:
     """Place `dues` from `now` on, around `busy` (sounds already playing); see the module."""
     dues = list(dues)
     busy_spans = tuple((a, b) for a, b in busy if b > now)
@@ -292,8 +338,9 @@ def plan(dues: Iterable[Due], duration: Duration, now: float, *,
             dropped.append(Dropped(due, "past"))
             continue
         d = max(0.0, duration(due.cue))
-        mine = next((p for p in placed
-                     if due.at + d > p.start + _EPS and due.at < p.end - _EPS), None)
+        mine = next(
+            (p for p in placed if due.at + d > p.start + _EPS and due.at < p.end - _EPS), None
+        )
         if mine is not None:  # a more urgent boundary cue has this moment
             same = abs(mine.due.at - due.at) < _EPS
             dropped.append(Dropped(due, "merged" if same else "covered"))
@@ -334,9 +381,16 @@ def plan(dues: Iterable[Due], duration: Duration, now: float, *,
                     spot = (cue, start)
                     break
         if spot is None:  # after it: as soon as any form fits, the longest that does
-            after = [(start, i, cue) for i, cue in enumerate(due.forms)
-                     if (start := line.earliest(max(0.0, duration(cue)), max(due.at, now),
-                                                due.latest, gap_s)) is not None]
+            after = [
+                (start, i, cue)
+                for i, cue in enumerate(due.forms)
+                if (
+                    start := line.earliest(
+                        max(0.0, duration(cue)), max(due.at, now), due.latest, gap_s
+                    )
+                )
+                is not None
+            ]
             if after:
                 start, _i, cue = min(after)
                 spot = (cue, start)
@@ -368,8 +422,9 @@ class Planner:
     was taken back before it started, is placed from now.
     """
 
-    def __init__(self, routine: Routine, duration: Duration, *, pacing: bool = True,
-                 gap_s: float = GAP_S) -> None:
+    def __init__(
+        self, routine: Routine, duration: Duration, *, pacing: bool = True, gap_s: float = GAP_S
+    ) -> None:
         self.routine = routine
         self.duration = duration
         self.pacing = pacing
@@ -383,8 +438,13 @@ class Planner:
         if due.key not in self.fate:
             self._pending[due.key] = due
 
-    def replan(self, now: float, events: Iterable[Event], forecast: Sequence[Event],
-               keep_until: float | None = None) -> Replan:
+    def replan(
+        self,
+        now: float,
+        events: Iterable[Event],
+        forecast: Sequence[Event],
+        keep_until: float | None = None,
+    ) -> Replan:
         # a sound due right now has started (the stream is placing it): it stays
         keep_until = max(now, keep_until or now) + 10 * _EPS
         committed = [p for p in self.live if p.start < keep_until]
@@ -403,20 +463,25 @@ class Planner:
         for due in dues_for_events(events, self.routine, pacing=False):
             if due.key not in done:
                 self._pending[due.key] = due
-        dues = [d for d in dues_for_events(horizon(forecast), self.routine,
-                                           pacing=self.pacing, now=now)
-                if d.key not in done]
+        dues = [
+            d
+            for d in dues_for_events(horizon(forecast), self.routine, pacing=self.pacing, now=now)
+            if d.key not in done
+        ]
         seen = {d.key for d in dues}
         dues += [d for k, d in self._pending.items() if k not in seen and k not in done]
-        result = plan(dues, self.duration, now,
-                      busy=[(p.start, p.end) for p in committed], gap_s=self.gap_s)
+        result = plan(
+            dues, self.duration, now, busy=[(p.start, p.end) for p in committed], gap_s=self.gap_s
+        )
         for p in result.placed:
             self.fate[p.key] = p
         for d in result.dropped:
             self.fate[d.due.key] = d
             self._pending.pop(d.due.key, None)
-        self.live = sorted([p for p in committed if p.end > now - 10.0] + list(result.placed),
-                           key=lambda p: p.start)
+        self.live = sorted(
+            [p for p in committed if p.end > now - 10.0] + list(result.placed),
+            key=lambda p: p.start,
+        )
         return Replan(result, keep_until, cancelled, result.placed)
 
     def counts(self) -> dict[str, int]:

@@ -121,8 +121,9 @@ def cue_for(event: Event, routine: Routine) -> Cue | None:
         return Cue(step_start_text(routine, event.step), Tone.START, t, ring=True, stale_after=6.0)
     if k is EventKind.PHASE and event.phase in _PHASE_TONES:
         effort = event.phase in ("push", "up")
-        return Cue(event.phase, _PHASE_TONES[event.phase], t, ring=effort,
-                   stale_after=_PHASE_STALE_S)
+        return Cue(
+            event.phase, _PHASE_TONES[event.phase], t, ring=effort, stale_after=_PHASE_STALE_S
+        )
     if k is EventKind.COUNTDOWN and event.count is not None:
         return Cue(str(event.count), Tone.COUNT, t, ring=True, stale_after=_COUNT_STALE_S)
     if k is EventKind.STEP_FINISHED:

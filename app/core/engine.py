@@ -296,8 +296,9 @@ class Engine:
             self._advance(now)
         return self._flush()
 
-    def abort(self, reason: str = "stopped by the user", *,
-              interrupted: bool = False) -> list[Event]:
+    def abort(
+        self, reason: str = "stopped by the user", *, interrupted: bool = False
+    ) -> list[Event]:
         """Stop the run. `interrupted`: cut off from outside, not the user's choice."""
         now = self._catch_up()
         if self.state in (State.RUNNING, State.WAITING, State.PAUSED):
@@ -335,8 +336,10 @@ class Engine:
 
         now = self.clock.now()
         fake = FakeClock(now)
-        twin = deepcopy(self, {id(self.clock): fake, id(self.routine): self.routine,
-                               id(self._steps): self._steps})
+        twin = deepcopy(
+            self,
+            {id(self.clock): fake, id(self.routine): self.routine, id(self._steps): self._steps},
+        )
         twin._last_mono, twin._last_boot = now, fake.boot()  # no false suspend
         twin._out = []
         out: list[Event] = []
@@ -503,8 +506,9 @@ class Engine:
                 self._rep, self._phase = b.rep, b.phase
                 span = step.push_s if b.phase == first else step.relax_s
                 self._phase_deadline = b.deadline + span
-                self._emit(EventKind.PHASE, now, b.deadline, rep=b.rep, reps=step.reps,
-                           phase=b.phase)
+                self._emit(
+                    EventKind.PHASE, now, b.deadline, rep=b.rep, reps=step.reps, phase=b.phase
+                )
             elif b.what == "countdown":
                 self._emit(EventKind.COUNTDOWN, now, b.deadline, count=b.count)
             else:
@@ -529,8 +533,15 @@ class Engine:
         rec.skipped = skipped
         rec.completed = not skipped and not left
         self._pending = []
-        self._emit(EventKind.STEP_FINISHED, now, end, planned_s=rec.planned_s, actual_s=active,
-                   skipped=skipped, reason="back" if left else "")
+        self._emit(
+            EventKind.STEP_FINISHED,
+            now,
+            end,
+            planned_s=rec.planned_s,
+            actual_s=active,
+            skipped=skipped,
+            reason="back" if left else "",
+        )
 
     def _close_record(self, end: float) -> None:
         self.record.elapsed_s = end - self._t0

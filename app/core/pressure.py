@@ -32,8 +32,9 @@ class Band:
 DEFAULT_BAND = Band(low=60.0, high=450.0, hysteresis=8.0, grace_s=1.0, calibrated=False)
 
 
-def band_from_calibration(unloaded: float, relaxed: float, press: float,
-                          grace_s: float = 1.0) -> Band:
+def band_from_calibration(
+    unloaded: float, relaxed: float, press: float, grace_s: float = 1.0
+) -> Band:
     """Three readings (tool empty, lying relaxed on it, a comfortable press) → a band.
 
     Lying relaxed on the tool is the press the routine asks for, so the band starts a
@@ -84,8 +85,10 @@ class Verdict:
         if self.kind is VerdictKind.CONFIRMED:
             return f"confirmed: held {self.under_pressure_s:.0f} of {self.planned_s:.0f} s"
         if self.kind is VerdictKind.PARTIAL:
-            return (f"partial: held {self.share:.0%} ({self.under_pressure_s:.0f} of "
-                    f"{self.planned_s:.0f} s)")
+            return (
+                f"partial: held {self.share:.0%} ({self.under_pressure_s:.0f} of "
+                f"{self.planned_s:.0f} s)"
+            )
         return f"unverified: {self.reason}"
 
 
@@ -194,8 +197,9 @@ class PressJudge:
         if not sensor or self.samples == 0:
             return Verdict(VerdictKind.UNVERIFIED, planned, 0.0, 0.0, "no sensor")
         if lost > 0:
-            return Verdict(VerdictKind.UNVERIFIED, planned, held, lost,
-                           f"sensor lost for {lost:.0f} s")
+            return Verdict(
+                VerdictKind.UNVERIFIED, planned, held, lost, f"sensor lost for {lost:.0f} s"
+            )
         if planned > 0 and held >= CONFIRM_SHARE * planned:
             return Verdict(VerdictKind.CONFIRMED, planned, held)
         return Verdict(VerdictKind.PARTIAL, planned, held)

@@ -248,8 +248,13 @@ _DIY_RE: Final = re.compile(
     re.IGNORECASE,
 )
 # cN per unit a sketch names; a number without a unit uses the host's --diy-scale.
-DIY_UNITS_CN: Final = {b"g": 0.980665, b"kg": 980.665, b"lb": 444.822162, b"lbs": 444.822162,
-                       b"n": 100.0}
+DIY_UNITS_CN: Final = {
+    b"g": 0.980665,
+    b"kg": 980.665,
+    b"lb": 444.822162,
+    b"lbs": 444.822162,
+    b"n": 100.0,
+}
 # A header or status line ("HX711 scale demo", "Readings:", "HX711 not found."): printable
 # ASCII holding a word. Ignored and counted, never a reading and never fatal.
 _HEADER_RE: Final = re.compile(rb"[\x20-\x7e\t]*[A-Za-z]{2}[\x20-\x7e\t]*")

@@ -142,8 +142,17 @@ class Routine:
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 _STEP_KEYS = {
-    "kind", "name", "instruction", "howto", "seconds", "reps", "push_s", "relax_s",
-    "up_s", "down_s", "side",
+    "kind",
+    "name",
+    "instruction",
+    "howto",
+    "seconds",
+    "reps",
+    "push_s",
+    "relax_s",
+    "up_s",
+    "down_s",
+    "side",
 }
 _MAX_STEP_S = 3600.0
 _MAX_REPS = 500
@@ -160,9 +169,7 @@ def _step_lines(text: str, count: int) -> list[int | None]:
     the count; when the headers found do not match the steps parsed, no line is given
     rather than a wrong one.
     """
-    lines = [
-        i for i, line in enumerate(text.split("\n"), start=1) if _STEP_HEADER.match(line)
-    ]
+    lines = [i for i, line in enumerate(text.split("\n"), start=1) if _STEP_HEADER.match(line)]
     if len(lines) != count:
         return [None] * count
     return list(lines)
@@ -234,8 +241,17 @@ def _step(where: str, raw: Any) -> Step:
             raise RoutineError(f"{where}: a {kind} step needs '{a_key}' and '{b_key}'")
         push = _number(where, a_key, raw[a_key], lo=0.5, hi=600)
         relax = _number(where, b_key, raw[b_key], lo=0.5, hi=600)
-    return Step(kind=kind, name=name, instruction=instruction, howto=howto, seconds=seconds,
-                reps=int(reps), push_s=push, relax_s=relax, side=side)
+    return Step(
+        kind=kind,
+        name=name,
+        instruction=instruction,
+        howto=howto,
+        seconds=seconds,
+        reps=int(reps),
+        push_s=push,
+        relax_s=relax,
+        side=side,
+    )
 
 
 def parse_routine(text: str, source: str = "<routine>") -> Routine:
@@ -286,8 +302,16 @@ def parse_routine(text: str, source: str = "<routine>") -> Routine:
             raise RoutineError(f"{where}: 'every_days' must be a whole number ≥ 1")
         progression = Progression(start_s=start, add_s=add, every_days=every, max_s=maximum)
     sided = any(s.side in ("tight", "other") for s in steps)
-    return Routine(name=name, title=title, version=version, description=description,
-                   steps=tuple(steps), progression=progression, source=source, sided=sided)
+    return Routine(
+        name=name,
+        title=title,
+        version=version,
+        description=description,
+        steps=tuple(steps),
+        progression=progression,
+        source=source,
+        sided=sided,
+    )
 
 
 def builtin_names() -> list[str]:

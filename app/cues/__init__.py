@@ -19,7 +19,17 @@ from app.cues.players import (
 from app.cues.tones import render_tone_wav
 
 __all__ = [
-    "MODES", "BellBackend", "Cue", "CuePlayer", "CueRecord", "Tone", "ToneBackend",
-    "VoiceBackend", "attach_cues", "build_chain", "cue_for", "cue_for_coach",
+    "MODES",
+    "BellBackend",
+    "Cue",
+    "CuePlayer",
+    "CueRecord",
+    "Tone",
+    "ToneBackend",
+    "VoiceBackend",
+    "attach_cues",
+    "build_chain",
+    "cue_for",
+    "cue_for_coach",
     "render_tone_wav",
 ]

@@ -47,8 +47,7 @@ RunCommand = Callable[[list[str]], None]
 Note = Callable[[str], None]
 
 _PLAY_TIMEOUT_S = 10.0
-_WORDS = {"voice": "spoken cues", "tone": "tones", "bell": "the terminal bell",
-          "none": "no sound"}
+_WORDS = {"voice": "spoken cues", "tone": "tones", "bell": "the terminal bell", "none": "no sound"}
 
 
 def run_command(cmd: list[str]) -> None:
@@ -57,8 +56,14 @@ def run_command(cmd: list[str]) -> None:
     espeak-ng exits 0 even when it finds no sound device, printing "error: ..." instead,
     so an error line on stderr counts as a failure too.
     """
-    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, timeout=_PLAY_TIMEOUT_S, check=False)
+    done = subprocess.run(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=_PLAY_TIMEOUT_S,
+        check=False,
+    )
     err = done.stderr.decode("utf-8", "replace")
     bad = [ln for ln in err.splitlines() if ln.lower().startswith("error")]
     if done.returncode != 0 or bad:
@@ -101,7 +106,9 @@ class ToneBackend:
     name = "tone"
     inline = False
     PLAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-        ("paplay", ()), ("aplay", ("-q",)), ("afplay", ()),
+        ("paplay", ()),
+        ("aplay", ("-q",)),
+        ("afplay", ()),
     )
 
     def __init__(self, command: list[str], run: RunCommand = run_command) -> None:
@@ -151,8 +158,9 @@ class VoiceBackend:
     ENGINES = ("espeak-ng", "espeak", "say")
     WORDS_PER_MINUTE = 165
 
-    def __init__(self, exe: str, run: RunCommand = run_command,
-                 player: list[str] | None = None) -> None:
+    def __init__(
+        self, exe: str, run: RunCommand = run_command, player: list[str] | None = None
+    ) -> None:
         self.exe = exe
         self.run = run
         self.player = player
@@ -161,8 +169,12 @@ class VoiceBackend:
         self._files: dict[str, Path] = {}
 
     @classmethod
-    def find(cls, which: Which = shutil.which, run: RunCommand = run_command,
-             player: list[str] | None = None) -> VoiceBackend | None:
+    def find(
+        cls,
+        which: Which = shutil.which,
+        run: RunCommand = run_command,
+        player: list[str] | None = None,
+    ) -> VoiceBackend | None:
         for program in cls.ENGINES:
             exe = which(program)
             if exe:
@@ -178,8 +190,14 @@ class VoiceBackend:
         """Speak into a WAV file instead of the speakers (playing, tests, checking a voice)."""
         path = Path(path)
         if self.is_say:
-            cmd = [*self._base(), "-o", str(path), "--file-format=WAVE",
-                   "--data-format=LEI16@22050", cue.text]
+            cmd = [
+                *self._base(),
+                "-o",
+                str(path),
+                "--file-format=WAVE",
+                "--data-format=LEI16@22050",
+                cue.text,
+            ]
         else:
             cmd = [*self._base(), "-w", str(path), cue.text]
         self.run(cmd)
@@ -232,11 +250,15 @@ def build_chain(
     fallback = chain[0].name
     words = {"tone": "tones", "bell": "the terminal bell"}
     if mode == "voice" and voice is None:
-        notes.append(f"Cues: no speech engine found (espeak-ng, espeak or say); "
-                     f"using {words[fallback]} instead.")
+        notes.append(
+            f"Cues: no speech engine found (espeak-ng, espeak or say); "
+            f"using {words[fallback]} instead."
+        )
     elif mode == "tone" and tone is None:
-        notes.append("Cues: no sound player found (paplay, aplay or afplay); "
-                     "using the terminal bell instead.")
+        notes.append(
+            "Cues: no sound player found (paplay, aplay or afplay); "
+            "using the terminal bell instead."
+        )
     elif mode == "auto" and fallback == "bell":
         notes.append("Cues: no speech engine or sound player found; using the terminal bell.")
     return chain, notes
@@ -281,10 +303,15 @@ class CueRecord:
     cancelled: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"event": "cue", "text": self.text, "tone": self.tone,
-                                  "planned_t": round(self.planned_t, 4),
-                                  "start_t": round(self.start_t, 4), "t": round(self.t, 4),
-                                  "role": self.role}
+        out: dict[str, object] = {
+            "event": "cue",
+            "text": self.text,
+            "tone": self.tone,
+            "planned_t": round(self.planned_t, 4),
+            "start_t": round(self.start_t, 4),
+            "t": round(self.t, 4),
+            "role": self.role,
+        }
         if self.cancelled:
             out["cancelled"] = True
         return out
@@ -295,8 +322,14 @@ class CueRecord:
 KEEP_AHEAD_S = 0.02
 # At most this long (real seconds) for the last cue to finish when the run has ended.
 DRAIN_S = 3.0
-_REPLAN_ON = {EventKind.STEP_STARTED, EventKind.STEP_FINISHED, EventKind.PAUSED,
-              EventKind.RESUMED, EventKind.FINISHED, EventKind.ABORTED}
+_REPLAN_ON = {
+    EventKind.STEP_STARTED,
+    EventKind.STEP_FINISHED,
+    EventKind.PAUSED,
+    EventKind.RESUMED,
+    EventKind.FINISHED,
+    EventKind.ABORTED,
+}
 
 
 class CuePlayer:
@@ -360,8 +393,9 @@ class CuePlayer:
             assert engine is not None
             clock: Clock = engine.clock
             self._scale = float(getattr(clock, "scale", 1.0))
-            self._plan_thread = threading.Thread(target=self._plan_work, daemon=True,
-                                                 name="hiphook-cue-plan")
+            self._plan_thread = threading.Thread(
+                target=self._plan_work, daemon=True, name="hiphook-cue-plan"
+            )
             self._plan_thread.start()
         else:
             self._ready.set()
@@ -522,13 +556,11 @@ class CuePlayer:
         clock = self.engine.clock
         return time.monotonic() + clock.real_delay(clock.now() + run_t - self.engine.t())
 
-    def _serve(self, reqs: list[tuple[float, list[Event], list[Event] | None, list[Any]]]
-               ) -> None:
+    def _serve(self, reqs: list[tuple[float, list[Event], list[Event] | None, list[Any]]]) -> None:
         assert self.planner is not None and self.stream is not None and self.bank is not None
         assert self.engine is not None
         events = [ev for _n, evs, _f, _d in reqs for ev in evs]
-        forecast: list[Event] = next(
-            (f for _n, _e, f, _d in reversed(reqs) if f is not None), [])
+        forecast: list[Event] = next((f for _n, _e, f, _d in reversed(reqs) if f is not None), [])
         for _n, _e, _f, dues in reqs:
             for due in dues:
                 self.planner.add(due)
@@ -545,8 +577,16 @@ class CuePlayer:
             self.stream.play_at(self.bank.sound(p.cue), self._mono(p.start))
             self._record(p.cue, p.due.at, p.start, self.engine.t(), p.due.role.value)
 
-    def _record(self, cue: Cue, planned_t: float, start_t: float, t: float, role: str, *,
-                cancelled: bool = False) -> None:
+    def _record(
+        self,
+        cue: Cue,
+        planned_t: float,
+        start_t: float,
+        t: float,
+        role: str,
+        *,
+        cancelled: bool = False,
+    ) -> None:
         rec = CueRecord(cue.text, cue.tone.value, planned_t, start_t, t, role, cancelled)
         self.records.append(rec)
         if self.on_cue is not None:
@@ -566,8 +606,7 @@ class CuePlayer:
             self.mode = "chain"
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         nxt = _WORDS.get(self.chain[0].name, "no sound") if self.chain else "no sound"
-        self.say(f"Cues: the sound stream is not available ({reason}); "
-                 f"{nxt} from now on.")
+        self.say(f"Cues: the sound stream is not available ({reason}); {nxt} from now on.")
         for text in self._chain_notes:
             self.say(text)
 
@@ -606,8 +645,7 @@ class CuePlayer:
                 self.chain.pop(0)
             nxt = self.chain[0].name if self.chain else "none"
         reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0][:80]
-        self.say(f"Cues: {_WORDS[failed.name]} did not work ({reason}); "
-                 f"{_WORDS[nxt]} from now on.")
+        self.say(f"Cues: {_WORDS[failed.name]} did not work ({reason}); {_WORDS[nxt]} from now on.")
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
@@ -678,8 +716,9 @@ class CuePlayer:
                 closer()
 
 
-def _stream_parts(mode: str, voice_found: bool, *, volume: float, voice: str | None,
-                  cache_dir: Path | None) -> tuple[SoundBank, OpenStream] | None:
+def _stream_parts(
+    mode: str, voice_found: bool, *, volume: float, voice: str | None, cache_dir: Path | None
+) -> tuple[SoundBank, OpenStream] | None:
     """The sound bank and a stream opener for a mode, or None where there is none yet."""
     if mode in ("none", "bell"):
         return None
@@ -726,16 +765,23 @@ def attach_cues(
     parts = None
     if stream:
         voice_found = any(which(p) for p in VoiceBackend.ENGINES)
-        parts = _stream_parts(mode, voice_found, volume=volume, voice=voice,
-                              cache_dir=cache_dir)
+        parts = _stream_parts(mode, voice_found, volume=volume, voice=voice, cache_dir=cache_dir)
     if parts is None:
         player = CuePlayer(runner.routine, chain, note=note, chain_notes=notes)
     else:
         bank, opener = parts
         now_notes = [n for n in notes if "no speech engine" in n]
-        player = CuePlayer(runner.routine, chain, note=note, engine=runner.engine,
-                           bank=bank, open_stream=opener, pacing=pacing, on_cue=on_cue,
-                           chain_notes=[n for n in notes if n not in now_notes])
+        player = CuePlayer(
+            runner.routine,
+            chain,
+            note=note,
+            engine=runner.engine,
+            bank=bank,
+            open_stream=opener,
+            pacing=pacing,
+            on_cue=on_cue,
+            chain_notes=[n for n in notes if n not in now_notes],
+        )
         for text in now_notes:
             player.say(text)
     runner.subscribe(player)

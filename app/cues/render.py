@@ -64,8 +64,13 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("hiphook")) / "sounds"
 
 
-def trim_silence(samples: array, rate: int, threshold: float = TRIM_THRESHOLD,
-                 margin_s: float = TRIM_MARGIN_S, fade_s: float = FADE_S) -> array:
+def trim_silence(
+    samples: array,
+    rate: int,
+    threshold: float = TRIM_THRESHOLD,
+    margin_s: float = TRIM_MARGIN_S,
+    fade_s: float = FADE_S,
+) -> array:
     """Cut silence at both ends (keeping a small margin) and fade the new edges in/out."""
     limit = int(threshold * 32767)
     first = next((i for i, v in enumerate(samples) if abs(v) > limit), None)
@@ -73,7 +78,7 @@ def trim_silence(samples: array, rate: int, threshold: float = TRIM_THRESHOLD,
         return array("h")
     last = next(i for i in range(len(samples) - 1, -1, -1) if abs(samples[i]) > limit)
     margin = int(margin_s * rate)
-    out = samples[max(0, first - margin):min(len(samples), last + 1 + margin)]
+    out = samples[max(0, first - margin) : min(len(samples), last + 1 + margin)]
     fade = min(int(fade_s * rate), len(out) // 2)
     for i in range(fade):
         k = i / fade
@@ -129,16 +134,16 @@ def parse_wav(data: bytes) -> tuple[array, int]:
     pos = 12
     rate = channels = width = 0
     while pos + 8 <= len(data):
-        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        cid, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         body = pos + 8
         if cid == b"fmt ":
-            _, channels, rate, _, _, bits = struct.unpack("<HHIIHH", data[body:body + 16])
+            _, channels, rate, _, _, bits = struct.unpack("<HHIIHH", data[body : body + 16])
             width = bits // 8
         elif cid == b"data":
-            pcm = data[body:body + min(size, len(data) - body)]
+            pcm = data[body : body + min(size, len(data) - body)]
             if width != 2 or rate <= 0:
                 raise RenderError(f"unexpected WAV format ({width * 8}-bit, {rate} Hz)")
-            pcm = pcm[:len(pcm) - len(pcm) % (2 * channels)]
+            pcm = pcm[: len(pcm) - len(pcm) % (2 * channels)]
             samples = _samples(pcm)
             if channels > 1:
                 samples = samples[::channels]
@@ -168,8 +173,9 @@ class Speaker:
         if self.name == "say":
             return "say"
         try:
-            done = subprocess.run([self.exe, "--version"], capture_output=True, text=True,
-                                  timeout=5, check=False)
+            done = subprocess.run(
+                [self.exe, "--version"], capture_output=True, text=True, timeout=5, check=False
+            )
         except (OSError, subprocess.TimeoutExpired):
             return "unknown"
         return (done.stdout.strip().splitlines() or ["unknown"])[0][:120]
@@ -183,8 +189,13 @@ class Speaker:
             cmd += ["-v", self.voice]
         cmd += ["--", text]
         try:
-            done = subprocess.run(cmd, capture_output=True, timeout=_RENDER_TIMEOUT_S,
-                                  stdin=subprocess.DEVNULL, check=False)
+            done = subprocess.run(
+                cmd,
+                capture_output=True,
+                timeout=_RENDER_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise RenderError(f"{self.name} failed: {exc}") from exc
         err = done.stderr.decode("utf-8", "replace").strip()
@@ -196,13 +207,21 @@ class Speaker:
     def _render_say(self, text: str) -> tuple[array, int]:
         with tempfile.TemporaryDirectory(prefix="hiphook-say-") as tmp:
             out = Path(tmp) / "say.wav"
-            cmd = [self.exe, "-r", str(WORDS_PER_MINUTE), "-o", str(out),
-                   "--file-format=WAVE", f"--data-format=LEI16@{RATE}"]
+            cmd = [
+                self.exe,
+                "-r",
+                str(WORDS_PER_MINUTE),
+                "-o",
+                str(out),
+                "--file-format=WAVE",
+                f"--data-format=LEI16@{RATE}",
+            ]
             if self.voice:
                 cmd += ["-v", self.voice]
             try:
-                done = subprocess.run([*cmd, text], capture_output=True,
-                                      timeout=_RENDER_TIMEOUT_S, check=False)
+                done = subprocess.run(
+                    [*cmd, text], capture_output=True, timeout=_RENDER_TIMEOUT_S, check=False
+                )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 raise RenderError(f"say failed: {exc}") from exc
             if done.returncode != 0 or not out.exists():
@@ -219,8 +238,15 @@ class SoundBank:
     engine), saying so once. A cache folder that cannot be written falls back to memory.
     """
 
-    def __init__(self, mode: str, *, voice: str | None = None, volume: float = 1.0,
-                 cache_dir: Path | None = None, rate: int = RATE) -> None:
+    def __init__(
+        self,
+        mode: str,
+        *,
+        voice: str | None = None,
+        volume: float = 1.0,
+        cache_dir: Path | None = None,
+        rate: int = RATE,
+    ) -> None:
         if mode not in ("tone", "voice"):
             raise ValueError(f"sound mode must be 'tone' or 'voice', not {mode!r}")
         if not 0.0 <= volume <= 1.0:
@@ -263,8 +289,7 @@ class SoundBank:
         if not todo:
             return
         what = "spoken cues" if speaker is not None else "tones"
-        self._tell(f"Preparing {len(todo)} {what} (once; they are kept for next time)…",
-                   once=False)
+        self._tell(f"Preparing {len(todo)} {what} (once; they are kept for next time)…", once=False)
         workers = min(4, os.cpu_count() or 1, len(todo))
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hiphook-render") as ex:
@@ -291,9 +316,13 @@ class SoundBank:
 
     def _key(self, cue: Cue, speaker: Speaker | None, as_tone: bool = False) -> str:
         if speaker is not None and not as_tone:
-            parts: dict[str, object] = {"text": cue.text, "voice": self.voice or "",
-                                        "engine": speaker.name, "version": speaker.version,
-                                        "wpm": WORDS_PER_MINUTE}
+            parts: dict[str, object] = {
+                "text": cue.text,
+                "voice": self.voice or "",
+                "engine": speaker.name,
+                "version": speaker.version,
+                "wpm": WORDS_PER_MINUTE,
+            }
         else:
             parts = {"tone": cue.tone.value, "pattern": PATTERNS[cue.tone]}
         parts.update(rate=self.rate, volume=round(self.volume, 4), format=CACHE_FORMAT)
@@ -306,8 +335,10 @@ class SoundBank:
             self._speaker_found = True
             self._speaker = Speaker.find(self.voice)
             if self._speaker is None:
-                self._tell("Cues: no speech engine found (espeak-ng, espeak or say); "
-                           "tones instead of words.")
+                self._tell(
+                    "Cues: no speech engine found (espeak-ng, espeak or say); "
+                    "tones instead of words."
+                )
         return self._speaker
 
     def _render_and_keep(self, cue: Cue) -> None:
@@ -325,8 +356,7 @@ class SoundBank:
                     new = str(exc) not in self._failures
                     self._failures.add(str(exc))
                 if new:  # one word per reason, not one per phrase (a bad voice fails all)
-                    self._tell(f"Cues: could not speak {cue.text!r} ({exc}); "
-                               "a tone plays instead.")
+                    self._tell(f"Cues: could not speak {cue.text!r} ({exc}); a tone plays instead.")
                 key = self._key(cue, None, as_tone=True)
                 samples = None
         if samples is None:
@@ -373,8 +403,10 @@ class SoundBank:
                 raise
         except OSError as exc:
             self._disk_ok = False
-            self._tell(f"Cues: cannot write the sound cache in {self.cache_dir} "
-                       f"({exc.strerror or exc}); keeping sounds in memory for this run.")
+            self._tell(
+                f"Cues: cannot write the sound cache in {self.cache_dir} "
+                f"({exc.strerror or exc}); keeping sounds in memory for this run."
+            )
 
     def _tell(self, text: str, once: bool = True) -> None:
         with self._lock:

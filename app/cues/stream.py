@@ -69,8 +69,9 @@ def _quiet_alsa() -> None:
         return
     try:
         lib = ctypes.CDLL(name)
-        handler_t = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                                     ctypes.c_int, ctypes.c_char_p)
+        handler_t = ctypes.CFUNCTYPE(
+            None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+        )
         _alsa_quiet = handler_t(lambda *_: None)
         lib.snd_lib_error_set_handler(_alsa_quiet)
     except (OSError, AttributeError):
@@ -101,10 +102,12 @@ def _import_sounddevice() -> Any:
     except OSError as exc:  # the PortAudio library itself is missing
         raise AudioUnavailable(
             "the PortAudio library is missing (on Debian/Ubuntu: sudo apt install "
-            f"libportaudio2) [{exc}]") from exc
+            f"libportaudio2) [{exc}]"
+        ) from exc
     except ImportError as exc:
-        raise AudioUnavailable(f"the sounddevice package is missing ({exc}); "
-                               "reinstall hiphook") from exc
+        raise AudioUnavailable(
+            f"the sounddevice package is missing ({exc}); reinstall hiphook"
+        ) from exc
     return sounddevice
 
 
@@ -142,9 +145,14 @@ class AudioStream:
         for attempt in (1, 2):
             try:
                 self._stream = sd.RawOutputStream(
-                    samplerate=rate, channels=1, dtype="int16", latency=LATENCY_S,
-                    blocksize=int(BLOCK_S * rate), callback=self._callback,
-                    finished_callback=self._finished)
+                    samplerate=rate,
+                    channels=1,
+                    dtype="int16",
+                    latency=LATENCY_S,
+                    blocksize=int(BLOCK_S * rate),
+                    callback=self._callback,
+                    finished_callback=self._finished,
+                )
                 self._stream.start()
                 break
             except (sd.PortAudioError, OSError, ValueError) as exc:
@@ -153,16 +161,20 @@ class AudioStream:
                     continue
                 raise AudioUnavailable(
                     f"no sound output ({exc}); check that a sound device or server is "
-                    "there (pactl info)") from exc
+                    "there (pactl info)"
+                ) from exc
         with _open_lock:
             _open_streams.add(id(self))
         if not self._started.wait(_START_TIMEOUT_S):
             self._abort()
-            raise AudioUnavailable("the sound output did not start within "
-                                   f"{_START_TIMEOUT_S:.0f} s; check the sound server")
+            raise AudioUnavailable(
+                "the sound output did not start within "
+                f"{_START_TIMEOUT_S:.0f} s; check the sound server"
+            )
         self.latency_s = float(self._stream.latency)
-        self._watch = threading.Thread(target=self._watchdog, name="hiphook-audio-watch",
-                                       daemon=True)
+        self._watch = threading.Thread(
+            target=self._watchdog, name="hiphook-audio-watch", daemon=True
+        )
         self._watch.start()
         return self
 
@@ -183,8 +195,9 @@ class AudioStream:
         once. Raises AudioUnavailable once the stream is dead or closed.
         """
         if sound.rate != self.rate:
-            raise ValueError(f"sound {sound.key} is at {sound.rate} Hz, the stream at "
-                             f"{self.rate} Hz")
+            raise ValueError(
+                f"sound {sound.key} is at {sound.rate} Hz, the stream at {self.rate} Hz"
+            )
         with self._cv:
             if self._dead is not None:
                 raise AudioUnavailable(self._dead)
@@ -271,8 +284,10 @@ class AudioStream:
         first = now + lead  # when this buffer's first frame is heard
         n = frames * 2
         with self._cv:
-            if not self._placed or (self._placed[0].pos < 0 and all(
-                    p.pos < 0 and (p.at - first) * self.rate >= frames for p in self._placed)):
+            if not self._placed or (
+                self._placed[0].pos < 0
+                and all(p.pos < 0 and (p.at - first) * self.rate >= frames for p in self._placed)
+            ):
                 if not self._closing:  # nothing due in this buffer: silence, cheaply
                     outdata[:] = bytes(n)
                     return
@@ -290,17 +305,16 @@ class AudioStream:
                     self.onsets[p.id] = first + off / 2 / self.rate
                 else:
                     off = 0
-                chunk = p.pcm[p.pos:p.pos + n - off]
-                if written and any(buf[off:off + len(chunk)]):
+                chunk = p.pcm[p.pos : p.pos + n - off]
+                if written and any(buf[off : off + len(chunk)]):
                     _mix_into(buf, off, chunk)
                 else:
-                    buf[off:off + len(chunk)] = chunk
+                    buf[off : off + len(chunk)] = chunk
                 written = True
                 p.pos += len(chunk)
                 if p.pos >= len(p.pcm):
                     finished = True
-                    self._tail_end = max(self._tail_end, first + (off + len(chunk)) / 2
-                                         / self.rate)
+                    self._tail_end = max(self._tail_end, first + (off + len(chunk)) / 2 / self.rate)
                 else:
                     self._tail_end = max(self._tail_end, first + n / 2 / self.rate)
             if finished:
@@ -329,8 +343,7 @@ class AudioStream:
             stalled = time.monotonic() - self._last_callback > _STALL_S
             inactive = stream is not None and not stream.active
             if stalled or inactive:
-                self._die("the sound output stopped answering (was the sound server "
-                          "stopped?)")
+                self._die("the sound output stopped answering (was the sound server stopped?)")
                 return
 
     def _die(self, why: str) -> None:
@@ -351,12 +364,12 @@ class AudioStream:
 def _mix_into(buf: bytearray, off: int, chunk: bytes) -> None:
     """Sum `chunk` into `buf` at byte offset `off`, clipping (rare: the plan avoids it)."""
     a = array("h")
-    a.frombytes(bytes(buf[off:off + len(chunk)]))
+    a.frombytes(bytes(buf[off : off + len(chunk)]))
     b = array("h")
     b.frombytes(chunk)
     for i, v in enumerate(b):
         a[i] = max(-32768, min(32767, a[i] + v))
-    buf[off:off + len(chunk)] = a.tobytes()
+    buf[off : off + len(chunk)] = a.tobytes()
 
 
 def _fade(buf: bytearray, pos: int, total: int) -> int:

@@ -64,8 +64,10 @@ def cmd_set(args: argparse.Namespace) -> int:
     if when is not None:
         print(f"Next: {format_fire(when, now)}.")
     if installed_path() is None:
-        print("It sounds while `hiphook remind run` is running; "
-              "`hiphook remind install` starts that at login.")
+        print(
+            "It sounds while `hiphook remind run` is running; "
+            "`hiphook remind install` starts that at login."
+        )
     return 0
 
 
@@ -128,8 +130,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"Next: {format_fire(when, now)}{quiet}")
     print(f"Delivery: {describe_notifier()}")
     path = installed_path()
-    print(f"Service: {path}" if path else
-          "Service: not installed (`hiphook remind install` runs the reminder at login)")
+    print(
+        f"Service: {path}"
+        if path
+        else "Service: not installed (`hiphook remind install` runs the reminder at login)"
+    )
     return 0
 
 
@@ -138,8 +143,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from app.remind.inapp import coach_is_open
     from app.remind.store import done_today_for, open_settings_store
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         store = open_settings_store(args.db)
@@ -206,12 +212,13 @@ def register(subparsers: Any) -> None:
 
     s = action("set", "remind me every day (or on some days) at a local time", cmd_set)
     s.add_argument("time", metavar="HH:MM", help="24-hour local time, e.g. 07:30")
-    s.add_argument("--days", metavar="mon,tue,...",
-                   help="days to remind: mon,tue,... or daily, weekdays, weekends "
-                   "(default: daily)")
+    s.add_argument(
+        "--days",
+        metavar="mon,tue,...",
+        help="days to remind: mon,tue,... or daily, weekdays, weekends (default: daily)",
+    )
     action("off", "stop reminding (the time is kept)", cmd_off)
     action("status", "the reminder and when it fires next", cmd_status)
     action("run", "run the reminder until stopped (what the login service runs)", cmd_run)
-    action("install", "run the reminder at login (systemd user unit or launchd agent)",
-           cmd_install)
+    action("install", "run the reminder at login (systemd user unit or launchd agent)", cmd_install)
     action("uninstall", "remove the login service written by install", cmd_uninstall)

@@ -217,8 +217,10 @@ def run_forever(
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         if daemon.current is None:
-            say("hiphook reminder running; no reminder is set (hiphook remind set HH:MM). "
-                "Changes apply within a minute. Ctrl-C to stop.")
+            say(
+                "hiphook reminder running; no reminder is set (hiphook remind set HH:MM). "
+                "Changes apply within a minute. Ctrl-C to stop."
+            )
         else:
             when = next_fire(daemon.current, local_zone())
             nxt = f", next {format_fire(when, datetime.now(UTC))}" if when else ""

@@ -40,8 +40,9 @@ def read_settings(target: str | None) -> ReminderSettings | None:
         return None
 
 
-def next_reminder_text(target: str | None, now: datetime | None = None,
-                       zone: tzinfo | None = None) -> str | None:
+def next_reminder_text(
+    target: str | None, now: datetime | None = None, zone: tzinfo | None = None
+) -> str | None:
     """E.g. "tomorrow 07:30" for HomeData.next_reminder; None when off or unknown."""
     settings = read_settings(target)
     z = local_zone() if zone is None else zone

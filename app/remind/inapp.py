@@ -107,8 +107,7 @@ def mark_closed(path: Path | None = None) -> None:
 class InAppReminders:
     """The reminder jobs inside the TUI process, delivering through the TUI."""
 
-    def __init__(self, deliver: Deliver, db: Target = None,
-                 presence: Path | None = None) -> None:
+    def __init__(self, deliver: Deliver, db: Target = None, presence: Path | None = None) -> None:
         self.deliver = deliver
         self.db = db
         self.presence = presence

@@ -90,8 +90,13 @@ def desktop_deliver(
     if argv is not None:
         try:
             result = run(
-                argv, shell=False, check=False, timeout=timeout_s,
-                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                argv,
+                shell=False,
+                check=False,
+                timeout=timeout_s,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
             )
             code = getattr(result, "returncode", 0)
             if code == 0:
@@ -115,4 +120,3 @@ def describe_notifier(platform: str | None = None, which: Which = shutil.which) 
     if argv is None:
         return "terminal bell and a line of text (no desktop notifier found)"
     return f"desktop notification ({argv[0]})"
-

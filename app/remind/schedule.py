@@ -38,7 +38,7 @@ class ScheduleError(ValueError):
 
 
 def parse_time(text: str) -> tuple[int, int]:
-    """"HH:MM" (24-hour; "7:30" is fine) to (hour, minute), or ScheduleError."""
+    """ "HH:MM" (24-hour; "7:30" is fine) to (hour, minute), or ScheduleError."""
     raw = text.strip()
     m = _TIME_RE.fullmatch(raw)
     if m is None:
@@ -54,7 +54,7 @@ def parse_time(text: str) -> tuple[int, int]:
 
 
 def parse_days(text: str) -> tuple[int, ...]:
-    """"mon,wed,fri", "daily", "weekdays" or "weekends" to sorted weekday numbers (Mon=0)."""
+    """ "mon,wed,fri", "daily", "weekdays" or "weekends" to sorted weekday numbers (Mon=0)."""
     raw = text.strip().lower()
     if raw in _ALIASES:
         return _ALIASES[raw]
@@ -73,8 +73,7 @@ def parse_days(text: str) -> tuple[int, ...]:
             days.update(_ALIASES[part])
         else:
             raise ScheduleError(
-                f"{part!r} is not a day: use {', '.join(DAY_NAMES)} "
-                "(or daily, weekdays, weekends)"
+                f"{part!r} is not a day: use {', '.join(DAY_NAMES)} (or daily, weekdays, weekends)"
             )
     return tuple(sorted(days))
 
@@ -172,7 +171,7 @@ def next_fire(
 
 
 def format_fire(when: datetime, now: datetime | None = None, *, zone_name: bool = True) -> str:
-    """"Tue 25 Nov 07:30 CET", with "today"/"tomorrow" when that reads better."""
+    """ "Tue 25 Nov 07:30 CET", with "today"/"tomorrow" when that reads better."""
     label = when.strftime("%a %d %b")
     if now is not None:
         days = (when.date() - now.astimezone(when.tzinfo).date()).days

@@ -37,8 +37,7 @@ class UnsafeTextError(ServiceError):
     exit_code = 2
 
 
-_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab",
-                  "\x00": "a NUL"}
+_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\x00": "a NUL"}
 
 
 def _shown(text: str) -> str:
@@ -67,14 +66,16 @@ def check_service_text(text: str, what: str = "the command") -> str:
     if _has_surrogates(text):
         raise UnsafeTextError(
             f"{what} '{_shown(text)}' is not valid UTF-8, and service files are UTF-8 "
-            "text; rename it (or choose another log with --db) and install again")
+            "text; rename it (or choose another log with --db) and install again"
+        )
     bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
     if bad is not None:
         name = _CONTROL_NAMES.get(bad) or unicodedata.name(bad, "a control character")
         raise UnsafeTextError(
             f"{what} '{_shown(text)}' holds {name} (U+{ord(bad):04X}), which a service "
             "file cannot carry safely; rename it (or choose another log with --db) and "
-            "install again")
+            "install again"
+        )
     return text
 
 
@@ -233,8 +234,11 @@ def _write(path: Path, data: bytes) -> bool:
     except OSError as exc:
         tmp.unlink(missing_ok=True)  # never leave half a unit file behind
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-        why = "the disk is full; free some space and install again" if full else (
-            exc.strerror or str(exc))
+        why = (
+            "the disk is full; free some space and install again"
+            if full
+            else (exc.strerror or str(exc))
+        )
         raise ServiceError(f"cannot write {path}: {why}") from None
     return True
 
@@ -304,7 +308,9 @@ def uninstall(
 
 
 def installed_path(
-    home: Path | None = None, *, platform: str | None = None,
+    home: Path | None = None,
+    *,
+    platform: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Path | None:
     """The service file if one is installed here, for `remind status`."""

@@ -15,8 +15,10 @@ from typing import Any
 from app.store.cli import _db_option, _err, _guard, _write_private, parse_output
 
 MAX_WEEKS = 520
-PDF_MISSING = ("a PDF needs WeasyPrint (pip install 'hiphook[report]'), which is not "
-               "installed here; write an .html file instead and print it from a browser")
+PDF_MISSING = (
+    "a PDF needs WeasyPrint (pip install 'hiphook[report]'), which is not "
+    "installed here; write an .html file instead and print it from a browser"
+)
 
 
 def parse_weeks(text: str) -> int:
@@ -31,12 +33,24 @@ def parse_weeks(text: str) -> int:
 
 def register(subparsers: Any) -> None:
     """Add `report` to the `hiphook` command's subparsers."""
-    r = subparsers.add_parser("report", help="a report of your sessions (HTML, or PDF) "
-                              "to show your physical therapist")
-    r.add_argument("--weeks", type=parse_weeks, default=12, metavar="N",
-                   help="how many whole weeks, ending with this one (default 12)")
-    r.add_argument("-o", "--output", type=parse_output, default=None, metavar="FILE",
-                   help="write FILE (.html, or .pdf for a PDF); default hiphook-report-DATE.html")
+    r = subparsers.add_parser(
+        "report", help="a report of your sessions (HTML, or PDF) to show your physical therapist"
+    )
+    r.add_argument(
+        "--weeks",
+        type=parse_weeks,
+        default=12,
+        metavar="N",
+        help="how many whole weeks, ending with this one (default 12)",
+    )
+    r.add_argument(
+        "-o",
+        "--output",
+        type=parse_output,
+        default=None,
+        metavar="FILE",
+        help="write FILE (.html, or .pdf for a PDF); default hiphook-report-DATE.html",
+    )
     _db_option(r)
     r.set_defaults(func=cmd_report)
 
@@ -85,6 +99,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         _write_private(Path(out), page)
     n = figures.summary["sessions"]
-    print(f"Wrote {out}: {figures.weeks} weeks from {figures.first_day} to {figures.last_day}, "
-          f"{n} session(s) in the log.", file=sys.stderr)
+    print(
+        f"Wrote {out}: {figures.weeks} weeks from {figures.first_day} to {figures.last_day}, "
+        f"{n} session(s) in the log.",
+        file=sys.stderr,
+    )
     return 0

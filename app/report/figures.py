@@ -40,11 +40,18 @@ def summary(done: set[date], n_sessions: int, today: date) -> dict[str, Any]:
         "today": today.isoformat(),
         "sessions": n_sessions,
         "days_done": len(done),
-        "streak": {"days": st.days, "bends": st.bends, "best": st.best,
-                   "start": st.start.isoformat() if st.start else None,
-                   "at_risk": st.at_risk, "rule": st.rule},
-        "adherence": {"last7": round(stats.adherence(done, today, 7), 4),
-                      "last30": round(stats.adherence(done, today, 30), 4)},
+        "streak": {
+            "days": st.days,
+            "bends": st.bends,
+            "best": st.best,
+            "start": st.start.isoformat() if st.start else None,
+            "at_risk": st.at_risk,
+            "rule": st.rule,
+        },
+        "adherence": {
+            "last7": round(stats.adherence(done, today, 7), 4),
+            "last30": round(stats.adherence(done, today, 30), 4),
+        },
     }
 
 
@@ -113,8 +120,9 @@ def _slope_per_week(points: Sequence[tuple[date, int]]) -> float | None:
     return round(statistics.linear_regression(x, y).slope, 3)
 
 
-def compute(sessions: Sequence[Mapping[str, Any]], today: date, weeks: int = 12,
-            made_at: str = "") -> Figures:
+def compute(
+    sessions: Sequence[Mapping[str, Any]], today: date, weeks: int = 12, made_at: str = ""
+) -> Figures:
     """The report's figures for the `weeks` whole weeks (Monday first) ending with today's."""
     first = monday(today) - timedelta(weeks=weeks - 1)
     inside = [s for s in sessions if first <= date.fromisoformat(s["local_day"]) <= today]
@@ -148,13 +156,19 @@ def compute(sessions: Sequence[Mapping[str, Any]], today: date, weeks: int = 12,
         ss = [s for s in inside if start <= date.fromisoformat(s["local_day"]) <= end]
         days_in = (min(end, today) - start).days + 1
         done = sum(1 for k in range(7) if by_day.get(start + timedelta(days=k)) == "done")
-        weekly.append({
-            "week": start.isoformat(), "sessions": len(ss), "done_days": done,
-            "days": days_in,
-            "completed": sum(1 for s in ss if s["status"] == "completed"),
-            "pain_before": _mean([s["pain_before"] for s in ss if s["pain_before"] is not None]),
-            "pain_after": _mean([s["pain_after"] for s in ss if s["pain_after"] is not None]),
-        })
+        weekly.append(
+            {
+                "week": start.isoformat(),
+                "sessions": len(ss),
+                "done_days": done,
+                "days": days_in,
+                "completed": sum(1 for s in ss if s["status"] == "completed"),
+                "pain_before": _mean(
+                    [s["pain_before"] for s in ss if s["pain_before"] is not None]
+                ),
+                "pain_after": _mean([s["pain_after"] for s in ss if s["pain_after"] is not None]),
+            }
+        )
 
     presses: list[PressPoint] = []
     for s in inside:
@@ -162,12 +176,21 @@ def compute(sessions: Sequence[Mapping[str, Any]], today: date, weeks: int = 12,
             if st["kind"] != "press":
                 continue
             tr = st.get("trace")
-            presses.append(PressPoint(
-                day=s["local_day"], session_id=s.get("id"), name=st["name"], side=st["side"],
-                sensor=bool(s.get("sensor")), planned_s=st["planned_s"],
-                actual_s=st["actual_s"], under_pressure_s=st.get("under_pressure_s"),
-                verdict=st.get("verdict"), completed=bool(st["completed"]),
-                n_samples=tr["n_samples"] if tr else None))
+            presses.append(
+                PressPoint(
+                    day=s["local_day"],
+                    session_id=s.get("id"),
+                    name=st["name"],
+                    side=st["side"],
+                    sensor=bool(s.get("sensor")),
+                    planned_s=st["planned_s"],
+                    actual_s=st["actual_s"],
+                    under_pressure_s=st.get("under_pressure_s"),
+                    verdict=st.get("verdict"),
+                    completed=bool(st["completed"]),
+                    n_samples=tr["n_samples"] if tr else None,
+                )
+            )
     groups: dict[tuple[str, str, str, bool], list[PressPoint]] = defaultdict(list)
     for p in presses:
         wk = monday(date.fromisoformat(p.day)).isoformat()
@@ -177,41 +200,69 @@ def compute(sessions: Sequence[Mapping[str, Any]], today: date, weeks: int = 12,
         confirmed = sum(1 for p in ps if p.verdict == "confirmed")
         completed = sum(1 for p in ps if p.completed)
         held = [p.under_pressure_s for p in ps if p.under_pressure_s is not None]
-        press_weekly.append({
-            "week": wk, "name": name, "side": side or None, "sensor": sensor,
-            "presses": len(ps), "confirmed": confirmed, "completed": completed,
-            # With a sensor a press is judged; without one it can only be completed.
-            "share": round((confirmed if sensor else completed) / len(ps), 4),
-            "under_pressure_mean_s": _mean(held),
-        })
+        press_weekly.append(
+            {
+                "week": wk,
+                "name": name,
+                "side": side or None,
+                "sensor": sensor,
+                "presses": len(ps),
+                "confirmed": confirmed,
+                "completed": completed,
+                # With a sensor a press is judged; without one it can only be completed.
+                "share": round((confirmed if sensor else completed) / len(ps), 4),
+                "under_pressure_mean_s": _mean(held),
+            }
+        )
 
-    pain = [PainRow(s["local_day"], s.get("id"), s["status"], s["pain_before"], s["pain_after"])
-            for s in inside if s["pain_before"] is not None or s["pain_after"] is not None]
+    pain = [
+        PainRow(s["local_day"], s.get("id"), s["status"], s["pain_before"], s["pain_after"])
+        for s in inside
+        if s["pain_before"] is not None or s["pain_after"] is not None
+    ]
     trend = {
         "before_per_week": _slope_per_week(
-            [(date.fromisoformat(p.day), p.before) for p in pain if p.before is not None]),
+            [(date.fromisoformat(p.day), p.before) for p in pain if p.before is not None]
+        ),
         "after_per_week": _slope_per_week(
-            [(date.fromisoformat(p.day), p.after) for p in pain if p.after is not None]),
+            [(date.fromisoformat(p.day), p.after) for p in pain if p.after is not None]
+        ),
     }
     by_adh: dict[str, dict[str, Any]] = {}
-    for label, pick in (("high", lambda w: w["done_days"] >= HIGH_ADHERENCE),
-                        ("low", lambda w: w["done_days"] < HIGH_ADHERENCE)):
+    for label, pick in (
+        ("high", lambda w: w["done_days"] >= HIGH_ADHERENCE),
+        ("low", lambda w: w["done_days"] < HIGH_ADHERENCE),
+    ):
         wks = {w["week"] for w in weekly if w["days"] == 7 and pick(w)}
         ss = [s for s in inside if monday(date.fromisoformat(s["local_day"])).isoformat() in wks]
         by_adh[label] = {
-            "weeks": len(wks), "sessions": len(ss),
+            "weeks": len(wks),
+            "sessions": len(ss),
             "pain_before": _mean([s["pain_before"] for s in ss if s["pain_before"] is not None]),
             "pain_after": _mean([s["pain_after"] for s in ss if s["pain_after"] is not None]),
         }
 
-    notes = [{"day": s["local_day"], "session_id": s.get("id"), "note": s["notes"]}
-             for s in inside if (s.get("notes") or "").strip()]
+    notes = [
+        {"day": s["local_day"], "session_id": s.get("id"), "note": s["notes"]}
+        for s in inside
+        if (s.get("notes") or "").strip()
+    ]
     return Figures(
-        made_at=made_at, today=today.isoformat(), first_day=first.isoformat(),
-        last_day=today.isoformat(), weeks=weeks,
+        made_at=made_at,
+        today=today.isoformat(),
+        first_day=first.isoformat(),
+        last_day=today.isoformat(),
+        weeks=weeks,
         routines=sorted({s["routine"] for s in inside}),
         sides=sorted({s["side"] for s in inside if s["side"]}),
         summary=summary(done_days(sessions), len(sessions), today),
-        calendar=calendar, day_counts=counts,
-        weekly=weekly, presses=presses, press_weekly=press_weekly, pain=pain,
-        pain_trend=trend, pain_by_adherence=by_adh, notes=notes)
+        calendar=calendar,
+        day_counts=counts,
+        weekly=weekly,
+        presses=presses,
+        press_weekly=press_weekly,
+        pain=pain,
+        pain_trend=trend,
+        pain_by_adherence=by_adh,
+        notes=notes,
+    )

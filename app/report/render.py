@@ -17,11 +17,19 @@ from typing import Any
 
 from app.report.figures import DAY_STATES, Figures
 
-DISCLAIMER = ("hiphook is a tool for keeping a routine; it is not medical advice. "
-              "Discuss this report, your pain and any change of exercise with your "
-              "physical therapist or doctor.")
-STATE_COLOURS = {"done": "#2e7d32", "partial": "#f9a825", "interrupted": "#c62828",
-                 "missed": "#e0e0e0", "open": "#ffffff", "future": "#ffffff"}
+DISCLAIMER = (
+    "hiphook is a tool for keeping a routine; it is not medical advice. "
+    "Discuss this report, your pain and any change of exercise with your "
+    "physical therapist or doctor."
+)
+STATE_COLOURS = {
+    "done": "#2e7d32",
+    "partial": "#f9a825",
+    "interrupted": "#c62828",
+    "missed": "#e0e0e0",
+    "open": "#ffffff",
+    "future": "#ffffff",
+}
 WIDTH_IN = 7.0  # fits the printable width of both A4 (180 mm) and Letter (7.5 in)
 
 
@@ -29,10 +37,16 @@ def _plt() -> Any:
     import matplotlib
 
     matplotlib.use("svg", force=False)
-    matplotlib.rcParams.update({
-        "svg.fonttype": "none", "svg.hashsalt": "hiphook", "font.size": 8,
-        "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 72,
-    })
+    matplotlib.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "svg.hashsalt": "hiphook",
+            "font.size": 8,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "figure.dpi": 72,
+        }
+    )
     import matplotlib.pyplot as plt
 
     return plt
@@ -43,7 +57,7 @@ def _svg(fig: Any) -> str:
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     _plt().close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 def _days(values: list[str]) -> list[date]:
@@ -57,20 +71,33 @@ def calendar_chart(f: Figures) -> str:
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.9))
     for k, cell in enumerate(f.calendar):
         w, d = divmod(k, 7)
-        ax.add_patch(Rectangle((w, 6 - d), 0.9, 0.9, facecolor=STATE_COLOURS[cell["state"]],
-                               edgecolor="#9e9e9e" if cell["state"] == "open" else "none"))
+        ax.add_patch(
+            Rectangle(
+                (w, 6 - d),
+                0.9,
+                0.9,
+                facecolor=STATE_COLOURS[cell["state"]],
+                edgecolor="#9e9e9e" if cell["state"] == "open" else "none",
+            )
+        )
     ax.set_xlim(0, f.weeks)
     ax.set_ylim(0, 7)
     ax.set_yticks([6.45 - d for d in range(7)], ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
     step = max(1, f.weeks // 8)
-    ax.set_xticks([w + 0.45 for w in range(0, f.weeks, step)],
-                  [f.calendar[w * 7]["day"][5:] for w in range(0, f.weeks, step)])
+    ax.set_xticks(
+        [w + 0.45 for w in range(0, f.weeks, step)],
+        [f.calendar[w * 7]["day"][5:] for w in range(0, f.weeks, step)],
+    )
     ax.tick_params(length=0)
     for s in ax.spines.values():
         s.set_visible(False)
     ax.set_aspect("equal")
-    ax.legend(handles=[Patch(color=STATE_COLOURS[s], label=s) for s in DAY_STATES],
-              loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.legend(
+        handles=[Patch(color=STATE_COLOURS[s], label=s) for s in DAY_STATES],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        frameon=False,
+    )
     return _svg(fig)
 
 
@@ -78,10 +105,10 @@ def weekly_chart(f: Figures) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.8))
     weeks = _days([w["week"] for w in f.weekly])
-    ax.bar(weeks, [w["sessions"] for w in f.weekly], width=5, color="#5c6bc0",
-           label="sessions")
-    ax.plot(weeks, [w["done_days"] for w in f.weekly], "o-", color="#2e7d32", ms=3,
-            label="days done")
+    ax.bar(weeks, [w["sessions"] for w in f.weekly], width=5, color="#5c6bc0", label="sessions")
+    ax.plot(
+        weeks, [w["done_days"] for w in f.weekly], "o-", color="#2e7d32", ms=3, label="days done"
+    )
     ax.set_ylabel("per week")
     ax.set_ylim(0, max([7] + [w["sessions"] for w in f.weekly]) + 0.5)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
@@ -96,22 +123,38 @@ def press_chart(f: Figures, name: str) -> str:
     for side in sorted({p.side or "" for p in ps}):
         mine = [p for p in ps if (p.side or "") == side and p.under_pressure_s is not None]
         if mine:
-            a1.plot(_days([p.day for p in mine]), [p.under_pressure_s for p in mine], ".",
-                    ms=4, label=f"held, {side or 'both'}")
+            a1.plot(
+                _days([p.day for p in mine]),
+                [p.under_pressure_s for p in mine],
+                ".",
+                ms=4,
+                label=f"held, {side or 'both'}",
+            )
     planned = [p for p in ps]
     if planned:
-        a1.plot(_days([p.day for p in planned]), [p.planned_s for p in planned], "_",
-                color="#9e9e9e", label="planned")
+        a1.plot(
+            _days([p.day for p in planned]),
+            [p.planned_s for p in planned],
+            "_",
+            color="#9e9e9e",
+            label="planned",
+        )
     a1.set_ylabel("seconds under\npressure")
     a1.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     series: dict[tuple[str, bool], list[tuple[date, float]]] = defaultdict(list)
     for row in f.press_weekly:
         if row["name"] == name:
             series[(row["side"] or "both", row["sensor"])].append(
-                (date.fromisoformat(row["week"]), row["share"] * 100))
+                (date.fromisoformat(row["week"]), row["share"] * 100)
+            )
     for (side, sensor), pts in sorted(series.items()):
-        a2.plot([d for d, _ in pts], [v for _, v in pts], "o-" if sensor else "s--", ms=3,
-                label=f"{side}: {'confirmed (sensor)' if sensor else 'completed (no sensor)'}")
+        a2.plot(
+            [d for d, _ in pts],
+            [v for _, v in pts],
+            "o-" if sensor else "s--",
+            ms=3,
+            label=f"{side}: {'confirmed (sensor)' if sensor else 'completed (no sensor)'}",
+        )
     a2.set_ylim(-5, 105)
     a2.set_ylabel("% per week")
     a2.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
@@ -125,22 +168,39 @@ def pain_chart(f: Figures) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 2.2))
     for key, colour, label in (("before", "#6d4c41", "before"), ("after", "#1565c0", "after")):
-        pts = [(date.fromisoformat(p.day), getattr(p, key), p.status) for p in f.pain
-               if getattr(p, key) is not None]
+        pts = [
+            (date.fromisoformat(p.day), getattr(p, key), p.status)
+            for p in f.pain
+            if getattr(p, key) is not None
+        ]
         full = [(d, v) for d, v, s in pts if s == "completed"]
         cut = [(d, v) for d, v, s in pts if s != "completed"]
         if full:
-            ax.plot([d for d, _ in full], [v for _, v in full], "o", ms=3, color=colour,
-                    label=label)
+            ax.plot(
+                [d for d, _ in full], [v for _, v in full], "o", ms=3, color=colour, label=label
+            )
         if cut:
-            ax.plot([d for d, _ in cut], [v for _, v in cut], "x", ms=5, color=colour,
-                    label=f"{label}, run not completed")
+            ax.plot(
+                [d for d, _ in cut],
+                [v for _, v in cut],
+                "x",
+                ms=5,
+                color=colour,
+                label=f"{label}, run not completed",
+            )
         if len({d for d, _, _ in pts}) >= 2:
             x = np.array([d.toordinal() for d, _, _ in pts], dtype=float)
             slope, icpt = np.polyfit(x, np.array([v for _, v, _ in pts], dtype=float), 1)
             xs = np.array([x.min(), x.max()])
-            ax.plot([date.fromordinal(int(v)) for v in xs], slope * xs + icpt, "-",
-                    color=colour, lw=1, alpha=0.7, label=f"{label}, trend")
+            ax.plot(
+                [date.fromordinal(int(v)) for v in xs],
+                slope * xs + icpt,
+                "-",
+                color=colour,
+                lw=1,
+                alpha=0.7,
+                label=f"{label}, trend",
+            )
     ax.set_ylim(-0.5, 10.5)
     ax.set_ylabel("pain 0-10")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
@@ -180,7 +240,9 @@ def render_html(f: Figures) -> str:
     st = s["streak"]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>hiphook report</title><style>", CSS, "</style></head><body>",
+        "<title>hiphook report</title><style>",
+        CSS,
+        "</style></head><body>",
         "<h1>hiphook: hip-flexor routine report</h1>",
         f"<p class='meta'>Period: {_fig('first_day', f.first_day)} to "
         f"{_fig('last_day', f.last_day)} ({f.weeks} weeks). Routine: "
@@ -193,38 +255,48 @@ def render_html(f: Figures) -> str:
         f"<p>Completed on {_fig('adherence.last7', _pct(s['adherence']['last7']))} of the last "
         f"7 days and {_fig('adherence.last30', _pct(s['adherence']['last30']))} of the last 30. "
         f"Sessions in the whole log: {_fig('sessions', s['sessions'])}.</p>",
-        "<table><tr>" + "".join(f"<th>{d}</th>" for d in DAY_STATES) + "</tr><tr>"
+        "<table><tr>"
+        + "".join(f"<th>{d}</th>" for d in DAY_STATES)
+        + "</tr><tr>"
         + "".join(f"<td>{_fig('days.' + d, f.day_counts[d])}</td>" for d in DAY_STATES)
         + "</tr></table>",
         calendar_chart(f),
         "<p><small>done: a completed run; partial: stopped before the end; interrupted: the "
         "app or computer stopped mid-run; missed: no run.</small></p></section>",
-        "<section><h2>Sessions per week</h2>", weekly_chart(f),
+        "<section><h2>Sessions per week</h2>",
+        weekly_chart(f),
         "<table><tr><th>week of</th><th>sessions</th><th>days done</th>"
         "<th>pain before</th><th>pain after</th></tr>",
     ]
     for w in f.weekly:
         k = f"week.{w['week']}"
-        parts.append(f"<tr><td>{_e(w['week'])}</td><td>{_fig(k + '.sessions', w['sessions'])}"
-                     f"</td><td>{_fig(k + '.done_days', w['done_days'])}</td>"
-                     f"<td>{_e(w['pain_before'])}</td><td>{_e(w['pain_after'])}</td></tr>")
+        parts.append(
+            f"<tr><td>{_e(w['week'])}</td><td>{_fig(k + '.sessions', w['sessions'])}"
+            f"</td><td>{_fig(k + '.done_days', w['done_days'])}</td>"
+            f"<td>{_e(w['pain_before'])}</td><td>{_e(w['pain_after'])}</td></tr>"
+        )
     parts.append("</table></section>")
     for name in sorted({p.name for p in f.presses}):
-        parts += [f"<section><h2>{_e(name)}: time under pressure and verdicts</h2>",
-                  press_chart(f, name),
-                  "<table><tr><th>week of</th><th>side</th><th>sensor</th><th>presses</th>"
-                  "<th>confirmed</th><th>completed</th><th>share</th><th>held (mean s)</th>"
-                  "</tr>"]
+        parts += [
+            f"<section><h2>{_e(name)}: time under pressure and verdicts</h2>",
+            press_chart(f, name),
+            "<table><tr><th>week of</th><th>side</th><th>sensor</th><th>presses</th>"
+            "<th>confirmed</th><th>completed</th><th>share</th><th>held (mean s)</th>"
+            "</tr>",
+        ]
         for r in (r for r in f.press_weekly if r["name"] == name):
             parts.append(
                 f"<tr><td>{_e(r['week'])}</td><td>{_e(r['side'])}</td>"
                 f"<td>{'yes' if r['sensor'] else 'no'}</td><td>{_e(r['presses'])}</td>"
                 f"<td>{_e(r['confirmed'] if r['sensor'] else None)}</td>"
                 f"<td>{_e(r['completed'])}</td><td>{_pct(r['share'])}</td>"
-                f"<td>{_e(r['under_pressure_mean_s'])}</td></tr>")
-        parts.append("</table><p><small>With a sensor the share is of presses confirmed "
-                     "(held for 90% of the planned time); without one it is of presses "
-                     "completed, which the app cannot verify.</small></p></section>")
+                f"<td>{_e(r['under_pressure_mean_s'])}</td></tr>"
+            )
+        parts.append(
+            "</table><p><small>With a sensor the share is of presses confirmed "
+            "(held for 90% of the planned time); without one it is of presses "
+            "completed, which the app cannot verify.</small></p></section>"
+        )
     if not f.presses:
         parts.append("<section><h2>Presses</h2><p>No presses in this period.</p></section>")
     tr = f.pain_trend
@@ -246,8 +318,11 @@ def render_html(f: Figures) -> str:
         "<section><h2>Notes</h2>",
     ]
     if f.notes:
-        parts.append("<ul>" + "".join(
-            f"<li><b>{_e(n['day'])}</b> {_e(n['note'])}</li>" for n in f.notes) + "</ul>")
+        parts.append(
+            "<ul>"
+            + "".join(f"<li><b>{_e(n['day'])}</b> {_e(n['note'])}</li>" for n in f.notes)
+            + "</ul>"
+        )
     else:
         parts.append("<p>No notes in this period.</p>")
     parts += [

@@ -177,8 +177,11 @@ class SensorAttachment:
                 self._last_verdict = c.verdict
                 trace = tuple(self.coach.traces.get(ev.step) or ())
                 ev = dataclasses.replace(ev, verdict=c.verdict, trace=trace or None)
-        if (ev.kind in (EventKind.STEP_STARTED, EventKind.RESUMED) and self.hold_only
-                and self._loop is not None):
+        if (
+            ev.kind in (EventKind.STEP_STARTED, EventKind.RESUMED)
+            and self.hold_only
+            and self._loop is not None
+        ):
             # after this dispatch is over, not inside it
             self._loop.call_soon(self._sync_hold)
         if ev.kind in (EventKind.FINISHED, EventKind.ABORTED) and self._loop is not None:
@@ -191,8 +194,17 @@ class SensorAttachment:
         """A runner listener: tell the coach's listeners (cues, faces) a press's verdict,
         once the log has been handed the step."""
         if ev.kind is EventKind.STEP_FINISHED and ev.verdict is not None:
-            self._publish([CoachEvent(CoachKind.VERDICT, ev.t, ev.step, verdict=ev.verdict,
-                                      text=ev.verdict.words())])
+            self._publish(
+                [
+                    CoachEvent(
+                        CoachKind.VERDICT,
+                        ev.t,
+                        ev.step,
+                        verdict=ev.verdict,
+                        text=ev.verdict.words(),
+                    )
+                ]
+            )
 
     def _count_press(self) -> None:
         """Keep the running count and sum of the current press's samples."""
@@ -201,7 +213,7 @@ class SensorAttachment:
             return
         if trace is not self._press_trace:
             self._press_trace, self._press_n, self._press_sum = trace, 0, 0.0
-        fresh = trace[self._press_n:]
+        fresh = trace[self._press_n :]
         self._press_n = len(trace)
         self._press_sum += sum(f for _, f in fresh)
 

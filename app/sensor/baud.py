@@ -36,7 +36,8 @@ def baud_arg(text: str) -> int | None:
     except ValueError:
         shown = text if len(text) <= 20 else text[:17] + "..."
         raise argparse.ArgumentTypeError(
-            f"not a baud rate: {shown!r} (a number such as 115200, or auto)") from None
+            f"not a baud rate: {shown!r} (a number such as 115200, or auto)"
+        ) from None
     if not 300 <= value <= 4_000_000:
         raise argparse.ArgumentTypeError(f"baud rate must be 300 to 4000000 (or auto), not {text}")
     return value
@@ -55,19 +56,27 @@ def diy_scale_arg(text: str) -> float:
         shown = text if len(text) <= 20 else text[:17] + "..."
         raise argparse.ArgumentTypeError(
             f"must be a positive number of newtons per unit (e.g. 9.81 for a sketch that "
-            f"prints kilograms), not {shown!r}")
+            f"prints kilograms), not {shown!r}"
+        )
     return value
 
 
 def add_port_options(parser: argparse.ArgumentParser) -> None:
     """`--baud` and `--diy-scale`, the same on every command that opens a port."""
     parser.add_argument(
-        "--baud", type=baud_arg, default=p.DEFAULT_BAUD, metavar="N|auto",
+        "--baud",
+        type=baud_arg,
+        default=p.DEFAULT_BAUD,
+        metavar="N|auto",
         help=f"serial speed (default {p.DEFAULT_BAUD}); auto tries "
-             + ", ".join(map(str, AUTO_BAUDS)))
+        + ", ".join(map(str, AUTO_BAUDS)),
+    )
     parser.add_argument(
-        "--diy-scale", type=diy_scale_arg, default=1.0,
-        help="newtons per unit a DIY sensor prints when it names no unit (default 1)")
+        "--diy-scale",
+        type=diy_scale_arg,
+        default=1.0,
+        help="newtons per unit a DIY sensor prints when it names no unit (default 1)",
+    )
 
 
 def _decodes(url: str, baud: int, listen_s: float) -> bool:
@@ -116,23 +125,27 @@ def detect_baud(
     return None
 
 
-def resolve_baud(
-    url: str, baud: int | None, command: str, out: TextIO = sys.stdout
-) -> int | None:
+def resolve_baud(url: str, baud: int | None, command: str, out: TextIO = sys.stdout) -> int | None:
     """The baud rate to open `url` at: `baud`, or for auto (None) the first usual rate at
     which lines decode. None (with the reason on stderr) when none does."""
     if baud is not None:
         return baud
     target = find_auto() if url == "auto" else url
     if target is None:
-        print(f"{command}: --baud auto needs a port, and none was found "
-              "(try: hiphook sensor scan --all)", file=sys.stderr)
+        print(
+            f"{command}: --baud auto needs a port, and none was found "
+            "(try: hiphook sensor scan --all)",
+            file=sys.stderr,
+        )
         return None
     found = detect_baud(target, report=lambda msg: print(f"# {msg}", file=out, flush=True))
     if found is None:
-        print(f"{command}: nothing on {target} decodes at 9600, 38400, 57600 or 115200 baud. "
-              "Check the sketch's Serial.begin() rate and give it with --baud N, and that "
-              "it prints one reading per line.", file=sys.stderr)
+        print(
+            f"{command}: nothing on {target} decodes at 9600, 38400, 57600 or 115200 baud. "
+            "Check the sketch's Serial.begin() rate and give it with --baud N, and that "
+            "it prints one reading per line.",
+            file=sys.stderr,
+        )
         return None
     print(f"# {found} baud: lines decode", file=out, flush=True)
     return found

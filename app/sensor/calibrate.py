@@ -43,8 +43,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.show:
         band = settings.pressure_band()
         state = "calibrated" if band.calibrated else "not calibrated (default band)"
-        print(f"Target band: {band.low:.0f}–{band.high:.0f} N, hysteresis {band.hysteresis:.1f} N"
-              f" — {state}.")
+        print(
+            f"Target band: {band.low:.0f}–{band.high:.0f} N, hysteresis {band.hysteresis:.1f} N"
+            f" — {state}."
+        )
         return 0
     lock = threading.Lock()
     samples: list[float] = []
@@ -68,11 +70,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         if found is None:
             return 1
         baud = found
-    session = open_sensor(args.port, on_batch, on_status, baud=baud,
-                          diy_scale_cn=args.diy_scale * 100)
+    session = open_sensor(
+        args.port, on_batch, on_status, baud=baud, diy_scale_cn=args.diy_scale * 100
+    )
     if session is None:
-        print("hiphook: calibration needs a sensor: give --sensor sim|auto|PATH|URL",
-              file=sys.stderr)
+        print(
+            "hiphook: calibration needs a sensor: give --sensor sim|auto|PATH|URL", file=sys.stderr
+        )
         return 2
     interactive = sys.stdin.isatty() and not args.yes
     try:
@@ -89,8 +93,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             value = _mean_force(samples, lock, args.seconds)
             if value is None:
                 msg = status.get("message") or "no readings arrived"
-                print(f"hiphook: no force readings during the '{name}' reading ({msg}). "
-                      "Check the cable and the port (`hiphook sensor scan`).", file=sys.stderr)
+                print(
+                    f"hiphook: no force readings during the '{name}' reading ({msg}). "
+                    "Check the cable and the port (`hiphook sensor scan`).",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"  {name}: {value:.1f} N")
             readings.append(value)
@@ -109,8 +116,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if problem:
         print(f"hiphook: {problem}", file=sys.stderr)
         return 1
-    print(f"Target band saved: {band.low:.0f}–{band.high:.0f} N "
-          f"(hysteresis {band.hysteresis:.1f} N).")
+    print(
+        f"Target band saved: {band.low:.0f}–{band.high:.0f} N (hysteresis {band.hysteresis:.1f} N)."
+    )
     return 0
 
 
@@ -118,10 +126,12 @@ def register(sensor_sub: Any) -> None:
     cal = sensor_sub.add_parser("calibrate", help="fit the target pressure band to you")
     cal.add_argument("--sensor", dest="port", default="auto", metavar="sim|auto|PATH|URL")
     cal.add_argument("--show", action="store_true", help="print the current band and exit")
-    cal.add_argument("--yes", action="store_true",
-                     help="no prompts: take each reading after a short pause")
+    cal.add_argument(
+        "--yes", action="store_true", help="no prompts: take each reading after a short pause"
+    )
     cal.add_argument("--seconds", type=float, default=3.0, help="length of each reading")
-    cal.add_argument("--settle", type=float, default=5.0,
-                     help="pause before each reading with --yes")
+    cal.add_argument(
+        "--settle", type=float, default=5.0, help="pause before each reading with --yes"
+    )
     add_port_options(cal)
     cal.set_defaults(func=cmd_calibrate)

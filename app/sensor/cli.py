@@ -24,8 +24,7 @@ from .status import SensorBatch
 def register(subparsers: Any) -> None:
     """Add `sensor` (with `scan` and `monitor`) and `sim` to an argparse subparsers."""
     sensor = subparsers.add_parser("sensor", help="find and watch the force sensor")
-    sensor_sub = sensor.add_subparsers(dest="sensor_command",
-                                       metavar="{scan,monitor,calibrate}")
+    sensor_sub = sensor.add_subparsers(dest="sensor_command", metavar="{scan,monitor,calibrate}")
     sensor_sub.required = True
 
     scan = sensor_sub.add_parser("scan", help="list serial ports that look like a sensor")
@@ -63,7 +62,8 @@ def seconds_arg(lo: float, hi: float) -> Callable[[str], float]:
             raise argparse.ArgumentTypeError(f"not a number of seconds: {shown!r}") from None
         if not (math.isfinite(v) and lo <= v <= hi):
             raise argparse.ArgumentTypeError(
-                f"must be a number of seconds from {lo:g} to {hi:g}, not {text}")
+                f"must be a number of seconds from {lo:g} to {hi:g}, not {text}"
+            )
         return v
 
     return parse
@@ -131,7 +131,11 @@ def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         print(f"# {status.state}: {status.message}", file=out, flush=True)
 
     link = SensorLink(
-        url, on_batch, on_status, rate_hz=args.rate, baud=baud,
+        url,
+        on_batch,
+        on_status,
+        rate_hz=args.rate,
+        baud=baud,
         diy_scale_cn=args.diy_scale * 100,
     )
     link.start()

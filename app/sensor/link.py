@@ -119,8 +119,12 @@ class SensorLink:
         self.decoder = p.Decoder(plain_scale_cn=diy_scale_cn)
         # The reader's read timeout is the batching window: one batch per read.
         self.transport = transport(
-            url, self, baud=baud, read_timeout=batch_interval,
-            retry_interval=retry_interval, reconnect=reconnect,
+            url,
+            self,
+            baud=baud,
+            read_timeout=batch_interval,
+            retry_interval=retry_interval,
+            reconnect=reconnect,
         )
         self._lock = threading.Lock()  # the status snapshot and the waiters
         self._exchange_lock = threading.Lock()  # one command and its reply at a time
@@ -246,8 +250,7 @@ class SensorLink:
         if not failures:
             msg = "looking for a sensor (none found)"
         elif permission_hint(*failures[-1]) is None:
-            msg = (LOST_MESSAGE if self._gap_start is not None
-                   else open_error_message(*failures[-1]))
+            msg = LOST_MESSAGE if self._gap_start is not None else open_error_message(*failures[-1])
         else:
             return
         if self._status.message != msg:
@@ -262,10 +265,11 @@ class SensorLink:
         self._kind = None
         self._streaming = False
         self._generation += 1
-        self._set(self._waiting_state(), f"opened {transport.port_url}",
-                  port=transport.port_url)
+        self._set(self._waiting_state(), f"opened {transport.port_url}", port=transport.port_url)
         self._handshaker = threading.Thread(
-            target=self._handshake, args=(self._generation,), name="sensor-handshake",
+            target=self._handshake,
+            args=(self._generation,),
+            name="sensor-handshake",
             daemon=True,
         )
         self._handshaker.start()

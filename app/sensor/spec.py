@@ -14,10 +14,14 @@ from dataclasses import dataclass
 
 from .discovery import BY_ID_DIR, permission_hint
 
-EXPECTED = ("none, sim, auto, a device path such as /dev/ttyACM0 or "
-            f"{BY_ID_DIR}/…, or a URL such as socket://HOST:PORT or rfc2217://HOST:PORT")
-WHAT_TO_DO = (f"run `hiphook sensor scan --all` to list the ports, prefer the {BY_ID_DIR} "
-              "path, and check the cable")
+EXPECTED = (
+    "none, sim, auto, a device path such as /dev/ttyACM0 or "
+    f"{BY_ID_DIR}/…, or a URL such as socket://HOST:PORT or rfc2217://HOST:PORT"
+)
+WHAT_TO_DO = (
+    f"run `hiphook sensor scan --all` to list the ports, prefer the {BY_ID_DIR} "
+    "path, and check the cable"
+)
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,10 @@ def parse_sensor_spec(text: str) -> SensorSpec:
         if scheme.lower() in ("socket", "rfc2217"):
             host, _, port = rest.split("?")[0].rpartition(":")
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"--sensor {value!r}: a {scheme}:// URL needs HOST:PORT "
-                                 f"(a port 1-65535), e.g. {scheme}://127.0.0.1:7777")
+                raise ValueError(
+                    f"--sensor {value!r}: a {scheme}:// URL needs HOST:PORT "
+                    f"(a port 1-65535), e.g. {scheme}://127.0.0.1:7777"
+                )
         return SensorSpec("url", value)
     if "/" not in value:
         guess = f"/dev/{value}"

@@ -21,7 +21,6 @@ CLOSED = "closed"
 LOST_MESSAGE = "sensor lost — reconnecting"
 
 
-
 class Sample(NamedTuple):
     """One force reading. For a DIY sensor `seq` is the link's own count and `ms` the
     host's monotonic clock in ms; for a device both are the device's counters."""

@@ -27,8 +27,15 @@ if TYPE_CHECKING:
     from app.store.trace import ForceTrace
 
 __all__ = [
-    "ForceTrace", "HistoryData", "HomeData", "SessionRecorder", "Store", "StoreError",
-    "load_home", "open_store", "resolve",
+    "ForceTrace",
+    "HistoryData",
+    "HomeData",
+    "SessionRecorder",
+    "Store",
+    "StoreError",
+    "load_home",
+    "open_store",
+    "resolve",
 ]
 
 _LAZY = {

@@ -32,37 +32,61 @@ def _err(msg: str) -> None:
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="PATH|URL", default=None,
-                   help="session log file or SQLAlchemy URL (default: $HIPHOOK_DB, "
-                        "then the user data folder)")
+    p.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        default=None,
+        help="session log file or SQLAlchemy URL (default: $HIPHOOK_DB, then the user data folder)",
+    )
 
 
 def register(subparsers: Any) -> None:
     """Add history, export and import to the `hiphook` command's subparsers."""
     h = subparsers.add_parser("history", help="your sessions, streak and adherence")
     fmt = h.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true",
-                     help='print {"sessions": [...]} with each session\'s steps')
+    fmt.add_argument(
+        "--json", action="store_true", help='print {"sessions": [...]} with each session\'s steps'
+    )
     fmt.add_argument("--csv", action="store_true", help="print one CSV row per session")
-    h.add_argument("--limit", type=parse_limit, default=None, metavar="N",
-                   help=f"only the N most recent sessions (text shows {TEXT_LIMIT} by default)")
+    h.add_argument(
+        "--limit",
+        type=parse_limit,
+        default=None,
+        metavar="N",
+        help=f"only the N most recent sessions (text shows {TEXT_LIMIT} by default)",
+    )
     _db_option(h)
     h.set_defaults(func=cmd_history)
     hsub = h.add_subparsers(dest="history_command", metavar="ACTION")
     n = hsub.add_parser("note", help="add a short note to a session (the ID history shows)")
     n.add_argument("id", type=parse_session_id, metavar="ID")
-    n.add_argument("text", metavar="TEXT", help=f"the note (up to {NOTE_LIMIT} characters; "
-                   "'' removes it)")
+    n.add_argument(
+        "text", metavar="TEXT", help=f"the note (up to {NOTE_LIMIT} characters; '' removes it)"
+    )
     # SUPPRESS: `history --db X note ...` keeps X (a default here would overwrite it).
-    n.add_argument("--db", metavar="PATH|URL", default=argparse.SUPPRESS,
-                   help="session log file or SQLAlchemy URL (as for history)")
+    n.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        default=argparse.SUPPRESS,
+        help="session log file or SQLAlchemy URL (as for history)",
+    )
     n.set_defaults(func=cmd_note)
 
     e = subparsers.add_parser("export", help="export the whole log (JSON re-imports losslessly)")
-    e.add_argument("--format", choices=("json", "csv"), default="json",
-                   help="json: everything, force traces included; csv: one row per step")
-    e.add_argument("--output", "-o", metavar="FILE", default=None, type=parse_output,
-                   help="write to FILE (created readable by you only) instead of stdout")
+    e.add_argument(
+        "--format",
+        choices=("json", "csv"),
+        default="json",
+        help="json: everything, force traces included; csv: one row per step",
+    )
+    e.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        default=None,
+        type=parse_output,
+        help="write to FILE (created readable by you only) instead of stdout",
+    )
     _db_option(e)
     e.set_defaults(func=cmd_export)
 
@@ -80,7 +104,8 @@ def parse_session_id(text: str) -> int:
     digits = text.lstrip("#")
     if not digits.isdigit() or not 1 <= int(digits) < 2**63:
         raise argparse.ArgumentTypeError(
-            f"not a session ID: {text[:40]!r}; `hiphook history` shows each session's #ID")
+            f"not a session ID: {text[:40]!r}; `hiphook history` shows each session's #ID"
+        )
     return int(digits)
 
 
@@ -96,7 +121,8 @@ def parse_limit(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {shown!r}") from None
     if not 1 <= n <= MAX_LIMIT:
         raise argparse.ArgumentTypeError(
-            f"must be a whole number from 1 to {MAX_LIMIT:,} (the most recent N sessions)")
+            f"must be a whole number from 1 to {MAX_LIMIT:,} (the most recent N sessions)"
+        )
     return n
 
 
@@ -106,15 +132,18 @@ def parse_output(text: str) -> str:
         return text
     if not text.strip():
         raise argparse.ArgumentTypeError(
-            "the file name is empty; give a file name, or '-' for standard output")
+            "the file name is empty; give a file name, or '-' for standard output"
+        )
     path = Path(text).expanduser()
     if path.is_dir() or text.endswith(os.sep):
         raise argparse.ArgumentTypeError(
-            f"{text} is a folder; give the name of a file to write, e.g. {path / 'hiphook.json'}")
+            f"{text} is a folder; give the name of a file to write, e.g. {path / 'hiphook.json'}"
+        )
     folder = path.parent
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(
-            f"the folder {folder} does not exist; create it first or write somewhere else")
+            f"the folder {folder} does not exist; create it first or write somewhere else"
+        )
     return text
 
 
@@ -179,9 +208,11 @@ def cmd_history(args: argparse.Namespace) -> int:
         recovered = store.recover_interrupted()
         machine = args.json or args.csv
         for r in recovered:
-            msg = (f"note: the {r['routine']} run of {r['local_day']} was interrupted; "
-                   f"{r['steps_recorded']} finished step(s) were saved and it is logged "
-                   "as interrupted.")
+            msg = (
+                f"note: the {r['routine']} run of {r['local_day']} was interrupted; "
+                f"{r['steps_recorded']} finished step(s) were saved and it is logged "
+                "as interrupted."
+            )
             print(msg, file=sys.stderr if machine else sys.stdout)
         if args.json:
             from app.report.figures import summary
@@ -190,8 +221,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             sessions = store.sessions(limit=args.limit)
             total = len(sessions) if args.limit is None else len(store.sessions(steps=False))
             head = summary(store.done_days(), total, stats.today_in(stats.local_zone_name()))
-            print(json.dumps({"summary": head, "sessions": sessions}, indent=2,
-                             ensure_ascii=False))
+            print(json.dumps({"summary": head, "sessions": sessions}, indent=2, ensure_ascii=False))
             return 0
         if args.csv:
             sys.stdout.write(sessions_csv(store.sessions(limit=args.limit)))
@@ -200,10 +230,14 @@ def cmd_history(args: argparse.Namespace) -> int:
     home = data.home
     print(home.streak.text())
     print(f"  ({home.streak.rule})")
-    print(f"Done today: {'yes' if home.done_today else 'not yet'}.  Last 7 days: "
-          f"{home.last7_marks}  (■ done, · missed; oldest first)")
-    print(f"Adherence: {_pct(home.adherence7)} of the last 7 days, "
-          f"{_pct(home.adherence30)} of the last 30.")
+    print(
+        f"Done today: {'yes' if home.done_today else 'not yet'}.  Last 7 days: "
+        f"{home.last7_marks}  (■ done, · missed; oldest first)"
+    )
+    print(
+        f"Adherence: {_pct(home.adherence7)} of the last 7 days, "
+        f"{_pct(home.adherence30)} of the last 30."
+    )
     if not data.sessions:
         print("No sessions yet. Start one with `hiphook run`.")
         return 0
@@ -219,8 +253,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         side = f" ({s['side']} tight)" if s["side"] else ""
         status = s["status"].replace("_", " ")
         note = f"  “{s['notes']}”" if s.get("notes") else ""
-        print(f"  #{s['id']:<4} {s['local_day']}  {s['routine']}{side}  {status}{mins}{pain}"
-              f"{note}")
+        print(f"  #{s['id']:<4} {s['local_day']}  {s['routine']}{side}  {status}{mins}{pain}{note}")
     return 0
 
 
@@ -229,8 +262,10 @@ def cmd_note(args: argparse.Namespace) -> int:
     """Set (or with '' remove) a session's note; the log must exist and hold that ID."""
     text = " ".join(args.text.split())
     if len(text) > NOTE_LIMIT:
-        raise StoreError(f"the note is {len(text)} characters; keep it to {NOTE_LIMIT} "
-                         "(nothing was changed)", EXIT_DATAERR)
+        raise StoreError(
+            f"the note is {len(text)} characters; keep it to {NOTE_LIMIT} (nothing was changed)",
+            EXIT_DATAERR,
+        )
     from app.store.location import resolve
 
     where = resolve(args.db)
@@ -239,8 +274,10 @@ def cmd_note(args: argparse.Namespace) -> int:
     with _open(args) as store:
         found = store.sessions(ids=[args.id], steps=False)
         if not found:
-            raise StoreError(f"no session #{args.id} in the log; `hiphook history` lists "
-                             "them with their #ID", EXIT_NOINPUT)
+            raise StoreError(
+                f"no session #{args.id} in the log; `hiphook history` lists them with their #ID",
+                EXIT_NOINPUT,
+            )
         store.update_session(args.id, notes=text)
     day = found[0]["local_day"]
     print(f"Note {'removed from' if not text else 'saved on'} session #{args.id} ({day}).")
@@ -249,8 +286,11 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 def _cannot_write(target: Path, err: OSError) -> StoreError:
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StoreError(f"cannot write {target}: the disk is full; nothing was written. "
-                          "Free some space, or export somewhere else with -o", EXIT_IOERR)
+        return StoreError(
+            f"cannot write {target}: the disk is full; nothing was written. "
+            "Free some space, or export somewhere else with -o",
+            EXIT_IOERR,
+        )
     return StoreError(f"cannot write {target}: {err.strerror or err}", EXIT_CANTCREAT)
 
 
@@ -319,18 +359,27 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as err:
-        hint = " (CSV exports are for spreadsheets; import a JSON export)" if raw[:5] == "uuid," \
+        hint = (
+            " (CSV exports are for spreadsheets; import a JSON export)"
+            if raw[:5] == "uuid,"
             else ""
-        raise StoreError(f"{source}: not valid JSON at line {err.lineno}, column {err.colno}"
-                         f"{hint}", EXIT_DATAERR) from None
+        )
+        raise StoreError(
+            f"{source}: not valid JSON at line {err.lineno}, column {err.colno}{hint}", EXIT_DATAERR
+        ) from None
     except RecursionError:
-        raise StoreError(f"{source}: nested too deeply to read; it is not a hiphook export "
-                         "(nothing was imported)", EXIT_DATAERR) from None
+        raise StoreError(
+            f"{source}: nested too deeply to read; it is not a hiphook export "
+            "(nothing was imported)",
+            EXIT_DATAERR,
+        ) from None
     except ValueError:  # an integer past Python's digit limit
-        raise StoreError(f"{source}: holds a number of more than "
-                         f"{sys.get_int_max_str_digits()} digits; it is not a hiphook export "
-                         "(nothing was imported)",
-                         EXIT_DATAERR) from None
+        raise StoreError(
+            f"{source}: holds a number of more than "
+            f"{sys.get_int_max_str_digits()} digits; it is not a hiphook export "
+            "(nothing was imported)",
+            EXIT_DATAERR,
+        ) from None
     # Checked before the log is opened, so a bad file does not even create the log.
     validate_export(data, source)
     with _open(args) as store:

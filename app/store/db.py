@@ -38,8 +38,9 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 _IMMEDIATE = "hiphook_immediate"
 
 
-def create_engine(target: str | os.PathLike[str] | None, *,
-                  busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+def create_engine(
+    target: str | os.PathLike[str] | None, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+) -> Engine:
     """An Engine for a path or any SQLAlchemy URL; SQLite gets WAL and safe pragmas.
 
     synchronous=FULL makes each commit survive a power cut, not just a crash; WAL lets
@@ -90,13 +91,17 @@ def explain(err: BaseException, where: str) -> StoreError:
     if "locked" in low or "busy" in low:
         return StoreError(
             f"{where} is locked by another program (is another hiphook running?); "
-            "try again when it has finished", EXIT_TEMPFAIL)
+            "try again when it has finished",
+            EXIT_TEMPFAIL,
+        )
     if "readonly" in low or "read-only" in low:
         return StoreError(f"{where} is read-only; hiphook needs to write to it", EXIT_NOPERM)
     if "malformed" in low or "not a database" in low or "corrupt" in low:
         return StoreError(
             f"{where} is damaged ({text}); it was left untouched. Restore a backup, "
-            f"or start a new log with --db or {ENV_VAR}", EXIT_DATAERR)
+            f"or start a new log with --db or {ENV_VAR}",
+            EXIT_DATAERR,
+        )
     if "disk i/o" in low or "full" in low or "unable to open" in low:
         return StoreError(f"{where} cannot be written ({text})", EXIT_IOERR)
     return StoreError(f"{where}: database error: {text}", EXIT_DATAERR)
@@ -129,12 +134,13 @@ def _revision_from(tables: set[str], rows: list[tuple[Any, ...]], where: str) ->
         if tables - {"sqlite_sequence"}:
             raise StoreError(
                 f"{where} is not a hiphook database (it has other tables); "
-                "choose another file with --db", EXIT_CONFIG)
+                "choose another file with --db",
+                EXIT_CONFIG,
+            )
         return None
     revs = [str(r[0]) for r in rows]
     if len(revs) > 1:
-        raise StoreError(f"{where} has several schema revisions {revs}; cannot use it",
-                         EXIT_CONFIG)
+        raise StoreError(f"{where} has several schema revisions {revs}; cannot use it", EXIT_CONFIG)
     if revs and revs[0] not in known_revisions():
         raise _newer(where, revs[0])
     return revs[0] if revs else None
@@ -161,11 +167,15 @@ def preflight_sqlite(path: Path, busy_timeout_ms: int) -> str | None:
     if not os.access(path, os.W_OK) or not st.st_mode & 0o222:
         raise StoreError(
             f"{where} is read-only; hiphook needs to write to it. Make it writable "
-            f"(chmod u+w) or choose another file with --db", EXIT_NOPERM)
+            f"(chmod u+w) or choose another file with --db",
+            EXIT_NOPERM,
+        )
     if not os.access(path.parent, os.W_OK | os.X_OK) or not path.parent.stat().st_mode & 0o222:
         raise StoreError(
             f"the folder {path.parent} is read-only; SQLite needs to create its "
-            f"journal beside {path.name}", EXIT_NOPERM)
+            f"journal beside {path.name}",
+            EXIT_NOPERM,
+        )
     if st.st_size == 0:
         return None
     try:
@@ -176,13 +186,19 @@ def preflight_sqlite(path: Path, busy_timeout_ms: int) -> str | None:
     if not header.startswith(SQLITE_MAGIC) or len(header) < 100:
         raise StoreError(
             f"{where} is not a SQLite database, or its header is damaged; it was left "
-            f"untouched. Choose another file with --db or {ENV_VAR}", EXIT_DATAERR)
+            f"untouched. Choose another file with --db or {ENV_VAR}",
+            EXIT_DATAERR,
+        )
     con = None
     try:
         # Read-only: a read-write connection that is the last to close would checkpoint
         # a leftover WAL into the file, and this file may be one we must not touch.
-        con = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True,
-                              timeout=busy_timeout_ms / 1000, isolation_level=None)
+        con = sqlite3.connect(
+            f"file:{quote(str(path))}?mode=ro",
+            uri=True,
+            timeout=busy_timeout_ms / 1000,
+            isolation_level=None,
+        )
         con.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         rows = []
@@ -217,7 +233,8 @@ def check_pages(con: sqlite3.Connection, where: str) -> None:
     con.execute("PRAGMA cell_size_check = ON")
     trees = con.execute(
         "SELECT type, name, tbl_name FROM sqlite_master "
-        "WHERE type IN ('table', 'index') AND rootpage > 0 ORDER BY rootpage").fetchall()
+        "WHERE type IN ('table', 'index') AND rootpage > 0 ORDER BY rootpage"
+    ).fetchall()
     for kind, name, table in trees:
         try:
             if kind == "table":
@@ -226,15 +243,19 @@ def check_pages(con: sqlite3.Connection, where: str) -> None:
             info = con.execute(f"PRAGMA index_info({_quoted(name)})").fetchall()
             if not info or info[0][2] is None:  # an index on an expression
                 continue
-            con.execute(f"SELECT count({_quoted(info[0][2])}) FROM {_quoted(table)} "
-                        f"INDEXED BY {_quoted(name)}").fetchall()
+            con.execute(
+                f"SELECT count({_quoted(info[0][2])}) FROM {_quoted(table)} "
+                f"INDEXED BY {_quoted(name)}"
+            ).fetchall()
         except sqlite3.DatabaseError as err:
             if "no query solution" in str(err):  # a partial index: not used for a scan
                 continue
             raise StoreError(
                 f"{where} is damaged: the pages of its {name!r} {kind} cannot be read "
                 f"({err}). It was left untouched. Restore a "
-                f"backup, or start a new log with --db or {ENV_VAR}", EXIT_DATAERR) from None
+                f"backup, or start a new log with --db or {ENV_VAR}",
+                EXIT_DATAERR,
+            ) from None
     con.execute("PRAGMA cell_size_check = OFF")
 
 

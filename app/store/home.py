@@ -50,8 +50,12 @@ def parse_last(row: tuple[Any, ...] | None) -> LastSession | None:
         return None
     if started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
-    return LastSession(started.astimezone(stats.zone(tz)), str(status),
-                       None if elapsed is None else float(elapsed), str(routine))
+    return LastSession(
+        started.astimezone(stats.zone(tz)),
+        str(status),
+        None if elapsed is None else float(elapsed),
+        str(routine),
+    )
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,12 @@ class HomeData:
         return self.last_session.text(self.today)
 
 
-def summarize(done_days: set[date] | frozenset[date], today: date, problem: str = "",
-              last: LastSession | None = None) -> HomeData:
+def summarize(
+    done_days: set[date] | frozenset[date],
+    today: date,
+    problem: str = "",
+    last: LastSession | None = None,
+) -> HomeData:
     """HomeData from the set of completed local days (whoever read them)."""
     return HomeData(
         today=today,

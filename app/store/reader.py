@@ -27,8 +27,10 @@ from app.store.location import resolve
 # before the store migrates) has no demo column, and no demo runs: the rest applies.
 DONE_DAYS_SQL = f"SELECT DISTINCT local_day FROM session WHERE {stats.DONE_SQL}"
 DONE_DAYS_SQL_0003 = DONE_DAYS_SQL.replace(" AND NOT session.demo", "")
-LAST_SQL = ("SELECT started_utc, tz, status, elapsed_s, routine FROM session "
-            "ORDER BY started_utc DESC LIMIT 1")
+LAST_SQL = (
+    "SELECT started_utc, tz, status, elapsed_s, routine FROM session "
+    "ORDER BY started_utc DESC LIMIT 1"
+)
 
 
 def log_file(target: str | None) -> Path | None:
@@ -69,8 +71,9 @@ def read_home_rows(path: Path, timeout_s: float = 1.0) -> tuple[set[date], LastS
         return days, parse_last(con.execute(LAST_SQL).fetchone())
 
 
-def load_home(target: str | None = None, today: date | None = None,
-              tz: str | None = None) -> HomeData:
+def load_home(
+    target: str | None = None, today: date | None = None, tz: str | None = None
+) -> HomeData:
     """Home data for a database (path, URL, HIPHOOK_DB or default); never raises.
 
     A missing database is an empty log; an unreadable one gives empty data with

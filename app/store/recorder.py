@@ -30,8 +30,12 @@ def force_trace(samples: Trace | None) -> ForceTrace | None:
     t0 = samples[0][0]
     span = samples[-1][0] - t0
     rate = (len(samples) - 1) / span if span > 0 else 1.0
-    return ForceTrace(values=tuple(f for _, f in samples), rate_hz=rate, t0_s=0.0,
-                      timestamps=tuple(t - t0 for t, _ in samples))
+    return ForceTrace(
+        values=tuple(f for _, f in samples),
+        rate_hz=rate,
+        t0_s=0.0,
+        timestamps=tuple(t - t0 for t, _ in samples),
+    )
 
 
 class SessionRecorder:
@@ -104,8 +108,14 @@ class SessionRecorder:
     def _begin(self) -> None:
         if self.session_id is None:
             self.session_id = self.store.begin_session(
-                self.routine.name, self.routine.version, self.side, self.sensor,
-                self.pain_before, tz=self.tz, demo=self.demo)
+                self.routine.name,
+                self.routine.version,
+                self.side,
+                self.sensor,
+                self.pain_before,
+                tz=self.tz,
+                demo=self.demo,
+            )
 
     def _step(self, event: Event) -> None:
         self._begin()
@@ -114,10 +124,13 @@ class SessionRecorder:
         if not 0 <= event.step < len(steps):
             return
         v = event.verdict
-        self.store.record_step(self.session_id, steps[event.step],
-                               v.kind.value if v is not None else None,
-                               v.under_pressure_s if v is not None else None,
-                               force_trace(event.trace))
+        self.store.record_step(
+            self.session_id,
+            steps[event.step],
+            v.kind.value if v is not None else None,
+            v.under_pressure_s if v is not None else None,
+            force_trace(event.trace),
+        )
 
     def _end(self, status: str) -> None:
         if self.session_id is None or self.status is not None:

@@ -4,7 +4,7 @@ open_store compares the database's `alembic_version` with these before importing
 alembic, so an up-to-date database opens without paying for alembic's import. The
 revisions are read from the scripts themselves (a regex over a few small files, well
 under a millisecond), never listed by hand: whoever adds a revision under
-`migrations/versions/` is known here at once. tests/test_store_migrations.py checks
+`migrations/versions/` is known here at once. tests/functional/test_store_migrations.py checks
 this reading against alembic's own.
 """
 
@@ -46,8 +46,9 @@ def _chain(folder: Path) -> tuple[str, ...]:
     order: list[str] = []
     children = {p: r for r, p in parent.items()}
     if len(children) != len(parent):
-        raise StoreError("the migrations branch; hiphook expects one line of revisions",
-                         EXIT_CONFIG)
+        raise StoreError(
+            "the migrations branch; hiphook expects one line of revisions", EXIT_CONFIG
+        )
     node = children.get(None)
     while node is not None:
         order.append(node)

@@ -40,8 +40,8 @@ STREAK_RULE = (
 
 def counts_as_done(status: str, routine: str, planned_s: float, *, demo: bool) -> bool:
     """DONE_SQL for one run in hand: completed, at real speed, a built-in or >= 5 min."""
-    return (status == "completed" and not demo
-            and (routine in BUILTINS or planned_s >= MIN_DAY_S))
+    return status == "completed" and not demo and (routine in BUILTINS or planned_s >= MIN_DAY_S)
+
 
 DONE_MARK = "■"
 MISSED_MARK = "·"

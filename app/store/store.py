@@ -45,13 +45,35 @@ TR = TraceRow.__table__  # type: ignore[attr-defined]
 STALE_AFTER = timedelta(hours=12)
 
 SESSION_FIELDS = (
-    "uuid", "started_utc", "ended_utc", "tz", "utc_offset_min", "local_day", "routine",
-    "routine_version", "side", "sensor", "status", "pain_before", "pain_after", "notes",
-    "elapsed_s", "demo",
+    "uuid",
+    "started_utc",
+    "ended_utc",
+    "tz",
+    "utc_offset_min",
+    "local_day",
+    "routine",
+    "routine_version",
+    "side",
+    "sensor",
+    "status",
+    "pain_before",
+    "pain_after",
+    "notes",
+    "elapsed_s",
+    "demo",
 )
 STEP_FIELDS = (
-    "index", "kind", "name", "side", "planned_s", "actual_s", "reps_done", "skipped",
-    "completed", "verdict", "under_pressure_s",
+    "index",
+    "kind",
+    "name",
+    "side",
+    "planned_s",
+    "actual_s",
+    "reps_done",
+    "skipped",
+    "completed",
+    "verdict",
+    "under_pressure_s",
 )
 
 
@@ -199,9 +221,15 @@ class Store:
             step_id = self._upsert_step(conn, session_id, step.index, values)
             if blob is not None and trace is not None:
                 conn.execute(delete(TR).where(TR.c.step_id == step_id))
-                conn.execute(insert(TR).values(step_id=step_id, codec=CODEC,
-                                               rate_hz=trace.rate_hz,
-                                               n_samples=len(trace.values), data=blob))
+                conn.execute(
+                    insert(TR).values(
+                        step_id=step_id,
+                        codec=CODEC,
+                        rate_hz=trace.rate_hz,
+                        n_samples=len(trace.values),
+                        data=blob,
+                    )
+                )
 
     @staticmethod
     def _upsert_step(conn: Any, session_id: int, idx: int, values: dict[str, Any]) -> int:
@@ -238,8 +266,9 @@ class Store:
         with translated(self.where), write_txn(self.engine) as conn:
             conn.execute(update(S).where(S.c.id == session_id).values(**values))
 
-    def update_session(self, session_id: int, *, pain_after: int | None = None,
-                       notes: str | None = None) -> None:
+    def update_session(
+        self, session_id: int, *, pain_after: int | None = None, notes: str | None = None
+    ) -> None:
         """Add what is asked after a run: pain after, notes."""
         _check_pain(pain_after, "pain_after")
         values: dict[str, Any] = {}
@@ -262,9 +291,9 @@ class Store:
         host = socket.gethostname()
         with translated(self.where), write_txn(self.engine) as conn:
             rows = conn.execute(
-                select(S.c.id, S.c.uuid, S.c.started_utc, S.c.routine, S.c.pid, S.c.host,
-                       S.c.local_day)
-                .where(S.c.status == "in_progress")
+                select(
+                    S.c.id, S.c.uuid, S.c.started_utc, S.c.routine, S.c.pid, S.c.host, S.c.local_day
+                ).where(S.c.status == "in_progress")
             ).all()
             dead = []
             for r in rows:
@@ -279,18 +308,27 @@ class Store:
                     select(func.count()).select_from(ST).where(ST.c.session_id == r.id)
                 ).scalar_one()
                 conn.execute(update(S).where(S.c.id == r.id).values(status="interrupted"))
-                out.append({"id": r.id, "uuid": r.uuid, "started_utc": _iso(r.started_utc),
-                            "local_day": str(r.local_day), "routine": r.routine,
-                            "steps_recorded": int(n_steps)})
+                out.append(
+                    {
+                        "id": r.id,
+                        "uuid": r.uuid,
+                        "started_utc": _iso(r.started_utc),
+                        "local_day": str(r.local_day),
+                        "routine": r.routine,
+                        "steps_recorded": int(n_steps),
+                    }
+                )
         return out
 
     # ------------------------------------------------------------------ reading
 
     def done_days(self) -> set[date]:
         with translated(self.where), self.engine.connect() as conn:
-            rows = conn.execute(
-                select(S.c.local_day).where(text(stats.DONE_SQL)).distinct()
-            ).scalars().all()
+            rows = (
+                conn.execute(select(S.c.local_day).where(text(stats.DONE_SQL)).distinct())
+                .scalars()
+                .all()
+            )
         return parse_days(list(rows))
 
     def home(self, today: date | None = None, tz: str | None = None) -> HomeData:
@@ -298,21 +336,28 @@ class Store:
         with translated(self.where), self.engine.connect() as conn:
             row = conn.execute(
                 select(S.c.started_utc, S.c.tz, S.c.status, S.c.elapsed_s, S.c.routine)
-                .order_by(S.c.started_utc.desc()).limit(1)
+                .order_by(S.c.started_utc.desc())
+                .limit(1)
             ).first()
         return summarize(self.done_days(), today, last=parse_last(tuple(row) if row else None))
 
-    def history(self, today: date | None = None, tz: str | None = None,
-                recent: int = 500) -> HistoryData:
+    def history(
+        self, today: date | None = None, tz: str | None = None, recent: int = 500
+    ) -> HistoryData:
         """The History screen's data: streak, calendar, adherence, pain, recent sessions."""
         today = today or stats.today_in(tz or stats.local_zone_name())
         home = self.home(today=today)
         with translated(self.where), self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(S)).scalar_one()
-            rows = conn.execute(
-                select(*(S.c[f] for f in SESSION_FIELDS), S.c.id)
-                .order_by(S.c.started_utc.desc()).limit(recent)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    select(*(S.c[f] for f in SESSION_FIELDS), S.c.id)
+                    .order_by(S.c.started_utc.desc())
+                    .limit(recent)
+                )
+                .mappings()
+                .all()
+            )
         sessions = [self._session_dict(r) for r in rows]
         pain = [
             PainPoint(date.fromisoformat(s["local_day"]), s["pain_before"], s["pain_after"])
@@ -320,8 +365,13 @@ class Store:
             if s["status"] == "completed"
             and (s["pain_before"] is not None or s["pain_after"] is not None)
         ]
-        return HistoryData(home=home, calendar=stats.calendar_text(home.done_days, today),
-                           pain=pain, sessions=sessions, total_sessions=int(total))
+        return HistoryData(
+            home=home,
+            calendar=stats.calendar_text(home.done_days, today),
+            pain=pain,
+            sessions=sessions,
+            total_sessions=int(total),
+        )
 
     @staticmethod
     def _session_dict(r: Mapping[str, Any]) -> dict[str, Any]:
@@ -333,17 +383,21 @@ class Store:
             d = {"id": r["id"], **d}
         return d
 
-    def sessions(self, *, limit: int | None = None, steps: bool = True,
-                 traces: str = "summary", ids: Iterable[int] | None = None,
-                 ) -> list[dict[str, Any]]:
+    def sessions(
+        self,
+        *,
+        limit: int | None = None,
+        steps: bool = True,
+        traces: str = "summary",
+        ids: Iterable[int] | None = None,
+    ) -> list[dict[str, Any]]:
         """Sessions oldest first, each with its steps.
 
         traces: "none", "summary" (codec, rate, sample count) or "data" (the blob as
         base64, for a lossless export).
         """
         with translated(self.where), self.engine.connect() as conn:
-            q = select(*(S.c[f] for f in SESSION_FIELDS), S.c.id).order_by(
-                S.c.started_utc, S.c.id)
+            q = select(*(S.c[f] for f in SESSION_FIELDS), S.c.id).order_by(S.c.started_utc, S.c.id)
             if ids is not None:
                 q = q.where(S.c.id.in_(list(ids)))
             if limit is not None:
@@ -356,8 +410,12 @@ class Store:
             by_id = {r["id"]: r for r in rows}
             for r in rows:
                 r["steps"] = []
-            cols = [ST.c.session_id, ST.c.id.label("step_id"), ST.c.idx,
-                    *(ST.c[f] for f in STEP_FIELDS if f != "index")]
+            cols = [
+                ST.c.session_id,
+                ST.c.id.label("step_id"),
+                ST.c.idx,
+                *(ST.c[f] for f in STEP_FIELDS if f != "index"),
+            ]
             if traces != "none":
                 cols += [TR.c.codec, TR.c.rate_hz, TR.c.n_samples]
                 if traces == "data":
@@ -379,8 +437,11 @@ class Store:
                 if traces != "none":
                     step["trace"] = None
                     if s["codec"] is not None:
-                        step["trace"] = {"codec": s["codec"], "rate_hz": s["rate_hz"],
-                                         "n_samples": s["n_samples"]}
+                        step["trace"] = {
+                            "codec": s["codec"],
+                            "rate_hz": s["rate_hz"],
+                            "n_samples": s["n_samples"],
+                        }
                         if traces == "data":
                             step["trace"]["data"] = base64.b64encode(s["data"]).decode("ascii")
                 owner["steps"].append(step)
@@ -389,19 +450,33 @@ class Store:
     def session_traces(self, session_id: int) -> list[tuple[dict[str, Any], ForceTrace]]:
         """Each press of a session with its decoded force trace, in step order."""
         with translated(self.where), self.engine.connect() as conn:
-            rows = conn.execute(
-                select(ST.c.idx, ST.c.name, ST.c.side, ST.c.verdict, TR.c.data)
-                .select_from(ST.join(TR, TR.c.step_id == ST.c.id))
-                .where(ST.c.session_id == session_id).order_by(ST.c.idx)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    select(ST.c.idx, ST.c.name, ST.c.side, ST.c.verdict, TR.c.data)
+                    .select_from(ST.join(TR, TR.c.step_id == ST.c.id))
+                    .where(ST.c.session_id == session_id)
+                    .order_by(ST.c.idx)
+                )
+                .mappings()
+                .all()
+            )
         out = []
         for r in rows:
             try:
                 tr = decode_trace(r["data"])
             except TraceError:
                 continue  # a damaged blob hides one curve, not the session
-            out.append(({"index": r["idx"], "name": r["name"], "side": r["side"],
-                         "verdict": r["verdict"]}, tr))
+            out.append(
+                (
+                    {
+                        "index": r["idx"],
+                        "name": r["name"],
+                        "side": r["side"],
+                        "verdict": r["verdict"],
+                    },
+                    tr,
+                )
+            )
         return out
 
     # ------------------------------------------------------------------ import / export
@@ -422,17 +497,20 @@ class Store:
         sessions = validate_export(data, source)
         result = ImportResult()
         with translated(self.where), write_txn(self.engine) as conn:
-            have = set(conn.execute(
-                select(S.c.uuid).where(S.c.uuid.in_([s["uuid"] for s in sessions]))
-            ).scalars())
+            have = set(
+                conn.execute(
+                    select(S.c.uuid).where(S.c.uuid.in_([s["uuid"] for s in sessions]))
+                ).scalars()
+            )
             for s in sessions:
                 if s["uuid"] in have:
                     result.skipped += 1
                     continue
                 have.add(s["uuid"])
                 row = {f: s[f] for f in SESSION_FIELDS}
-                sid = conn.execute(insert(S).values(**row, pid=None, host=None)
-                                   ).inserted_primary_key[0]
+                sid = conn.execute(
+                    insert(S).values(**row, pid=None, host=None)
+                ).inserted_primary_key[0]
                 for st in s["steps"]:
                     values = {f: st[f] for f in STEP_FIELDS if f != "index"}
                     step_id = conn.execute(
@@ -440,9 +518,15 @@ class Store:
                     ).inserted_primary_key[0]
                     tr = st.get("trace")
                     if tr:
-                        conn.execute(insert(TR).values(
-                            step_id=step_id, codec=tr["codec"], rate_hz=tr["rate_hz"],
-                            n_samples=tr["n_samples"], data=tr["data"]))
+                        conn.execute(
+                            insert(TR).values(
+                                step_id=step_id,
+                                codec=tr["codec"],
+                                rate_hz=tr["rate_hz"],
+                                n_samples=tr["n_samples"],
+                                data=tr["data"],
+                            )
+                        )
                 result.added += 1
                 result.uuids.append(s["uuid"])
         return result
@@ -452,12 +536,12 @@ def _check_pain(value: int | None, name: str) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
-        raise StoreError(f"{name} must be a whole number from 0 to 10, not {value!r}",
-                         EXIT_DATAERR)
+        raise StoreError(f"{name} must be a whole number from 0 to 10, not {value!r}", EXIT_DATAERR)
 
 
-def open_store(target: str | os.PathLike[str] | None = None, *,
-               busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Store:
+def open_store(
+    target: str | os.PathLike[str] | None = None, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+) -> Store:
     """Open (creating privately if needed) and migrate the log; StoreError if unusable.
 
     target: a path or SQLAlchemy URL; None means HIPHOOK_DB, then the user data dir.
@@ -485,4 +569,3 @@ def open_store(target: str | os.PathLike[str] | None = None, *,
         engine.dispose()
         raise
     return Store(engine, loc)
-

@@ -57,8 +57,14 @@ def _text(d: dict[str, Any], key: str, *, optional: bool = False, limit: int = 2
     return v
 
 
-def _int(d: dict[str, Any], key: str, *, optional: bool = False, lo: int | None = None,
-         hi: int | None = None) -> int | None:
+def _int(
+    d: dict[str, Any],
+    key: str,
+    *,
+    optional: bool = False,
+    lo: int | None = None,
+    hi: int | None = None,
+) -> int | None:
     v = d.get(key)
     if v is None and optional:
         return None
@@ -121,8 +127,12 @@ def _trace(v: Any) -> dict[str, Any] | None:
         if isinstance(err, TraceError):
             raise _Bad(f"trace data: {err}") from None
         raise _Bad("trace 'data' is not valid base64") from None
-    return {"codec": CODEC, "rate_hz": decoded.rate_hz, "n_samples": len(decoded.values),
-            "data": blob}
+    return {
+        "codec": CODEC,
+        "rate_hz": decoded.rate_hz,
+        "n_samples": len(decoded.values),
+        "data": blob,
+    }
 
 
 def _step(d: Any) -> dict[str, Any]:
@@ -206,11 +216,17 @@ def _session(d: Any) -> dict[str, Any]:
 def validate_export(data: Any, source: str) -> list[dict[str, Any]]:
     """Sessions from a parsed export, checked and normalized; StoreError names the fault."""
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-        raise StoreError(f"{source}: not a hiphook export (expected a JSON object with "
-                         f"\"format\": \"{EXPORT_FORMAT}\")", EXIT_DATAERR)
+        raise StoreError(
+            f"{source}: not a hiphook export (expected a JSON object with "
+            f'"format": "{EXPORT_FORMAT}")',
+            EXIT_DATAERR,
+        )
     if data.get("version") not in SUPPORTED_VERSIONS:
-        raise StoreError(f"{source}: export version {_show(data.get('version'))} is not supported "
-                         f"by this hiphook (supports {SUPPORTED_VERSIONS})", EXIT_DATAERR)
+        raise StoreError(
+            f"{source}: export version {_show(data.get('version'))} is not supported "
+            f"by this hiphook (supports {SUPPORTED_VERSIONS})",
+            EXIT_DATAERR,
+        )
     sessions = data.get("sessions")
     if not isinstance(sessions, list):
         raise StoreError(f"{source}: 'sessions' must be a list", EXIT_DATAERR)
@@ -230,12 +246,37 @@ def validate_export(data: Any, source: str) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------- CSV
 
-SESSION_COLUMNS = ("uuid", "local_day", "started_utc", "ended_utc", "tz", "routine",
-                   "routine_version", "side", "sensor", "status", "pain_before",
-                   "pain_after", "elapsed_s", "demo", "notes")
-STEP_COLUMNS = ("step_index", "step_kind", "step_name", "step_side", "planned_s",
-                "actual_s", "reps_done", "skipped", "completed", "verdict",
-                "under_pressure_s", "trace_samples")
+SESSION_COLUMNS = (
+    "uuid",
+    "local_day",
+    "started_utc",
+    "ended_utc",
+    "tz",
+    "routine",
+    "routine_version",
+    "side",
+    "sensor",
+    "status",
+    "pain_before",
+    "pain_after",
+    "elapsed_s",
+    "demo",
+    "notes",
+)
+STEP_COLUMNS = (
+    "step_index",
+    "step_kind",
+    "step_name",
+    "step_side",
+    "planned_s",
+    "actual_s",
+    "reps_done",
+    "skipped",
+    "completed",
+    "verdict",
+    "under_pressure_s",
+    "trace_samples",
+)
 
 
 def _cell(v: Any) -> Any:
@@ -268,8 +309,24 @@ def steps_csv(sessions: list[dict[str, Any]]) -> str:
             w.writerow(head + [""] * len(STEP_COLUMNS))
         for st in steps:
             tr = st.get("trace")
-            w.writerow(head + [_cell(v) for v in (
-                st["index"], st["kind"], st["name"], st["side"], st["planned_s"],
-                st["actual_s"], st["reps_done"], st["skipped"], st["completed"],
-                st["verdict"], st["under_pressure_s"], tr["n_samples"] if tr else None)])
+            w.writerow(
+                head
+                + [
+                    _cell(v)
+                    for v in (
+                        st["index"],
+                        st["kind"],
+                        st["name"],
+                        st["side"],
+                        st["planned_s"],
+                        st["actual_s"],
+                        st["reps_done"],
+                        st["skipped"],
+                        st["completed"],
+                        st["verdict"],
+                        st["under_pressure_s"],
+                        tr["n_samples"] if tr else None,
+                    )
+                ]
+            )
     return buf.getvalue()

@@ -127,8 +127,9 @@ class HiphookApp(App[int]):
         try:  # while the coach is open, the daily reminder shows in it
             from app.remind.inapp import InAppReminders
 
-            self.reminders = InAppReminders(lambda title, body: self.say(f"{title}: {body}"),
-                                            db=self.options.db)
+            self.reminders = InAppReminders(
+                lambda title, body: self.say(f"{title}: {body}"), db=self.options.db
+            )
             self.reminders.start()
         except Exception as exc:  # noqa: BLE001 - a reminder must never stop the coach
             self.say(f"The in-app reminder is off: {exc}")
@@ -178,18 +179,31 @@ class HiphookApp(App[int]):
             return
         # On a thread: closing lets the last cue ("well done") finish, up to 3 s.
         self.run_worker(session.close, thread=True, group="close")
-        self._show(SummaryScreen(message.record, session.runner.routine, self._pain_before,
-                                 today=self.today, loader=self.home_loader,
-                                 store_url=self.store_url,
-                                 verdicts=session.verdicts if session.sensor else None))
+        self._show(
+            SummaryScreen(
+                message.record,
+                session.runner.routine,
+                self._pain_before,
+                today=self.today,
+                loader=self.home_loader,
+                store_url=self.store_url,
+                verdicts=session.verdicts if session.sensor else None,
+            )
+        )
 
     @on(SummaryClosed)
     def _summary_closed(self, message: SummaryClosed) -> None:
         session = self.session
         if session is not None and self._pending is not None:
-            self.outcomes.append(Outcome(session.runner.record, session.runner.routine,
-                                         self._pending[1], self._pain_before,
-                                         message.pain_after))
+            self.outcomes.append(
+                Outcome(
+                    session.runner.record,
+                    session.runner.routine,
+                    self._pending[1],
+                    self._pain_before,
+                    message.pain_after,
+                )
+            )
             session.finish(message.pain_after)
         self.session = None
         self._pending = None
@@ -198,10 +212,19 @@ class HiphookApp(App[int]):
     # ------------------------------------------------------------------ the run
     def make_session(self, routine: Routine, side: str | None) -> Session:
         """One run, assembled as the plain face's is; the screen subscribes last."""
-        session = assemble(self.options, routine, side, clock=self.clock,
-                           settings=Settings.load(), log=self.session_log,
-                           pain_before=self._pain_before, ring=self.ring, note=self.say,
-                           sensor_factory=self.sensor_factory, strict=False)
+        session = assemble(
+            self.options,
+            routine,
+            side,
+            clock=self.clock,
+            settings=Settings.load(),
+            log=self.session_log,
+            pain_before=self._pain_before,
+            ring=self.ring,
+            note=self.say,
+            sensor_factory=self.sensor_factory,
+            strict=False,
+        )
         session.runner.on_listener_error = self.say
         session.start(asyncio.get_running_loop())
         if session.recorder is not None:
@@ -214,8 +237,11 @@ class HiphookApp(App[int]):
         """The screen for a run (the benchmark swaps in a naive one to compare)."""
         from app.tui.screens.routine import RoutineScreen
 
-        return RoutineScreen(session.runner, pressure=session.sensor,
-                             ready=session.wait_ready if session.player else None)
+        return RoutineScreen(
+            session.runner,
+            pressure=session.sensor,
+            ready=session.wait_ready if session.player else None,
+        )
 
     def ring(self) -> None:
         """The terminal bell from any thread (the cue worker falls back to it)."""
@@ -254,9 +280,15 @@ def run_tui(
     notes = list(notes)
     if (demo := demo_note(options)) is not None:
         notes.append(demo)
-    app = HiphookApp(routine, side, options=options, home_loader=home_loader,
-                     log=SessionLog(options), notes=notes,
-                     check_in=routine is None or options.check_in)
+    app = HiphookApp(
+        routine,
+        side,
+        options=options,
+        home_loader=home_loader,
+        log=SessionLog(options),
+        notes=notes,
+        check_in=routine is None or options.check_in,
+    )
     try:
         result = app.run()
     finally:

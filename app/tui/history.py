@@ -94,11 +94,14 @@ class HistoryScreen(Screen[None]):
         home = data.home
         self.streak_text = home.streak.text()
         self.query_one("#streak", Static).update(
-            f"[b]{escape(self.streak_text)}[/b]\n{escape(home.streak.rule)}")
+            f"[b]{escape(self.streak_text)}[/b]\n{escape(home.streak.rule)}"
+        )
         self.query_one("#calendar", Static).update(
-            "[b]Last 12 weeks[/b] (columns are weeks)\n" + escape(data.calendar))
+            "[b]Last 12 weeks[/b] (columns are weeks)\n" + escape(data.calendar)
+        )
         self.query_one("#adherence", Static).update(
-            f"Adherence: {_pct(home.adherence7)} of 7 days, {_pct(home.adherence30)} of 30")
+            f"Adherence: {_pct(home.adherence7)} of 7 days, {_pct(home.adherence30)} of 30"
+        )
         self._plot_pain(data.pain)
         options = self.query_one("#sessions", OptionList)
         options.clear_options()
@@ -125,11 +128,13 @@ class HistoryScreen(Screen[None]):
         if recent:
             xs = list(range(len(recent)))
             for attr, label, marker in (("before", "before", "•"), ("after", "after", "x")):
-                pts = [(x, getattr(p, attr)) for x, p in zip(xs, recent, strict=True)
-                       if getattr(p, attr) is not None]
+                pts = [
+                    (x, getattr(p, attr))
+                    for x, p in zip(xs, recent, strict=True)
+                    if getattr(p, attr) is not None
+                ]
                 if pts:
-                    plt.plot([p[0] for p in pts], [p[1] for p in pts], label=label,
-                             marker=marker)
+                    plt.plot([p[0] for p in pts], [p[1] for p in pts], label=label, marker=marker)
             plt.ylim(0, 10)
             ticks = xs[:: max(1, len(xs) // 4)]
             plt.xticks(ticks, [recent[i].day.strftime("%d %b") for i in ticks])
@@ -163,14 +168,17 @@ class HistoryScreen(Screen[None]):
         self.app.call_from_thread(self._show_detail, session, curves)
 
     def _show_detail(self, session: dict[str, Any], curves: list[Any]) -> None:
-        lines = [f"{session['local_day']} {session['routine']}: "
-                 f"{session['status'].replace('_', ' ')}"]
+        lines = [
+            f"{session['local_day']} {session['routine']}: {session['status'].replace('_', ' ')}"
+        ]
         for st in session["steps"]:
             how = "skipped" if st["skipped"] else ("done" if st["completed"] else "not done")
             verdict = f", {st['verdict']}" if st["verdict"] else ""
             side = f" ({st['side']})" if st["side"] else ""
-            lines.append(f"{st['index'] + 1}. {st['name']}{side}: {how}, "
-                         f"{st['actual_s']:.0f}/{st['planned_s']:.0f} s{verdict}")
+            lines.append(
+                f"{st['index'] + 1}. {st['name']}{side}: {how}, "
+                f"{st['actual_s']:.0f}/{st['planned_s']:.0f} s{verdict}"
+            )
         if session["notes"]:
             lines.append(f"Notes: {session['notes']}")
         if not curves:

@@ -24,8 +24,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("session") as batch:
-        batch.add_column(sa.Column("demo", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+        batch.add_column(sa.Column("demo", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:

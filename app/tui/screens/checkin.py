@@ -72,9 +72,9 @@ class CheckInScreen(Screen[None]):
 
     def _show(self) -> None:
         self.query_one(PainScale).choose(self.pain)
-        self.query_one("#answer", Static).update(pain_line(
-            self.pain, "Press a number (or click one), then Enter. Press s to skip."
-        ))
+        self.query_one("#answer", Static).update(
+            pain_line(self.pain, "Press a number (or click one), then Enter. Press s to skip.")
+        )
         self.set_class(self.pain is not None and self.pain >= HIGH_PAIN, "-high")
 
     def action_pain(self, n: int) -> None:

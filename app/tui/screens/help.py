@@ -11,27 +11,36 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("During the routine", (
-        ("Space", "pause, and go on again"),
-        ("n  or  →", "skip this step"),
-        ("b  or  ←", "go back and restart the previous step"),
-        ("Enter", "done: the lever is set (a sensor can do this for you)"),
-        ("i", "show or hide how to do this step"),
-        ("q  or  Esc", "stop (asks first; the run so far is kept)"),
-    )),
-    ("Home", (
-        ("Enter", "start the routine"),
-        ("r", "choose another routine"),
-        ("s", "change the tight side"),
-        ("h", "history, when the session log is there"),
-        ("q", "leave hiphook"),
-    )),
-    ("Check-in and summary", (
-        ("0 … 9", "how much the ankle or foot hurts now"),
-        ("← →", "one less, one more (up to 10)"),
-        ("Enter", "start the routine / back to Home"),
-        ("s", "skip the check-in"),
-    )),
+    (
+        "During the routine",
+        (
+            ("Space", "pause, and go on again"),
+            ("n  or  →", "skip this step"),
+            ("b  or  ←", "go back and restart the previous step"),
+            ("Enter", "done: the lever is set (a sensor can do this for you)"),
+            ("i", "show or hide how to do this step"),
+            ("q  or  Esc", "stop (asks first; the run so far is kept)"),
+        ),
+    ),
+    (
+        "Home",
+        (
+            ("Enter", "start the routine"),
+            ("r", "choose another routine"),
+            ("s", "change the tight side"),
+            ("h", "history, when the session log is there"),
+            ("q", "leave hiphook"),
+        ),
+    ),
+    (
+        "Check-in and summary",
+        (
+            ("0 … 9", "how much the ankle or foot hurts now"),
+            ("← →", "one less, one more (up to 10)"),
+            ("Enter", "start the routine / back to Home"),
+            ("s", "skip the check-in"),
+        ),
+    ),
 )
 
 NOT_ADVICE = (

@@ -86,8 +86,9 @@ class HomeScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, today: dt.date, loader: HomeLoader,
-                 options: RunOptions | None = None) -> None:
+    def __init__(
+        self, today: dt.date, loader: HomeLoader, options: RunOptions | None = None
+    ) -> None:
         """`options`: how the coach was opened (log, sensor, time scale); the routine
         and side come from the remembered settings."""
         super().__init__()
@@ -165,8 +166,7 @@ class HomeScreen(Screen[None]):
             self.notify(str(exc), severity="error")
             return
         except ValueError:
-            self.notify("Which hip is tight? Press s to choose it, then Enter.",
-                        severity="warning")
+            self.notify("Which hip is tight? Press s to choose it, then Enter.", severity="warning")
             return
         self._save()
         self.post_message(StartRequested(routine, side))

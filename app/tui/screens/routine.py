@@ -83,8 +83,10 @@ def mood(view: View) -> str:
 
 class RoutineScreen(Screen[None]):
     # absolute paths: subclasses may live elsewhere
-    CSS_PATH = [Path(__file__).with_name("routine.tcss"),
-                Path(__file__).parent.parent / "widgets" / "pressure.tcss"]
+    CSS_PATH = [
+        Path(__file__).with_name("routine.tcss"),
+        Path(__file__).parent.parent / "widgets" / "pressure.tcss",
+    ]
     BINDINGS = [
         Binding("space", "pause", "Pause/Go on"),
         Binding("n", "skip", "Skip"),
@@ -98,8 +100,13 @@ class RoutineScreen(Screen[None]):
         Binding("escape", "quit_run", "Quit", show=False),
     ]
 
-    def __init__(self, runner: SessionRunner, *, pressure: PressureFeed | None = None,
-                 ready: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        runner: SessionRunner,
+        *,
+        pressure: PressureFeed | None = None,
+        ready: Callable[[], object] | None = None,
+    ) -> None:
         """`ready`: blocks until the cues are rendered; run on a thread before the start."""
         super().__init__()
         self.runner = runner
@@ -212,8 +219,9 @@ class RoutineScreen(Screen[None]):
             self.query_one("#instruction", Static).update(instruction, layout=False)
             changed = True
         if waiting or step is None:
-            self.query_one("#step-bar", TextBar).set(0.0 if step else 1.0,
-                                                     "waiting for you" if step else "done")
+            self.query_one("#step-bar", TextBar).set(
+                0.0 if step else 1.0, "waiting for you" if step else "done"
+            )
         else:
             planned = v.step_planned_s or 1.0
             done_s = planned - v.step_remaining_s

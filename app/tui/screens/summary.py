@@ -51,8 +51,9 @@ def step_lines(record: RunRecord, verdicts: Verdicts | None = None) -> list[str]
     With `verdicts` (the run had a sensor) a finished press's outcome is its verdict,
     followed by its time under pressure; the column widens to fit "unverified".
     """
-    width = max((len(s.name) + (len(s.side) + 3 if s.side else 0) for s in record.steps),
-                default=10)
+    width = max(
+        (len(s.name) + (len(s.side) + 3 if s.side else 0) for s in record.steps), default=10
+    )
     mark_width = 8 if verdicts is None else 10
     out = []
     for s in record.steps:
@@ -84,8 +85,10 @@ def presses_line(record: RunRecord, verdicts: Verdicts) -> str:
 def totals_line(record: RunRecord) -> str:
     done = sum(1 for s in record.steps if s.completed)
     skipped = sum(1 for s in record.steps if s.skipped)
-    line = (f"{done} of {len(record.steps)} steps done, {skipped} skipped · "
-            f"active {format_duration(record.active_s)}")
+    line = (
+        f"{done} of {len(record.steps)} steps done, {skipped} skipped · "
+        f"active {format_duration(record.active_s)}"
+    )
     if record.waiting_s >= 0.5:
         line += f" + waited {format_duration(record.waiting_s)}"
     # the routine's total, as `routine show` and Home give it
@@ -104,9 +107,17 @@ class SummaryScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, record: RunRecord, routine: Routine, pain_before: int | None, *,
-                 today: dt.date, loader: HomeLoader, store_url: str | None,
-                 verdicts: Verdicts | None = None) -> None:
+    def __init__(
+        self,
+        record: RunRecord,
+        routine: Routine,
+        pain_before: int | None,
+        *,
+        today: dt.date,
+        loader: HomeLoader,
+        store_url: str | None,
+        verdicts: Verdicts | None = None,
+    ) -> None:
         """`verdicts` (step index → verdict) only when the run had a sensor."""
         super().__init__()
         self.record = record

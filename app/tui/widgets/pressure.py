@@ -216,8 +216,11 @@ class PressurePanel(Vertical):
         cells = list(self.history)
         if self._put("trend", cells):
             self.query_one(Sparkline).data = pinned(cells, trend_top(cells, band))
-        for key, text in (("band", band_words(band)), ("held", held_words(snap)),
-                          ("link", link_words(snap.link))):
+        for key, text in (
+            ("band", band_words(band)),
+            ("held", held_words(snap)),
+            ("link", link_words(snap.link)),
+        ):
             if self._put(key, text):
                 self.query_one(f"#{key}", Static).update(text, layout=False)
 
