@@ -29,6 +29,7 @@ from app.runner import STOPPED, SessionRunner, format_clock, format_duration
 from app.tui.messages import RunEnded
 from app.tui.widgets import BigClock, TextBar
 from app.tui.widgets.pressure import PressurePanel
+from app.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:  # not at run time: app.sensor loads pyserial
     from app.sensor.attachment import PressureSnapshot
@@ -134,6 +135,7 @@ class RoutineScreen(Screen[None]):
             yield TextBar("Routine", id="routine-bar")
             yield Static(id="next")
             yield Static(id="howto")
+        yield StatusLine(id="status")  # its own row, below the clock and the panel
         yield Footer()
 
     def on_mount(self) -> None:
