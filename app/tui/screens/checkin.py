@@ -9,12 +9,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from app.core.routine import Routine
 from app.tui.messages import CheckInCancelled, CheckInDone
 from app.tui.widgets import PainScale
+from app.tui.widgets.pain import TYPING_HINT
 
 HIGH_PAIN = 7
 HIGH_PAIN_NOTE = (
@@ -24,7 +26,8 @@ HIGH_PAIN_NOTE = (
 
 
 def digit_bindings(description: str) -> list[Binding]:
-    """0-9 pick a pain number; one shown entry stands for all ten keys."""
+    """0-9 and the arrows at the screen's level, for a screen whose `PainScale` may lack
+    the focus (the scale's own bindings, which also type 10, win while it has it)."""
     out = [Binding("0", "pain(0)", description, key_display="0-9")]
     out += [Binding(str(n), f"pain({n})", description, show=False) for n in range(1, 10)]
     out += [
@@ -41,9 +44,10 @@ def pain_line(pain: int | None, unanswered: str) -> str:
 
 
 class CheckInScreen(Screen[None]):
+    pain: reactive[int | None] = reactive(None)  # the answer; None until one is given
+
     CSS_PATH = Path(__file__).with_name("checkin.tcss")  # absolute: subclasses elsewhere
-    BINDINGS = [
-        *digit_bindings("Pain"),
+    BINDINGS = [  # the digits and arrows belong to the scale, which has the focus
         Binding("enter", "start", "Start"),
         Binding("s", "skip", "Skip"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
@@ -55,7 +59,6 @@ class CheckInScreen(Screen[None]):
         super().__init__()
         self.routine = routine
         self.side = side
-        self.pain: int | None = None
 
     def compose(self) -> ComposeResult:
         side = f", {self.side} side tight" if self.side else ""
@@ -67,27 +70,16 @@ class CheckInScreen(Screen[None]):
             yield Static(id="answer")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self._show()
-
-    def _show(self) -> None:
-        self.query_one(PainScale).choose(self.pain)
+    def watch_pain(self, pain: int | None) -> None:
+        self.query_one(PainScale).choose(pain)
         self.query_one("#answer", Static).update(
-            pain_line(self.pain, "Press a number (or click one), then Enter. Press s to skip.")
+            pain_line(pain, f"{TYPING_HINT.capitalize()}; then Enter. Press s to skip.")
         )
-        self.set_class(self.pain is not None and self.pain >= HIGH_PAIN, "-high")
-
-    def action_pain(self, n: int) -> None:
-        self.pain = n
-        self._show()
-
-    def action_adjust(self, delta: int) -> None:
-        self.pain = max(0, min(10, (self.pain if self.pain is not None else 0) + delta))
-        self._show()
+        self.set_class(pain is not None and pain >= HIGH_PAIN, "-high")
 
     @on(PainScale.Chosen)
-    def _clicked(self, message: PainScale.Chosen) -> None:
-        self.action_pain(message.value)
+    def _chosen(self, message: PainScale.Chosen) -> None:
+        self.pain = message.value
 
     def action_start(self) -> None:
         self.post_message(CheckInDone(self.pain))

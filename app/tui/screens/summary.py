@@ -26,6 +26,7 @@ from app.tui.homedata import HomeLoader, safe_load
 from app.tui.messages import HomeLoaded, SummaryClosed
 from app.tui.screens.checkin import HIGH_PAIN, digit_bindings
 from app.tui.widgets import PainScale
+from app.tui.widgets.pain import TYPING_HINT
 
 Verdicts = Mapping[int, Verdict]
 
@@ -164,7 +165,7 @@ class SummaryScreen(Screen[None]):
 
     def _show(self) -> None:
         before = "not given" if self.pain_before is None else f"{self.pain_before}/10"
-        after = "press 0-9 (or click)" if self.pain_after is None else f"{self.pain_after}/10"
+        after = TYPING_HINT if self.pain_after is None else f"{self.pain_after}/10"
         pain = f"Pain before: {before} · pain now: {after}"
         if self.pain_after is not None and self.pain_after >= HIGH_PAIN:
             pain += "\nStill a lot of pain: rest it, and see a physical therapist if it stays."
