@@ -1,0 +1,144 @@
+"""No import cycles in the product, counting the imports made inside functions; and an
+import is made inside a function only for a reason written beside it (`# lazy: why`).
+
+The graph is read from the source (tests/support/importgraph.py), so an import that only
+runs in one command still counts: a cycle through it is a cycle the day that command runs.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from tests.support.importgraph import (
+    Graph,
+    build,
+    describe_cycle,
+    find_cycle,
+    unexplained_lazy,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = ("app", "firmware_sim")
+# Packages whose imports inside functions are still being sorted (moved up, or given their
+# reason); the list shrinks to nothing, one package at a time.
+PENDING = (
+    "app/cli.py",
+    "app/plain.py",
+    "app/session.py",
+    "app/settings.py",
+    "app/cues/",
+    "app/remind/",
+    "app/report/",
+    "app/sensor/",
+    "app/store/",
+    "app/tui/",
+)
+
+
+def product_graph() -> Graph:
+    return build(ROOT, PRODUCT)
+
+
+def test_the_product_has_no_import_cycle() -> None:
+    graph = product_graph()
+    assert "app.core.engine" in graph.modules and "app.cli" in graph.targets("app.__main__")
+    cycle = find_cycle({m: graph.targets(m) for m in graph.modules})
+    assert cycle is None, "an import cycle:\n" + describe_cycle(graph, cycle or [])
+
+
+def test_every_import_inside_a_function_says_why_it_is_lazy() -> None:
+    missing = [s for s in unexplained_lazy(product_graph()) if not str(s.path).startswith(PENDING)]
+    assert not missing, (
+        "imports inside functions without a '# lazy: why' comment (move them to the top of "
+        "the module, or say what loading them late buys):\n" + "\n".join(map(str, missing))
+    )
+
+
+def write_package(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def test_a_cycle_through_a_function_level_import_is_found_and_named(tmp_path: Path) -> None:
+    write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from pkg.sub import b\n",
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/b.py": """
+                def later():
+                    # lazy: a test of the checker
+                    from ..c import thing
+                    return thing
+                """,
+            "pkg/c.py": "import pkg.a\nthing = 1\n",
+        },
+    )
+    graph = build(tmp_path, ["pkg"])
+    cycle = find_cycle({m: graph.targets(m) for m in graph.modules})
+    assert cycle is not None
+    assert set(cycle) == {"pkg.a", "pkg.sub.b", "pkg.c"} and cycle[0] == cycle[-1]
+    text = describe_cycle(graph, cycle)
+    assert "pkg.sub.b -> pkg.c" in text and "pkg/sub/b.py:4: from ..c import thing" in text
+    assert unexplained_lazy(graph) == []
+
+
+def test_imports_that_never_run_make_no_cycle(tmp_path: Path) -> None:
+    """TYPE_CHECKING imports are for the type checker only; the cycle test ignores them."""
+    write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from pkg import b\n",
+            "pkg/b.py": """
+                from typing import TYPE_CHECKING
+                if TYPE_CHECKING:
+                    from pkg.a import Thing
+                else:
+                    import json
+                """,
+        },
+    )
+    graph = build(tmp_path, ["pkg"])
+    assert graph.targets("pkg.a") == {"pkg.b"} and graph.targets("pkg.b") == set()
+    assert find_cycle({m: graph.targets(m) for m in graph.modules}) is None
+
+
+def test_an_unexplained_function_level_import_is_reported(tmp_path: Path) -> None:
+    write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": """
+                def fast():
+                    import json  # lazy: a trailing reason counts
+
+                    # lazy: one comment covers its group,
+                    # over several lines
+                    import csv
+
+                    from pkg import b
+                    return json, csv, b
+
+                def slow():
+                    # this comment gives no reason
+                    import zipfile
+                    return zipfile
+
+                class Holder:
+                    async def method(self):
+                        import gzip
+                        return gzip
+                """,
+            "pkg/b.py": "",
+        },
+    )
+    missing = unexplained_lazy(build(tmp_path, ["pkg"]))
+    assert [(str(s.path), s.line, s.text) for s in missing] == [
+        ("pkg/a.py", 14, "import zipfile"),
+        ("pkg/a.py", 19, "import gzip"),
+    ]
