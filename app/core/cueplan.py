@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.core.clock import FakeClock
 from app.core.coach import CoachEvent
 from app.core.cues import (
     COACH_TEXTS,
@@ -47,7 +48,7 @@ from app.core.cues import (
     shorter_texts,
     step_start_variants,
 )
-from app.core.engine import Event, EventKind
+from app.core.engine import Engine, Event, EventKind, run_to_end
 from app.core.routine import Routine, StepKind
 
 Duration = Callable[[Cue], float]
@@ -253,9 +254,6 @@ def horizon(events: Sequence[Event]) -> list[Event]:
 def all_cues(routine: Routine, *, pacing: bool = True) -> list[Cue]:
     """Every cue a run of `routine` can produce with fixed words (the sound bank renders
     them before the run): every step's events and forms, controls, and the coach."""
-    from app.core.clock import FakeClock
-    from app.core.engine import Engine, run_to_end
-
     clock = FakeClock()
     seen: dict[tuple[str, Tone], Cue] = {}
     for due in dues_for_events(

@@ -10,10 +10,11 @@ whoever owns it asks `next_deadline()` and calls `poll()` when that time comes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from app.core.clock import Clock
+from app.core.clock import Clock, FakeClock
 from app.core.pressure import Verdict
 from app.core.routine import PHASES, Routine, Step, StepKind
 
@@ -330,10 +331,6 @@ class Engine:
         """
         if self.state is not State.RUNNING:
             return []
-        from copy import deepcopy
-
-        from app.core.clock import FakeClock
-
         now = self.clock.now()
         fake = FakeClock(now)
         twin = deepcopy(
