@@ -29,13 +29,23 @@ def monday(day: date) -> date:
 
 
 def done_days(sessions: Iterable[Mapping[str, Any]]) -> set[date]:
-    """Local days with a completed run: the same rule as Store.done_days."""
-    return {date.fromisoformat(s["local_day"]) for s in sessions if s["status"] == "completed"}
+    """Local days with a run that counts (stats.counts_as_done): Store.done_days's rule."""
+    return {
+        date.fromisoformat(s["local_day"])
+        for s in sessions
+        if stats.counts_as_done(
+            s["status"],
+            s["routine"],
+            sum(st["planned_s"] for st in s.get("steps", ())),
+            demo=bool(s.get("demo")),
+        )
+    }
 
 
 def summary(done: set[date], n_sessions: int, today: date) -> dict[str, Any]:
     """Streak and adherence over the whole log, for `history --json` and the report."""
     st = stats.streak(done, today)
+    week, month = stats.window(done, today, 7), stats.window(done, today, 30)
     return {
         "today": today.isoformat(),
         "sessions": n_sessions,
@@ -49,8 +59,13 @@ def summary(done: set[date], n_sessions: int, today: date) -> dict[str, Any]:
             "rule": st.rule,
         },
         "adherence": {
-            "last7": round(stats.adherence(done, today, 7), 4),
-            "last30": round(stats.adherence(done, today, 30), 4),
+            "last7": round(week.share, 4),
+            "last30": round(month.share, 4),
+            # The days both shares count (stats.window): to today once done, else yesterday.
+            "window_end": week.end.isoformat(),
+            "last7_from": week.start.isoformat(),
+            "last30_from": month.start.isoformat(),
+            "last7_days": [ok for _d, ok in week.days],
         },
     }
 

@@ -253,7 +253,9 @@ def render_html(f: Figures) -> str:
         f"{_fig('streak.best', st['best'])}, bent {_fig('streak.bends', st['bends'])}×. "
         f"<small>({_e(st['rule'])})</small></p>",
         f"<p>Completed on {_fig('adherence.last7', _pct(s['adherence']['last7']))} of the last "
-        f"7 days and {_fig('adherence.last30', _pct(s['adherence']['last30']))} of the last 30. "
+        f"7 days and {_fig('adherence.last30', _pct(s['adherence']['last30']))} of the last 30, "
+        f"counted to {_fig('adherence.window_end', s['adherence']['window_end'])} "
+        "(today counts once it is done). "
         f"Sessions in the whole log: {_fig('sessions', s['sessions'])}.</p>",
         "<table><tr>"
         + "".join(f"<th>{d}</th>" for d in DAY_STATES)

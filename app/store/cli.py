@@ -71,6 +71,17 @@ def register(subparsers: Any) -> None:
         help="session log file or SQLAlchemy URL (as for history)",
     )
     n.set_defaults(func=cmd_note)
+    sh = hsub.add_parser(
+        "show", help="one session: every step, and each press's force drawn in the terminal"
+    )
+    sh.add_argument("id", type=parse_session_id, metavar="ID")
+    sh.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        default=argparse.SUPPRESS,
+        help="session log file or SQLAlchemy URL (as for history)",
+    )
+    sh.set_defaults(func=cmd_show)
 
     e = subparsers.add_parser("export", help="export the whole log (JSON re-imports losslessly)")
     e.add_argument(
@@ -230,12 +241,13 @@ def cmd_history(args: argparse.Namespace) -> int:
     home = data.home
     print(home.streak.text())
     print(f"  ({home.streak.rule})")
+    span = "to yesterday, today still open" if not home.done_today else "to today"
     print(
-        f"Done today: {'yes' if home.done_today else 'not yet'}.  Last 7 days: "
+        f"Done today: {'yes' if home.done_today else 'not yet'}.  Last 7 days ({span}): "
         f"{home.last7_marks}  (■ done, · missed; oldest first)"
     )
     print(
-        f"Adherence: {_pct(home.adherence7)} of the last 7 days, "
+        f"Adherence: {_pct(home.adherence7)} of those 7 days, "
         f"{_pct(home.adherence30)} of the last 30."
     )
     if not data.sessions:
@@ -281,6 +293,43 @@ def cmd_note(args: argparse.Namespace) -> int:
         store.update_session(args.id, notes=text)
     day = found[0]["local_day"]
     print(f"Note {'removed from' if not text else 'saved on'} session #{args.id} ({day}).")
+    return 0
+
+
+@_guard
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print one session's steps, then each press's force curve as a terminal plot."""
+    import shutil
+
+    from app.report.sessiontext import press_plot, session_header, step_lines, thin
+    from app.store.location import resolve
+
+    where = resolve(args.db)
+    if where.path is not None and not where.path.exists():
+        raise StoreError(f"no log at {where.path} yet, so no session #{args.id}", EXIT_NOINPUT)
+    with _open(args) as store:
+        found = store.sessions(ids=[args.id])
+        if not found:
+            raise StoreError(
+                f"no session #{args.id} in the log; `hiphook history` lists them with their #ID",
+                EXIT_NOINPUT,
+            )
+        presses = store.session_traces(args.id)
+    session = found[0]
+    print(session_header(session))
+    for line in step_lines(session):
+        print(f"  {line}")
+    if session.get("notes"):
+        print(f"  Note: {session['notes']}")
+    if not presses:
+        print("No force traces in this session (no sensor was used).")
+        return 0
+    width = max(40, min(120, shutil.get_terminal_size((100, 24)).columns))
+    for info, trace in presses:
+        ts = trace.times()
+        xs, ys = thin([t - ts[0] for t in ts], list(trace.values), n=2 * width)
+        print()
+        print(press_plot(info, xs, ys, width))
     return 0
 
 

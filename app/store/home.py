@@ -65,8 +65,10 @@ class HomeData:
     today: date | None = None
     done_today: bool | None = None
     streak: Streak | None = None
-    # The last 7 days, oldest first and ending today: True done, False missed.
+    # stats.window(): the last 7 days, oldest first, True done, False missed; they end
+    # today once today is done, else yesterday (last7_end says which).
     last7: tuple[bool, ...] = ()
+    last7_end: date | None = None
     adherence7: float = 0.0
     adherence30: float = 0.0
     done_days: frozenset[date] = field(default_factory=frozenset, repr=False)
@@ -99,12 +101,14 @@ def summarize(
     last: LastSession | None = None,
 ) -> HomeData:
     """HomeData from the set of completed local days (whoever read them)."""
+    week = stats.window(done_days, today, 7)
     return HomeData(
         today=today,
         done_today=today in done_days,
         streak=stats.streak(done_days, today),
-        last7=tuple(done for _day, done in stats.last_days(done_days, today, 7)),
-        adherence7=stats.adherence(done_days, today, 7),
+        last7=tuple(done for _day, done in week.days),
+        last7_end=week.end,
+        adherence7=week.share,
         adherence30=stats.adherence(done_days, today, 30),
         done_days=frozenset(done_days),
         last_session=last,

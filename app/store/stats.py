@@ -108,21 +108,64 @@ def streak(done_days: Iterable[date], today: date) -> Streak:
     return Streak(count, bends, start, at_risk, best)
 
 
-def adherence(done_days: Iterable[date], today: date, n: int) -> float:
-    """Share of the last n days with a completed routine (0..1).
+@dataclass(frozen=True)
+class Window:
+    """The last n days, the one window behind every "last 7 days" the app shows.
 
-    The window ends today when today is done, else yesterday: an open day is not a miss.
+    It ends today once today is done, else yesterday: a day still open is neither done
+    nor missed, so doing the routine at 20:00 never costs the morning's percentage, and
+    the strip, "N% of the last 7 days", the report and `history --json` all count the
+    same n days.
     """
+
+    days: tuple[tuple[date, bool], ...]  # (day, done), oldest first
+    today: date
+
+    @property
+    def end(self) -> date:
+        return self.days[-1][0]
+
+    @property
+    def start(self) -> date:
+        return self.days[0][0]
+
+    @property
+    def today_open(self) -> bool:
+        """Today is not done yet, so the window stops at yesterday."""
+        return self.end < self.today
+
+    @property
+    def done(self) -> int:
+        return sum(1 for _d, ok in self.days if ok)
+
+    @property
+    def share(self) -> float:
+        return self.done / len(self.days) if self.days else 0.0
+
+    def marks(self) -> str:
+        return " ".join(DONE_MARK if ok else MISSED_MARK for _d, ok in self.days)
+
+    def span_text(self) -> str:
+        """Which days these are, in words: "to today" or "to yesterday (today still open)"."""
+        return "to yesterday; today is still open" if self.today_open else "to today"
+
+
+def window(done_days: Iterable[date], today: date, n: int = 7) -> Window:
+    """The last n days, ending today when today is done, else yesterday (see Window)."""
     days = set(done_days)
     end = today if today in days else today - timedelta(days=1)
-    window = {end - timedelta(days=k) for k in range(n)}
-    return len(window & days) / n if n > 0 else 0.0
+    picked = tuple((d, d in days) for d in (end - timedelta(days=k) for k in range(n - 1, -1, -1)))
+    return Window(picked if n > 0 else (), today)
+
+
+def adherence(done_days: Iterable[date], today: date, n: int) -> float:
+    """Share of the n days of window() with a completed routine (0..1)."""
+    return window(done_days, today, n).share
 
 
 def last_days(done_days: Iterable[date], today: date, n: int = 7) -> list[tuple[date, bool]]:
-    """(day, done) for the last n days, oldest first, ending today."""
-    days = set(done_days)
-    return [(d, d in days) for d in (today - timedelta(days=k) for k in range(n - 1, -1, -1))]
+    """(day, done) for the n days of window(), oldest first: what the 7-day strip shows."""
+    return list(window(done_days, today, n).days)
 
 
 def calendar(done_days: Iterable[date], today: date, weeks: int = 12) -> list[list[date]]:

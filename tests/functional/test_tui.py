@@ -532,7 +532,7 @@ def test_h_opens_the_history_and_escape_comes_back() -> None:
     app, _clock = make_app(None)
 
     async def body(pilot: Pilot[int]) -> None:
-        from app.tui.history import HistoryScreen
+        from app.tui.screens.history import HistoryScreen
 
         await pilot.press("h")
         await settle(pilot)

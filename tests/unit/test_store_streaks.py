@@ -10,6 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.core.engine import StepRecord
 from app.store import stats
@@ -221,3 +223,74 @@ def test_a_demo_run_stays_a_demo_through_export_and_import(store: Store, tmp_pat
             third.close()
     finally:
         other.close()
+
+
+# ------------------------------------------------------- one window for "the last 7 days"
+
+
+@given(
+    st.sets(st.integers(min_value=-40, max_value=0), max_size=41),
+    st.integers(min_value=1, max_value=31),
+)
+def test_the_strip_and_the_percentage_count_the_same_days(offsets: set[int], n: int) -> None:
+    done = days(*offsets)
+    w = stats.window(done, D, n)
+    strip = stats.last_days(done, D, n)
+    assert len(strip) == n and strip == list(w.days)
+    assert stats.adherence(done, D, n) == pytest.approx(sum(ok for _d, ok in strip) / n)
+    # The window ends today once today is done, else yesterday; never earlier, no gaps.
+    assert w.end == (D if D in done else D - timedelta(days=1))
+    assert [d for d, _ok in strip] == [w.end - timedelta(days=n - 1 - k) for k in range(n)]
+    assert all(ok == (d in done) for d, ok in strip)
+
+
+def test_window_today_not_yet_done_and_done() -> None:
+    # Six of the seven days before today done, today open: the strip shows those seven
+    # days (6 ■), and the share is 6/7, the same days. No open day is shown as missed.
+    done = days(-1, -2, -3, -5, -6, -7)
+    w = stats.window(done, D, 7)
+    assert w.today_open and w.end == D - timedelta(days=1) and w.start == D - timedelta(days=7)
+    assert w.marks().count(stats.DONE_MARK) == 6 and w.share == pytest.approx(6 / 7)
+    # Once today is done the window moves to end today (and drops its oldest day).
+    w2 = stats.window(done | {D}, D, 7)
+    assert not w2.today_open and w2.end == D and w2.start == D - timedelta(days=6)
+    assert w2.marks().count(stats.DONE_MARK) == 6 and w2.share == pytest.approx(6 / 7)
+
+
+def test_window_around_midnight_is_the_same_for_home_history_json_and_report(
+    store: Store,
+) -> None:
+    """A run at 23:55 counts for that evening; five minutes past midnight the new day is
+    open, so every reader's window still ends on the evening's day."""
+    from app.report.figures import compute, summary
+
+    paris = ZoneInfo("Europe/Paris")
+    for k in (1, 2, 4, 5, 6, 7):  # 3..9 June at 08:00 but the 7th, then the 10th at 23:55
+        _done(store, datetime(2025, 6, 10 - k, 8, 0, tzinfo=paris))
+    _done(store, datetime(2025, 6, 10, 23, 55, tzinfo=paris))
+
+    def readers(now: datetime) -> list[tuple[date, tuple[bool, ...], float]]:
+        today = stats.today_in("Europe/Paris", now)
+        home = store.home(today=today)
+        js = summary(store.done_days(), 7, today)["adherence"]
+        rep = compute(store.sessions(), today, 4).summary["adherence"]
+        hist = store.history(today=today).home
+        return [
+            (home.last7_end, home.last7, home.adherence7),
+            (date.fromisoformat(js["window_end"]), tuple(js["last7_days"]), js["last7"]),
+            (date.fromisoformat(rep["window_end"]), tuple(rep["last7_days"]), rep["last7"]),
+            (hist.last7_end, hist.last7, hist.adherence7),
+        ]
+
+    just_before = datetime(2025, 6, 10, 23, 59, tzinfo=paris).astimezone(UTC)
+    just_after = datetime(2025, 6, 11, 0, 5, tzinfo=paris).astimezone(UTC)
+    for got in (readers(just_before), readers(just_after)):
+        end, strip, share = got[0]
+        assert end == date(2025, 6, 10) and strip == (True, True, True, False, True, True, True)
+        assert [(e, s) for e, s, _ in got] == [(end, strip)] * 4
+        assert [round(x, 4) for *_, x in got] == [round(6 / 7, 4)] * 4
+    # The run at 00:10 makes the 11th done: now every window ends on the 11th.
+    _done(store, datetime(2025, 6, 11, 0, 10, tzinfo=paris))
+    after_run = readers(datetime(2025, 6, 11, 0, 30, tzinfo=paris).astimezone(UTC))
+    assert {e for e, _s, _x in after_run} == {date(2025, 6, 11)}
+    assert {s for _e, s, _x in after_run} == {(True, True, False, True, True, True, True)}

@@ -29,11 +29,11 @@ def _row(label: str, value: str) -> str:
     return f"[b]{label:<{LABEL_W}}[/b]{value}"
 
 
-def week_lines(today: dt.date, last7: tuple[bool | None, ...]) -> list[str]:
-    """Day names over marks, aligned in columns of three; words, not colours."""
+def week_lines(end: dt.date, last7: tuple[bool | None, ...]) -> list[str]:
+    """Day names over marks (the days end at `end`), in columns of three; words, not colours."""
     if not last7 or all(d is None for d in last7):
         return [_row("Last 7 days", "no history yet")]
-    days = [today - dt.timedelta(days=len(last7) - 1 - i) for i in range(len(last7))]
+    days = [end - dt.timedelta(days=len(last7) - 1 - i) for i in range(len(last7))]
     names = " ".join(d.strftime("%a")[:2] for d in days)
     marks = " ".join(f"{DAY_MARKS[m]} " for m in last7)
     return [_row("Last 7 days", names), _row("", f"{marks}  (✓ done  · missed)")]
@@ -59,7 +59,7 @@ def home_lines(today: dt.date, data: HomeData, settings: Settings) -> list[str]:
     lines = [
         _row("Today", f"{today:%A %d %B}: {today_text}"),
         _row("Streak", streak),
-        *week_lines(today, data.last7),
+        *week_lines(data.last7_end or today, data.last7),
     ]
     last = data.last_session_text()
     if last:
@@ -152,7 +152,7 @@ class HomeScreen(Screen[None]):
 
     def action_history(self) -> None:
         try:
-            from app.tui.history import HistoryScreen
+            from app.tui.screens.history import HistoryScreen
         except ImportError as exc:  # history needs the plotting extra; the coach does not
             self.notify(f"History is not available: {exc}", severity="warning")
             return
