@@ -195,8 +195,20 @@ def _no_log_yet(args: argparse.Namespace) -> bool:
     from app.store.location import resolve
 
     where = resolve(args.db)
+    if where.path is None and not where.is_sqlite:
+        from app.store.db import server_is_empty, shown_url
+
+        shown = shown_url(where.url)
+        if not server_is_empty(where.url, f"the database {shown}"):
+            return False
+        return _print_no_sessions(args, f"the server database {shown} is empty")
     if where.path is None or where.path.exists():
         return False
+    return _print_no_sessions(args, f"no log at {where.path}")
+
+
+def _print_no_sessions(args: argparse.Namespace, why: str) -> bool:
+    """What history says of a log that holds nothing yet, the same for a file or a server."""
     if getattr(args, "json", False):
         print(json.dumps({"sessions": []}))
     elif getattr(args, "csv", False):
@@ -204,7 +216,7 @@ def _no_log_yet(args: argparse.Namespace) -> bool:
 
         sys.stdout.write(sessions_csv([]))
     else:
-        print(f"No sessions yet (no log at {where.path}).")
+        print(f"No sessions yet ({why}).")
     return True
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import Connection
 
 from app.store.errors import (
+    EXIT_CANTCREAT,
     EXIT_CONFIG,
     EXIT_DATAERR,
     EXIT_IOERR,
@@ -50,7 +51,7 @@ def create_engine(
     """
     loc = target if isinstance(target, Location) else resolve(target)
     if not loc.is_sqlite:
-        return sa_create_engine(loc.url, pool_pre_ping=True)
+        return server_engine(loc.url, busy_timeout_ms=busy_timeout_ms)
     engine = sa_create_engine(loc.url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
@@ -86,6 +87,9 @@ def write_txn(engine: Engine) -> Iterator[Connection]:
 
 def explain(err: BaseException, where: str) -> StoreError:
     """A StoreError with plain words for a driver error."""
+    server = explain_server(err, where)
+    if server is not None:
+        return server
     text = str(getattr(err, "orig", None) or err)
     low = text.lower()
     if "locked" in low or "busy" in low:
@@ -315,3 +319,148 @@ def raw_sql(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in cur.fetchall()]
     finally:
         cur.close()
+
+
+# --------------------------------------------------------------------------- servers
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+POSTGRES_EXTRA = "pip install 'hiphook[postgres]'"
+CONNECT_TIMEOUT_S = 10
+
+
+def is_postgres(url: str) -> bool:
+    """Whether a URL names a PostgreSQL server (any driver spelled after a '+')."""
+    return url.split(":", 1)[0].split("+", 1)[0].lower() in POSTGRES_SCHEMES
+
+
+def server_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 (the postgres extra).
+
+    SQLAlchemy 2.0 reads a bare `postgresql://` as psycopg2, which the extra does not
+    bring; a URL that names its driver (`postgresql+psycopg2://`) is kept as it is.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in POSTGRES_SCHEMES:
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def shown_url(url: str) -> str:
+    """The URL for messages, its password masked (a message may end up in a bug report)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return url.split("://", 1)[0] + "://…"
+
+
+def server_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+    """An Engine for a database server; StoreError when its driver is not installed.
+
+    For PostgreSQL the wait for a lock held by another client is bounded by the same
+    timeout as SQLite's busy_timeout (lock_timeout), and so is the connection attempt
+    (connect_timeout), so a held table or a silent host is reported, never a hang.
+    """
+    given, url = url, server_url(url)
+    if not is_postgres(url):
+        return sa_create_engine(url, pool_pre_ping=True)
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_driver_name() == "psycopg":
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise StoreError(
+                f"the log {shown_url(given)} is on a PostgreSQL server, and the driver for "
+                f"it is not installed: {POSTGRES_EXTRA} (with pipx: pipx inject hiphook "
+                "'psycopg[binary]')",
+                EXIT_CONFIG,
+            ) from None
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+    engine = sa_create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+    @event.listens_for(engine, "connect")
+    def _lock_timeout(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
+        cur.close()
+        dbapi_conn.commit()
+
+    return engine
+
+
+def explain_server(err: BaseException, where: str) -> StoreError | None:
+    """Plain words for what a database server said (None: not a server's error).
+
+    The driver's text is kept (its first line) after what to do, since it names the
+    host, the user or the database that was wrong.
+    """
+    orig = getattr(err, "orig", None) or err
+    if not type(orig).__module__.startswith("psycopg"):
+        return None
+    text = " ".join(str(orig).split("\n", 1)[0].split())
+    low = str(orig).lower()
+    if (
+        "password authentication failed" in low
+        or "no password supplied" in low
+        or ("role" in low and "does not exist" in low)
+    ):
+        return StoreError(
+            f"{where}: the server refused the login ({text}). Check the user name and "
+            "password in the URL (or in ~/.pgpass)",
+            EXIT_NOPERM,
+        )
+    if "database" in low and "does not exist" in low:
+        return StoreError(
+            f"{where}: the server has no such database ({text}). hiphook creates the "
+            "tables in an empty database, not the database: create it first "
+            "(createdb NAME, or CREATE DATABASE)",
+            EXIT_CANTCREAT,
+        )
+    if (
+        "connection refused" in low
+        or "could not connect" in low
+        or "connection failed" in low
+        or "timeout expired" in low
+        or "could not translate host name" in low
+        or "no route to host" in low
+        or "server closed the connection" in low
+    ):
+        return StoreError(
+            f"{where}: cannot reach the database server ({text}). Is PostgreSQL running "
+            "there, and are the host and port in the URL right? Try again once it is up",
+            EXIT_TEMPFAIL,
+        )
+    if "lock timeout" in low or "deadlock detected" in low:
+        return StoreError(
+            f"{where} is locked by another client of the server (a long transaction, "
+            "or a migration?); try again when it has finished",
+            EXIT_TEMPFAIL,
+        )
+    if "permission denied" in low or "read-only transaction" in low:
+        return StoreError(
+            f"{where}: the server does not let this user write ({text}). Grant it "
+            "CREATE and write rights on the database, or use another user",
+            EXIT_NOPERM,
+        )
+    return StoreError(f"{where}: database server error: {text}", EXIT_DATAERR)
+
+
+def server_is_empty(target: str, where: str) -> bool:
+    """Whether a server database holds no tables at all (a log not yet written to).
+
+    Reading commands leave such a database as they found it, as they leave a missing
+    SQLite file uncreated; the first run migrates it.
+    """
+    from sqlalchemy import inspect
+
+    engine = server_engine(target)
+    try:
+        with translated(where), engine.connect() as conn:
+            return not inspect(conn).get_table_names()
+    finally:
+        engine.dispose()

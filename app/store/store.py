@@ -25,6 +25,7 @@ from app.store.db import (
     create_engine,
     current_revision,
     preflight_sqlite,
+    shown_url,
     translated,
     upgrade,
     write_txn,
@@ -131,7 +132,11 @@ class Store:
     def __init__(self, engine: Engine, location: Location) -> None:
         self.engine = engine
         self.location = location
-        self.where = f"the database {location.path}" if location.path else "the database"
+        self.where = (
+            f"the database {location.path}"
+            if location.path
+            else f"the database {shown_url(location.url)}"
+        )
 
     @property
     def url(self) -> str:
@@ -549,15 +554,19 @@ def open_store(
     left byte-for-byte as it was.
     """
     loc = resolve(target)
-    where = f"the database {loc.path}" if loc.path else "the database"
+    where = f"the database {loc.path}" if loc.path else f"the database {shown_url(loc.url)}"
     rev: str | None = None
     if loc.path is not None:
         created = ensure_private_file(loc.path)
         rev = None if created else preflight_sqlite(loc.path, busy_timeout_ms)
     try:
         engine = create_engine(loc, busy_timeout_ms=busy_timeout_ms)
+    except StoreError:
+        raise
     except Exception as err:  # a bad URL or a missing driver
-        raise StoreError(f"cannot use database URL {loc.url!r}: {err}", EXIT_DATAERR) from None
+        raise StoreError(
+            f"cannot use database URL {shown_url(loc.url)!r}: {err}", EXIT_DATAERR
+        ) from None
     try:
         if loc.path is None:
             rev = current_revision(engine, where)
