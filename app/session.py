@@ -304,6 +304,18 @@ class Session:
         if self.recorder is not None:
             self.recorder.finish(pain_after=pain_after)
 
+    def save_note(self, text: str) -> None:
+        """The note typed at the summary, to the log. Blocking: call it off the loop.
+        Raises RuntimeError with the log's message when it cannot be written."""
+        if self.recorder is None:
+            raise RuntimeError("this run is not in a session log")
+        if self.recorder.session_id is None:
+            raise RuntimeError("the run could not be started in the log")
+        failed = len(self.recorder.errors)
+        self.recorder.finish(notes=text)
+        if len(self.recorder.errors) > failed:
+            raise RuntimeError(self.recorder.errors[-1])
+
     def close(self) -> None:
         """Blocking (the last cue may be let finish, up to 3 s): call it off the loop.
         Once only, whoever calls it first (the app after a run, or at exit)."""

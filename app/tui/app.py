@@ -188,6 +188,7 @@ class HiphookApp(App[int]):
                 loader=self.home_loader,
                 store_url=self.store_url,
                 verdicts=session.verdicts if session.sensor else None,
+                save_note=session.save_note if session.recorder is not None else None,
             )
         )
 

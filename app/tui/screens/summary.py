@@ -7,7 +7,7 @@ and how long it was really held.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from rich.markup import escape
@@ -26,6 +26,7 @@ from app.tui.homedata import HomeLoader, safe_load
 from app.tui.messages import HomeLoaded, SummaryClosed
 from app.tui.screens.checkin import HIGH_PAIN, digit_bindings
 from app.tui.widgets import PainScale
+from app.tui.widgets.note_input import NoteInput
 from app.tui.widgets.pain import TYPING_HINT
 
 Verdicts = Mapping[int, Verdict]
@@ -118,9 +119,12 @@ class SummaryScreen(Screen[None]):
         loader: HomeLoader,
         store_url: str | None,
         verdicts: Verdicts | None = None,
+        save_note: Callable[[str], None] | None = None,
     ) -> None:
-        """`verdicts` (step index → verdict) only when the run had a sensor."""
+        """`verdicts` (step index → verdict) only when the run had a sensor; `save_note`
+        (blocking, run off the loop by NoteInput) only when the run is in a log."""
         super().__init__()
+        self.save_note = save_note
         self.record = record
         self.verdicts = dict(verdicts) if verdicts is not None else None
         self.routine = routine
@@ -147,6 +151,8 @@ class SummaryScreen(Screen[None]):
             yield Static("\n".join(step_lines(self.record, self.verdicts)), id="steps")
             yield Static(id="pain")
             yield PainScale(id="scale")
+            if self.save_note is not None:
+                yield NoteInput(self.save_note, id="note")
             yield Static(id="streak")
         yield Footer()
 
