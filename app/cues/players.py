@@ -36,6 +36,8 @@ from app.core.cueplan import Planner, Replan, all_cues, due_for_coach
 from app.core.cues import Cue, Tone, cue_for, cue_for_coach
 from app.core.engine import Engine, Event, EventKind
 from app.core.routine import Routine
+from app.cues.render import SoundBank as Bank
+from app.cues.stream import AudioStream
 from app.cues.tones import render_tone_wav
 
 if TYPE_CHECKING:
@@ -721,11 +723,6 @@ def _stream_parts(
 ) -> tuple[SoundBank, OpenStream] | None:
     """The sound bank and a stream opener for a mode, or None where there is none yet."""
     if mode in ("none", "bell"):
-        return None
-    try:
-        from app.cues.render import SoundBank as Bank  # type: ignore[import-untyped,unused-ignore]
-        from app.cues.stream import AudioStream  # type: ignore[import-untyped,unused-ignore]
-    except ImportError:  # the stream is not built into this copy: the chain plays
         return None
     kind = "voice" if mode in ("voice", "auto") and voice_found else "tone"
     bank = Bank(kind, voice=voice, volume=volume, cache_dir=cache_dir)

@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from app.core.cues import Cue
 from app.cues.tones import PATTERNS, tone_samples
 
@@ -59,8 +61,6 @@ class RenderError(Exception):
 
 
 def default_cache_dir() -> Path:
-    import platformdirs
-
     return Path(platformdirs.user_cache_dir("hiphook")) / "sounds"
 
 

@@ -98,7 +98,7 @@ def _rescan(sd: Any) -> bool:
 
 def _import_sounddevice() -> Any:
     try:
-        import sounddevice
+        import sounddevice  # lazy: a missing PortAudio fails the import; said clearly below
     except OSError as exc:  # the PortAudio library itself is missing
         raise AudioUnavailable(
             "the PortAudio library is missing (on Debian/Ubuntu: sudo apt install "
