@@ -30,6 +30,7 @@ from app.remind.schedule import (
     cron_trigger,
     format_fire,
     local_zone,
+    next_fire,
 )
 from app.remind.store import DoneToday, SettingsStore
 
@@ -203,9 +204,8 @@ def run_forever(
     say: Callable[[str], None] = _say,
 ) -> int:
     """Run the blocking scheduler until Ctrl-C or SIGTERM (systemd/launchd stop); exit 0."""
+    # lazy: apscheduler takes ~0.1 s to import; only a running reminder needs it
     from apscheduler.schedulers.blocking import BlockingScheduler
-
-    from app.remind.schedule import next_fire
 
     scheduler = BlockingScheduler(timezone=local_zone())
     daemon = ReminderDaemon(scheduler, store, done_today, deliver, quiet=quiet)

@@ -18,14 +18,13 @@ from app.remind.schedule import (
     next_fire,
     parse_days,
 )
+from app.store.reader import query_one
 
 SQL = "SELECT hour, minute, days, enabled FROM reminder WHERE id = 1"
 
 
 def read_settings(target: str | None) -> ReminderSettings | None:
     """The stored reminder from a SQLite file (None: not set, or not readable cheaply)."""
-    from app.store.reader import query_one
-
     try:
         row = query_one(target, SQL)
     except sqlite3.Error:  # no table yet (older log), locked, damaged

@@ -34,8 +34,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.remind.daemon import ReminderDaemon
 from app.remind.notify import Deliver
-from app.remind.store import Target
+from app.remind.schedule import local_zone
+from app.remind.store import Target, done_today_for, open_settings_store
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -53,6 +55,7 @@ def presence_path() -> Path:
     env = os.environ.get(PRESENCE_ENV)
     if env:
         return Path(env)
+    # lazy: platformdirs adds ~20 ms to every command's start; only a path needs it
     import platformdirs
 
     return Path(platformdirs.user_state_dir("hiphook", appauthor=False)) / "coach.pid"
@@ -119,11 +122,8 @@ class InAppReminders:
     def start(self) -> None:
         """Open the settings, start the jobs, mark the coach open; never raises."""
         try:
+            # lazy: apscheduler takes ~0.1 s to import; only a running reminder needs it
             from apscheduler.schedulers.background import BackgroundScheduler
-
-            from app.remind.daemon import ReminderDaemon
-            from app.remind.schedule import local_zone
-            from app.remind.store import done_today_for, open_settings_store
 
             self._store = open_settings_store(self.db)
             scheduler = BackgroundScheduler(timezone=local_zone())

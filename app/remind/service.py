@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.store.location import resolve
+
 UNIT_NAME = "hiphook-remind.service"
 LAUNCHD_LABEL = "org.hiphook.remind"
 
@@ -115,7 +117,6 @@ def service_db_arg(db: str | None, env: Mapping[str, str] | None = None) -> str 
 
     A service does not inherit the shell's HIPHOOK_DB or working directory.
     """
-    from app.store.location import resolve
 
     e = os.environ if env is None else env
     raw = db or e.get("HIPHOOK_DB") or None

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from app.remind.schedule import ReminderSettings, ScheduleError, days_text, parse_days
+from app.store.location import resolve
+from app.store.reader import load_home
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -59,6 +61,7 @@ class SqlSettingsStore:
 
     def load(self) -> ReminderSettings | None:
         """The stored settings, None if never set; ScheduleError if the row is damaged."""
+        # lazy: SQLAlchemy and the models take ~1 s; they wait for an open store
         from sqlalchemy import select
 
         from app.store.db import translated
@@ -78,6 +81,7 @@ class SqlSettingsStore:
 
     def save(self, settings: ReminderSettings) -> None:
         """Insert or update the one row in a single write transaction."""
+        # lazy: SQLAlchemy and the models take ~1 s; they wait for an open store
         from sqlalchemy import insert, select, update
 
         from app.store.db import translated, write_txn
@@ -109,6 +113,7 @@ def open_settings_store(target: Target) -> SqlSettingsStore:
     checks (never touch a file we cannot use) and migration to head, which creates the
     `reminder` table. Raises StoreError with plain words and an exit code.
     """
+    # lazy: SQLAlchemy and the models take ~1 s; they wait for an open store
     from app.store.store import open_store
 
     store = open_store(None if target is None else os.fspath(target))
@@ -117,8 +122,6 @@ def open_settings_store(target: Target) -> SqlSettingsStore:
 
 def database_exists(target: Target) -> bool:
     """False only for a SQLite file that is not there yet (so `status` creates nothing)."""
-    from app.store.location import resolve
-
     loc = resolve(target)
     return loc.path is None or (loc.path.exists() and loc.path.stat().st_size > 0)
 
@@ -131,8 +134,6 @@ def done_today_for(target: Target) -> DoneToday:
 
     def done_today() -> bool:
         try:
-            from app.store.reader import load_home
-
             data = load_home(None if target is None else os.fspath(target))
         except Exception as exc:  # noqa: BLE001 - see the docstring
             log.warning("could not read the session log (%s); reminding anyway", exc)
