@@ -13,14 +13,19 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    """What the engine asks of a clock (the bodies are `...`: a protocol, not a base)."""
+
     def now(self) -> float:
         """Monotonic seconds: never jumps with NTP or daylight saving."""
+        ...
 
     def boot(self) -> float:
         """Seconds that also run while the system is suspended (Linux CLOCK_BOOTTIME)."""
+        ...
 
     def real_delay(self, deadline: float) -> float:
         """Real seconds to wait until `deadline` on this clock."""
+        ...
 
 
 def _boottime() -> float:
