@@ -65,12 +65,12 @@ def default_cache_dir() -> Path:
 
 
 def trim_silence(
-    samples: array,
+    samples: array[int],
     rate: int,
     threshold: float = TRIM_THRESHOLD,
     margin_s: float = TRIM_MARGIN_S,
     fade_s: float = FADE_S,
-) -> array:
+) -> array[int]:
     """Cut silence at both ends (keeping a small margin) and fade the new edges in/out."""
     limit = int(threshold * 32767)
     first = next((i for i, v in enumerate(samples) if abs(v) > limit), None)
@@ -87,7 +87,7 @@ def trim_silence(
     return out
 
 
-def resample(samples: array, src: int, dst: int) -> array:
+def resample(samples: array[int], src: int, dst: int) -> array[int]:
     """Linear interpolation: only for an engine that does not speak at the stream's rate."""
     if src == dst or not samples:
         return samples
@@ -105,20 +105,20 @@ def resample(samples: array, src: int, dst: int) -> array:
     return out
 
 
-def scale(samples: array, volume: float) -> array:
+def scale(samples: array[int], volume: float) -> array[int]:
     if volume == 1.0:
         return samples
     return array("h", (max(-32768, min(32767, int(v * volume))) for v in samples))
 
 
-def _pcm(samples: array) -> bytes:
+def _pcm(samples: array[int]) -> bytes:
     if sys.byteorder == "big":
         samples = array("h", samples)
         samples.byteswap()
     return samples.tobytes()
 
 
-def _samples(pcm: bytes) -> array:
+def _samples(pcm: bytes) -> array[int]:
     out = array("h")
     out.frombytes(pcm)
     if sys.byteorder == "big":
@@ -126,7 +126,7 @@ def _samples(pcm: bytes) -> array:
     return out
 
 
-def parse_wav(data: bytes) -> tuple[array, int]:
+def parse_wav(data: bytes) -> tuple[array[int], int]:
     """Samples and rate of a mono 16-bit WAV, also one streamed to stdout, whose header
     carries a placeholder length (espeak-ng --stdout)."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
@@ -180,7 +180,7 @@ class Speaker:
             return "unknown"
         return (done.stdout.strip().splitlines() or ["unknown"])[0][:120]
 
-    def render(self, text: str) -> tuple[array, int]:
+    def render(self, text: str) -> tuple[array[int], int]:
         """Speak `text` into samples (not the speakers); raises RenderError."""
         if self.name == "say":
             return self._render_say(text)
@@ -204,7 +204,7 @@ class Speaker:
             raise RenderError(f"{self.name}: {why}")
         return parse_wav(done.stdout)
 
-    def _render_say(self, text: str) -> tuple[array, int]:
+    def _render_say(self, text: str) -> tuple[array[int], int]:
         with tempfile.TemporaryDirectory(prefix="hiphook-say-") as tmp:
             out = Path(tmp) / "say.wav"
             cmd = [
@@ -344,7 +344,7 @@ class SoundBank:
     def _render_and_keep(self, cue: Cue) -> None:
         speaker = self._speaker if self.mode == "voice" else None
         key = self._key(cue, speaker)
-        samples: array | None = None
+        samples: array[int] | None = None
         if speaker is not None:
             try:
                 raw, rate = speaker.render(cue.text)

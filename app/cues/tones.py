@@ -42,7 +42,7 @@ PATTERNS: dict[Tone, tuple[tuple[float, float], ...]] = {
 }
 
 
-def tone_samples(tone: Tone, rate: int = RATE) -> array:
+def tone_samples(tone: Tone, rate: int = RATE) -> array[int]:
     """Signed 16-bit mono samples of one tone pattern."""
     out = array("h")
     peak = AMPLITUDE * 32767
