@@ -87,5 +87,6 @@ class LinkStatus:
         }
 
 
-BatchCallback = Callable[[SensorBatch], None]
-StatusCallback = Callable[[LinkStatus], None]
+# What a callback returns is ignored (the attachment hands back call_soon's Handle).
+BatchCallback = Callable[[SensorBatch], object]
+StatusCallback = Callable[[LinkStatus], object]
