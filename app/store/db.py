@@ -40,7 +40,9 @@ _IMMEDIATE = "hiphook_immediate"
 
 
 def create_engine(
-    target: str | os.PathLike[str] | None, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    target: str | os.PathLike[str] | Location | None,
+    *,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
 ) -> Engine:
     """An Engine for a path or any SQLAlchemy URL; SQLite gets WAL and safe pragmas.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, text, update
+from sqlalchemy import CursorResult, Engine, delete, func, insert, select, text, update
 
 from app.core.engine import StepRecord
 from app.store import stats
@@ -41,6 +41,14 @@ from app.store.transfer import EXPORT_FORMAT, EXPORT_VERSION, validate_export
 S = RunSession.__table__  # type: ignore[attr-defined]
 ST = StepRow.__table__  # type: ignore[attr-defined]
 TR = TraceRow.__table__  # type: ignore[attr-defined]
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    """The id a one-row INSERT gave its row (SQLAlchemy types the key as optional)."""
+    key = result.inserted_primary_key
+    assert key is not None  # always set after a one-row INSERT
+    return int(key[0])
+
 
 # A run can be paused, but not for half a day: older "in progress" rows are dead.
 STALE_AFTER = timedelta(hours=12)
@@ -194,7 +202,7 @@ class Store:
             "host": socket.gethostname(),
         }
         with translated(self.where), write_txn(self.engine) as conn:
-            return int(conn.execute(insert(S).values(**row)).inserted_primary_key[0])
+            return _new_id(conn.execute(insert(S).values(**row)))
 
     def record_step(
         self,
@@ -379,7 +387,7 @@ class Store:
         )
 
     @staticmethod
-    def _session_dict(r: Mapping[str, Any]) -> dict[str, Any]:
+    def _session_dict(r: Mapping[Any, Any]) -> dict[str, Any]:
         d: dict[str, Any] = {f: r[f] for f in SESSION_FIELDS}
         d["started_utc"] = _iso(d["started_utc"])
         d["ended_utc"] = _iso(d["ended_utc"])
@@ -513,14 +521,12 @@ class Store:
                     continue
                 have.add(s["uuid"])
                 row = {f: s[f] for f in SESSION_FIELDS}
-                sid = conn.execute(
-                    insert(S).values(**row, pid=None, host=None)
-                ).inserted_primary_key[0]
+                sid = _new_id(conn.execute(insert(S).values(**row, pid=None, host=None)))
                 for st in s["steps"]:
                     values = {f: st[f] for f in STEP_FIELDS if f != "index"}
-                    step_id = conn.execute(
-                        insert(ST).values(session_id=sid, idx=st["index"], **values)
-                    ).inserted_primary_key[0]
+                    step_id = _new_id(
+                        conn.execute(insert(ST).values(session_id=sid, idx=st["index"], **values))
+                    )
                     tr = st.get("trace")
                     if tr:
                         conn.execute(
