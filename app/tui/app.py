@@ -103,14 +103,14 @@ class HiphookApp(App[int]):
         else:
             self.go_home()
 
-    def _show(self, screen: object) -> None:
+    def _show(self, screen: Screen[Any]) -> None:
         """Replace the flow's screen; close any dialog over it first (help, quit)."""
         while len(self.screen_stack) > 2 and isinstance(self.screen, ModalScreen):
             self.pop_screen()
         if len(self.screen_stack) > 1:
-            self.switch_screen(screen)  # type: ignore[arg-type]
+            self.switch_screen(screen)
         else:
-            self.push_screen(screen)  # type: ignore[arg-type]
+            self.push_screen(screen)
 
     def _open_log(self) -> None:
         """On a thread: the database layer takes most of a second to import."""

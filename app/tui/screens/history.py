@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from rich.markup import escape
 from textual import on, work
@@ -218,7 +218,7 @@ class HistoryScreen(Screen[None]):
             plt.ylim(0, 10)
             plt.yticks([0, 2, 4, 6, 8, 10])
             ticks = xs[:: max(1, len(xs) // 4)]
-            plt.xticks(ticks, [marks[i].day.strftime("%d %b") for i in ticks])
+            plt.xticks(cast("list[float]", ticks), [marks[i].day.strftime("%d %b") for i in ticks])
         widget.refresh()
 
     # ------------------------------------------------------------------ detail
@@ -252,7 +252,9 @@ class HistoryScreen(Screen[None]):
             ts = trace.times()
             xs, ys = thin([t - ts[0] for t in ts], list(trace.values))
             curves.append((info, xs, ys))
-        self.app.call_from_thread(self._show_detail, session_id, found[0], curves)
+        # Textual types a coroutine returning None as Awaitable[Never] here (mypy solves
+        # `T | Awaitable[T]` to Never), though it awaits it on the loop as documented.
+        self.app.call_from_thread(self._show_detail, session_id, found[0], curves)  # type: ignore[arg-type]
 
     async def _show_detail(
         self, session_id: int, session: dict[str, Any], curves: list[Any]
