@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import signal
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from app.core.coach import CoachEvent, CoachKind
 from app.core.engine import Event, EventKind, RunRecord, State
@@ -259,7 +260,7 @@ async def run_plain(
         report = loop.call_later(sensor_report_s, sensor_report)
     for sig, why in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "terminated (SIGTERM)")):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, lambda why=why: runner.abort(why, interrupted=True))
+            loop.add_signal_handler(sig, functools.partial(runner.abort, why, interrupted=True))
     reading = False
     try:
         fd = inp.fileno()
@@ -318,7 +319,7 @@ async def run_plain(
     summarized = True
     if json_mode:
         data = summary_dict(record)
-        for step in data["steps"]:  # type: ignore[union-attr]
+        for step in cast("list[dict[str, Any]]", data["steps"]):
             v = verdicts.get(step["step"])
             if v is not None:
                 step.update(verdict=v.kind.value, under_pressure_s=round(v.under_pressure_s, 2))

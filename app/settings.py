@@ -10,6 +10,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from app.core.pressure import DEFAULT_BAND, Band
 
@@ -54,7 +55,9 @@ class Settings:
         if not isinstance(raw, dict):
             return cls()
         known = {f.name for f in fields(cls)}
-        clean = {k: v for k, v in raw.items() if k in known and (v is None or isinstance(v, str))}
+        clean: dict[str, Any] = {
+            k: v for k, v in raw.items() if k in known and (v is None or isinstance(v, str))
+        }
         s = cls(**clean)
         if s.side not in (None, "left", "right"):
             s.side = None

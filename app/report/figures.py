@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -244,10 +244,11 @@ def compute(
         ),
     }
     by_adh: dict[str, dict[str, Any]] = {}
-    for label, pick in (
+    picks: tuple[tuple[str, Callable[[Mapping[str, Any]], bool]], ...] = (
         ("high", lambda w: w["done_days"] >= HIGH_ADHERENCE),
         ("low", lambda w: w["done_days"] < HIGH_ADHERENCE),
-    ):
+    )
+    for label, pick in picks:
         wks = {w["week"] for w in weekly if w["days"] == 7 and pick(w)}
         ss = [s for s in inside if monday(date.fromisoformat(s["local_day"])).isoformat() in wks]
         by_adh[label] = {
