@@ -21,6 +21,7 @@ from app.session import (
     remember_sound,
 )
 from app.settings import Settings
+from app.store.errors import EXIT_LOG_INCOMPLETE
 from app.store.stats import DAY_RULE
 
 # The exit codes, as the README's table lists them (the store's 65-78 are in
@@ -224,8 +225,11 @@ def _run_plain(
         record = asyncio.run(run_plain(session, json_mode=json_mode, notes=notes))
     finally:
         session.close()
+        outcome = log.close()  # what the log could not take goes to a recovery file
+    if outcome is not None and not outcome.complete:
+        _err(outcome.message)
     if not record.interrupted:
-        return EXIT_OK
+        return EXIT_LOG_INCOMPLETE if log.incomplete else EXIT_OK
     # app.plain names the signal in the abort's reason ("terminated (SIGTERM)").
     return EXIT_TERMINATED if any("SIGTERM" in r for r in signalled) else EXIT_INTERRUPTED
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from app.core.pressure import Verdict
     from app.cues.players import CueRecord
     from app.session import Session
+    from app.store.writer import LogNotice
 
 KEYS_HELP = "keys: space/p pause-resume, n skip, b back, Enter confirm, q quit"
 
@@ -245,6 +246,18 @@ async def run_plain(
                 loop.call_soon_threadsafe(put_cue, rec.to_dict())
 
         session.cue_listeners.append(cue_line)
+
+    def put_log(notice: LogNotice) -> None:
+        if not summarized:  # the summary is the last line
+            face.emit(notice.to_dict() if json_mode else f"Log: {notice.text}")
+
+    def log_listener(notice: LogNotice) -> None:
+        """On the log writer's thread: the line is printed on the loop."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the run is over
+            loop.call_soon_threadsafe(put_log, notice)
+
+    if session.log is not None:  # the log's writer says when it waits and catches up
+        session.log.listeners.append(log_listener)
     sensor = session.sensor
     if sensor is not None:
         sensor.subscribe(face.on_coach)
@@ -317,6 +330,8 @@ async def run_plain(
                     loop.remove_signal_handler(sig)
     verdicts: Mapping[int, Verdict] = session.verdicts
     summarized = True
+    if session.log is not None:
+        session.log.listeners.remove(log_listener)
     if json_mode:
         data = summary_dict(record)
         for step in cast("list[dict[str, Any]]", data["steps"]):

@@ -8,7 +8,8 @@ argparse. `assemble()` builds, in this order (tested in tests/functional/test_se
 2. the sensor attachment, the runner's *judge*: a press's STEP_FINISHED leaves it
    carrying the verdict and the force trace;
 3. the session log's recorder, the first listener: the step, verdict and trace are
-   committed before anyone hears that the step ended;
+   handed to the log's writer (in memory; its thread commits them) before anyone hears
+   that the step ended;
 4. the cue player, for the runner's events and the coach's;
 5. the sensor's announcer, which tells the coach's listeners (the cue player first,
    then the face) the verdict;
@@ -38,8 +39,12 @@ if TYPE_CHECKING:
     from app.sensor.attachment import SensorAttachment
     from app.store.recorder import SessionRecorder
     from app.store.store import Store
+    from app.store.writer import LogNotice, LogOutcome, LogWriter
 
 Note = Callable[[str], None]
+# How the faces hear about the log (waiting, caught up, saved to a recovery file); called
+# on the log writer's thread, so a face hops to its own loop.
+LogListener = Callable[["LogNotice"], None]
 SensorFactory = Callable[[SessionRunner], "SensorAttachment | None"]
 
 
@@ -172,6 +177,26 @@ class SessionLog:
         self.options = options
         self.store: Store | None = None
         self._ready = threading.Event()
+        # The one writer of the log (its own thread), and who hears what it says.
+        self.writer: LogWriter | None = None
+        self.listeners: list[LogListener] = []
+        self.outcome: LogOutcome | None = None
+
+    def _notice(self, notice: LogNotice) -> None:
+        for listener in list(self.listeners):
+            listener(notice)
+
+    def close(self) -> LogOutcome | None:
+        """Blocking, once, when the process is done with the log: what is not written
+        yet gets up to 3 s, then goes to a recovery file (`outcome` says which)."""
+        if self.writer is not None and self.outcome is None:
+            self.outcome = self.writer.close()
+        return self.outcome
+
+    @property
+    def incomplete(self) -> bool:
+        """Some steps could not be written to the log (they are in a recovery file)."""
+        return self.outcome is not None and not self.outcome.complete
 
     def open(self, note: Note) -> None:
         """Open (migrating) and recover cut-off runs; raises StoreError when it cannot."""
@@ -183,6 +208,14 @@ class SessionLog:
             self.store = open_store(self.options.db)
             for rec in self.store.recover_interrupted():
                 note(recovered_note(rec))
+            from app.store.writer import LogWriter, find_recovery_files
+
+            for path in find_recovery_files(self.options.db):
+                note(
+                    f"A run that the log could not take is saved in {path}; add it to "
+                    f"the log with `hiphook import {path}`."
+                )
+            self.writer = LogWriter(self.store, on_notice=self._notice)
         finally:
             self._ready.set()
 
@@ -204,6 +237,7 @@ class SessionLog:
             sensor=spec,
             pain_before=pain_before,
             demo=self.options.demo,
+            writer=self.writer,
         )
 
 
@@ -264,6 +298,8 @@ class Session:
     recorder: SessionRecorder | None = None
     player: CuePlayer | None = None
     notes: list[str] = field(default_factory=list)
+    # The process's session log (its writer says when it waits and catches up).
+    log: SessionLog | None = None
     # The verdicts of the presses as they count (the last attempt's), from the events.
     verdicts: dict[int, Verdict] = field(default_factory=dict)
     # Who hears each sound the cue player schedules (on the player's thread).
@@ -362,6 +398,7 @@ def assemble(
                 raise
             session.notes.append(f"Sensor not used: {exc}")
     if log is not None:
+        session.log = log
         session.recorder = log.recorder(runner, pain_before)
         if session.recorder is not None:
             runner.subscribe(session.recorder)

@@ -446,4 +446,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     with _open(args) as store:
         result = store.import_data(data, source)
     print(f"Imported {result.added} session(s); {result.skipped} were already in the log.")
+    if result.merged:
+        print(f"{result.merged} run completed from the recovery file (its start was logged).")
+    from app.store.transfer import RECOVERY_ROLE
+
+    if data.get("format_role") == RECOVERY_ROLE and args.file != "-":
+        try:  # taken back: the next start must not offer it again
+            Path(args.file).expanduser().unlink()
+        except OSError as err:
+            print(
+                f"hiphook: imported, but {args.file} could not be removed: {err}", file=sys.stderr
+            )
     return 0

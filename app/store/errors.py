@@ -6,6 +6,11 @@ ever needed to understand a store problem, so none should be shown.
 
 from __future__ import annotations
 
+# The run ended, but some of its steps could not be written to the log: they are in a
+# recovery file (`hiphook import` takes them back). Not a sysexits code: the run itself
+# went well, and scripts must not mistake it for a log that could not even be opened.
+EXIT_LOG_INCOMPLETE = 3
+
 # sysexits.h codes, so scripts can tell a busy database from a broken one.
 EXIT_DATAERR = 65  # corrupt database, or a file to import that is not valid
 EXIT_NOINPUT = 66  # a file to import that does not exist or cannot be read

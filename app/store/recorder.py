@@ -1,19 +1,22 @@
 """Writes a run to the log as it happens: a listener for the session runner's events.
 
-The runner calls the recorder for every engine event, in order. Each STEP_FINISHED is
-one small transaction (the step's record, plus the verdict and force trace the sensor's
-judge put on the event), so after a crash every finished step is on disk. The recorder
-never raises into the runner: a store failure is kept in `errors` (and passed to
-`on_error`), and the run carries on, because losing a log line is better than losing
-the routine.
+The runner calls the recorder for every engine event, in order. Each STEP_FINISHED
+becomes one small transaction (the step's record, plus the verdict and force trace the
+sensor's judge put on the event). With a `LogWriter` (what the session assembly gives
+it) the recorder only hands the step over, in memory, and the writer's thread commits
+it: the runner never waits for the disk, and a failing write is retried and said by
+the writer (app/store/writer.py). Without one it commits inline, as it did before the
+writer existed (kept for the benchmark's comparison and store-level tests). Either way
+the recorder never raises into the runner.
 
 The session assembly (`app/session.py`) subscribes the recorder before anything that
-prints, sounds or displays the event, so a step reported as finished is already
-committed.
+prints, sounds or displays the event, so the log is handed a step before anyone hears
+that it ended (docs/log.md says what a kill can still lose).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 from app.core.engine import Engine, Event, EventKind, Trace
@@ -21,6 +24,7 @@ from app.core.routine import Routine
 from app.store.errors import StoreError
 from app.store.store import Store
 from app.store.trace import ForceTrace, TraceError
+from app.store.writer import LogWriter
 
 
 def force_trace(samples: Trace | None) -> ForceTrace | None:
@@ -53,8 +57,10 @@ class SessionRecorder:
         demo: bool = False,
         tz: str | None = None,
         on_error: Callable[[str], None] | None = None,
+        writer: LogWriter | None = None,
     ) -> None:
-        """`demo`: a time-scaled run, kept in the log but never counted as a day done."""
+        """`demo`: a time-scaled run, kept in the log but never counted as a day done.
+        `writer`: hand the run to it (never waits); None commits inline."""
         self.store = store
         self.engine = engine
         self.routine = routine
@@ -67,6 +73,13 @@ class SessionRecorder:
         self.session_id: int | None = None
         self.status: str | None = None  # set once the session is closed
         self.errors: list[str] = []
+        self.writer = writer
+        self._key: int | None = None  # the writer's handle for this run
+
+    @property
+    def key(self) -> int | None:
+        """This run's handle in the log's writer (None before it starts, or inline)."""
+        return self._key
 
     # ------------------------------------------------------------------ runner API
 
@@ -91,6 +104,10 @@ class SessionRecorder:
 
     def finish(self, pain_after: int | None = None, notes: str | None = None) -> None:
         """Add what is asked after the run (pain after, notes); never raises."""
+        if self.writer is not None:
+            if self._key is not None:
+                self.writer.update(self._key, pain_after=pain_after, notes=notes)
+            return
         if self.session_id is None:
             return
         try:
@@ -106,6 +123,18 @@ class SessionRecorder:
             self.on_error(message)
 
     def _begin(self) -> None:
+        if self.writer is not None:
+            if self._key is None:
+                self._key = self.writer.begin(
+                    routine=self.routine.name,
+                    routine_version=self.routine.version,
+                    side=self.side,
+                    sensor=self.sensor,
+                    pain_before=self.pain_before,
+                    tz=self.tz,
+                    demo=self.demo,
+                )
+            return
         if self.session_id is None:
             self.session_id = self.store.begin_session(
                 self.routine.name,
@@ -119,11 +148,21 @@ class SessionRecorder:
 
     def _step(self, event: Event) -> None:
         self._begin()
-        assert self.session_id is not None
         steps = self.engine.record.steps
         if not 0 <= event.step < len(steps):
             return
         v = event.verdict
+        if self.writer is not None:
+            assert self._key is not None
+            self.writer.step(
+                self._key,
+                copy.copy(steps[event.step]),  # the engine's record changes after Back
+                v.kind.value if v is not None else None,
+                v.under_pressure_s if v is not None else None,
+                force_trace(event.trace),
+            )
+            return
+        assert self.session_id is not None
         self.store.record_step(
             self.session_id,
             steps[event.step],
@@ -133,6 +172,11 @@ class SessionRecorder:
         )
 
     def _end(self, status: str) -> None:
+        if self.writer is not None:
+            if self._key is not None and self.status is None:
+                self.status = status
+                self.writer.end(self._key, status, self.engine.record.elapsed_s)
+            return
         if self.session_id is None or self.status is not None:
             return
         self.status = status

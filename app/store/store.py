@@ -36,7 +36,7 @@ from app.store.location import Location, ensure_private_file, resolve
 from app.store.models import STATUSES, RunSession, StepRow, TraceRow
 from app.store.schema import schema_head
 from app.store.trace import CODEC, ForceTrace, TraceError, decode_trace, encode_trace
-from app.store.transfer import EXPORT_FORMAT, EXPORT_VERSION, validate_export
+from app.store.transfer import EXPORT_FORMAT, EXPORT_VERSION, RECOVERY_ROLE, validate_export
 
 S = RunSession.__table__  # type: ignore[attr-defined]
 ST = StepRow.__table__  # type: ignore[attr-defined]
@@ -108,6 +108,7 @@ class HistoryData:
 class ImportResult:
     added: int = 0
     skipped: int = 0
+    merged: int = 0  # sessions of a recovery file completed in place
     uuids: list[str] = field(default_factory=list)
 
 
@@ -132,6 +133,62 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def session_row(
+    routine: str,
+    routine_version: int,
+    side: str | None = None,
+    sensor: str | None = None,
+    pain_before: int | None = None,
+    *,
+    started: datetime | None = None,
+    tz: str | None = None,
+    uuid: str | None = None,
+    demo: bool = False,
+) -> dict[str, Any]:
+    """A new session's row, as `begin_session` writes it and a recovery file keeps it."""
+    _check_pain(pain_before, "pain_before")
+    started = _utc(started) or datetime.now(UTC)
+    tz = tz or stats.local_zone_name()
+    offset = started.astimezone(stats.zone(tz)).utcoffset() or timedelta(0)
+    return {
+        "uuid": uuid or str(uuidlib.uuid4()),
+        "started_utc": started,
+        "ended_utc": None,
+        "tz": tz,
+        "utc_offset_min": int(offset.total_seconds() // 60),
+        "local_day": stats.local_day(started, tz),
+        "routine": routine,
+        "routine_version": int(routine_version),
+        "side": side,
+        "sensor": sensor,
+        "status": "in_progress",
+        "pain_before": pain_before,
+        "pain_after": None,
+        "notes": "",
+        "elapsed_s": None,
+        "demo": bool(demo),
+    }
+
+
+def step_values(
+    step: StepRecord, verdict: str | None = None, under_pressure_s: float | None = None
+) -> dict[str, Any]:
+    """A finished step's columns (without its index), as `record_step` writes them."""
+    return {
+        "kind": step.kind,
+        "name": step.name,
+        "side": step.side,
+        "planned_s": float(step.planned_s),
+        # an action step's time is its wait (never active time, see StepRecord)
+        "actual_s": float(step.active_s + step.waited_s),
+        "reps_done": int(step.reps_done),
+        "skipped": bool(step.skipped),
+        "completed": bool(step.completed),
+        "verdict": verdict,
+        "under_pressure_s": under_pressure_s,
+    }
 
 
 class Store:
@@ -177,30 +234,18 @@ class Store:
         """Log a run as in progress now; returns its id for the other calls.
 
         `demo`: time-scaled; kept, but it never makes a day done (stats.DAY_RULE)."""
-        _check_pain(pain_before, "pain_before")
-        started = _utc(started) or datetime.now(UTC)
-        tz = tz or stats.local_zone_name()
-        offset = started.astimezone(stats.zone(tz)).utcoffset() or timedelta(0)
-        row = {
-            "uuid": uuid or str(uuidlib.uuid4()),
-            "started_utc": started,
-            "ended_utc": None,
-            "tz": tz,
-            "utc_offset_min": int(offset.total_seconds() // 60),
-            "local_day": stats.local_day(started, tz),
-            "routine": routine,
-            "routine_version": int(routine_version),
-            "side": side,
-            "sensor": sensor,
-            "status": "in_progress",
-            "pain_before": pain_before,
-            "pain_after": None,
-            "notes": "",
-            "elapsed_s": None,
-            "demo": bool(demo),
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-        }
+        row = session_row(
+            routine,
+            routine_version,
+            side,
+            sensor,
+            pain_before,
+            started=started,
+            tz=tz,
+            uuid=uuid,
+            demo=demo,
+        )
+        row = {**row, "pid": os.getpid(), "host": socket.gethostname()}
         with translated(self.where), write_txn(self.engine) as conn:
             return _new_id(conn.execute(insert(S).values(**row)))
 
@@ -217,19 +262,7 @@ class Store:
         A step visited again (Back) replaces its earlier row, as the engine's record does.
         """
         blob = encode_trace(trace) if trace is not None else None
-        values = {
-            "kind": step.kind,
-            "name": step.name,
-            "side": step.side,
-            "planned_s": float(step.planned_s),
-            # an action step's time is its wait (never active time, see StepRecord)
-            "actual_s": float(step.active_s + step.waited_s),
-            "reps_done": int(step.reps_done),
-            "skipped": bool(step.skipped),
-            "completed": bool(step.completed),
-            "verdict": verdict,
-            "under_pressure_s": under_pressure_s,
-        }
+        values = step_values(step, verdict, under_pressure_s)
         with translated(self.where), write_txn(self.engine) as conn:
             step_id = self._upsert_step(conn, session_id, step.index, values)
             if blob is not None and trace is not None:
@@ -508,18 +541,22 @@ class Store:
         adds nothing.
         """
         sessions = validate_export(data, source)
+        recovery = data.get("format_role") == RECOVERY_ROLE
         result = ImportResult()
         with translated(self.where), write_txn(self.engine) as conn:
-            have = set(
+            have = dict(
                 conn.execute(
-                    select(S.c.uuid).where(S.c.uuid.in_([s["uuid"] for s in sessions]))
-                ).scalars()
+                    select(S.c.uuid, S.c.id).where(S.c.uuid.in_([s["uuid"] for s in sessions]))
+                ).all()
             )
             for s in sessions:
                 if s["uuid"] in have:
-                    result.skipped += 1
+                    if recovery and self._merge_recovered(conn, int(have[s["uuid"]]), s):
+                        result.merged += 1
+                    else:
+                        result.skipped += 1
                     continue
-                have.add(s["uuid"])
+                have[s["uuid"]] = -1
                 row = {f: s[f] for f in SESSION_FIELDS}
                 sid = _new_id(conn.execute(insert(S).values(**row, pid=None, host=None)))
                 for st in s["steps"]:
@@ -541,6 +578,33 @@ class Store:
                 result.added += 1
                 result.uuids.append(s["uuid"])
         return result
+
+    def _merge_recovered(self, conn: Any, sid: int, s: dict[str, Any]) -> bool:
+        """A recovery file's session whose start is already in the log: its steps and its
+        end go into that row. Only a session the log never saw end is changed."""
+        status = conn.execute(select(S.c.status).where(S.c.id == sid)).scalar_one()
+        if status not in ("in_progress", "interrupted"):
+            return False
+        for st in s["steps"]:
+            values = {f: st[f] for f in STEP_FIELDS if f != "index"}
+            step_id = self._upsert_step(conn, sid, st["index"], values)
+            tr = st.get("trace")
+            if tr:
+                conn.execute(delete(TR).where(TR.c.step_id == step_id))
+                conn.execute(
+                    insert(TR).values(
+                        step_id=step_id,
+                        codec=tr["codec"],
+                        rate_hz=tr["rate_hz"],
+                        n_samples=tr["n_samples"],
+                        data=tr["data"],
+                    )
+                )
+        end = {f: s[f] for f in ("status", "ended_utc", "elapsed_s", "pain_after", "notes")}
+        if end["status"] == "in_progress":
+            end["status"] = "interrupted"  # the process that wrote it has ended
+        conn.execute(update(S).where(S.c.id == sid).values(**end))
+        return True
 
 
 def _check_pain(value: int | None, name: str) -> None:

@@ -21,6 +21,9 @@ from app.store.trace import CODEC, TraceError, decode_trace
 
 EXPORT_FORMAT = "hiphook-export"
 EXPORT_VERSION = 1
+# An export written by the log writer when the log could not take a run's steps: its
+# sessions may already be in the log, begun but not ended, and are completed in place.
+RECOVERY_ROLE = "recovery"
 SUPPORTED_VERSIONS = (EXPORT_VERSION,)
 _KINDS = ("timed", "press", "action", "holds", "reps")
 _MAX_TEXT = 10_000

@@ -8,11 +8,12 @@ it opens Home. Each run is built by `app.session.assemble`, the same as the plai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import App
@@ -33,6 +34,9 @@ from app.tui.messages import (
     StartRequested,
     SummaryClosed,
 )
+
+if TYPE_CHECKING:
+    from app.store.writer import LogNotice
 
 _HERE = Path(__file__).parent  # absolute paths: subclasses may live elsewhere
 
@@ -97,6 +101,7 @@ class HiphookApp(App[int]):
         for text in self.start_notes:
             self.notify(text)
         if self.session_log is not None:
+            self.session_log.listeners.append(self.log_notice)
             self.run_worker(self._open_log, thread=True, group="background")
         if self.start_routine is not None:
             self.post_message(StartRequested(self.start_routine, self.side))
@@ -258,6 +263,27 @@ class HiphookApp(App[int]):
         elif self._loop is not None:
             self._loop.call_soon_threadsafe(lambda: self.notify(text, timeout=8))
 
+    def log_notice(self, notice: LogNotice) -> None:
+        """The log's writer (its thread) says it waits or caught up: on the Routine
+        screen's status line, which never covers the clock; elsewhere as a note."""
+
+        def show() -> None:
+            from app.tui.widgets.status_line import StatusLine
+
+            lines = self.screen.query(StatusLine)
+            if lines:
+                lines.first().say(notice.text, kind=notice.kind)
+            else:
+                self.notify(
+                    notice.text, severity="warning" if notice.kind != "info" else "information"
+                )
+
+        if threading.get_ident() == self._thread:
+            show()
+        elif self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the app is gone
+                self._loop.call_soon_threadsafe(show)
+
     def action_toggle_theme(self) -> None:
         """Light or dark, whichever reads better in the room (the choice is not kept)."""
         self.theme = self.THEMES[1] if self.theme == self.THEMES[0] else self.THEMES[0]
@@ -296,4 +322,12 @@ def run_tui(
         app.stop_reminders()
         if app.session is not None:  # closed mid-run: the sensor and the sound stop too
             app.session.close()
+        outcome = app.session_log.close() if app.session_log is not None else None
+    if outcome is not None and not outcome.complete:
+        import sys
+
+        from app.store.errors import EXIT_LOG_INCOMPLETE
+
+        print(f"hiphook: {outcome.message}", file=sys.stderr)
+        return EXIT_LOG_INCOMPLETE
     return int(result or 0)

@@ -111,13 +111,18 @@ def logged_steps(db: Path) -> list[dict[str, Any]]:
 def test_verdict_then_log_then_cues_then_face(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The order the docstring of app/session.py promises, seen from each stage."""
+    """The order the docstring of app/session.py promises, seen from each stage: the log's
+    writer holds the step and its verdict before the cues and the face hear of it (its
+    thread commits it a moment later: docs/log.md)."""
     db = tmp_path / "order.db"
     seen: list[tuple[str, str | None]] = []
+    handed: list[Session] = []
 
     def verdict_on_disk() -> str | None:
-        steps = logged_steps(db)
-        return steps[1]["verdict"] if len(steps) > 1 else None
+        recorder = handed[0].recorder if handed else None
+        if recorder is None or recorder.writer is None or recorder.key is None:
+            return None
+        return recorder.writer.handed(recorder.key).get(1)
 
     real_attach = app.cues.attach_cues
 
@@ -137,7 +142,8 @@ def test_verdict_then_log_then_cues_then_face(
 
     async def main() -> None:
         options = RunOptions(db=str(db), cues="bell")
-        session, _log = build(tmp_path, options, judged(), clock)
+        session, log = build(tmp_path, options, judged(), clock)
+        handed.append(session)
         assert session.player is not None
         session.start(asyncio.get_running_loop())
 
@@ -159,6 +165,8 @@ def test_verdict_then_log_then_cues_then_face(
         await hand.lever()
         assert session.runner.done
         session.close()
+        outcome = log.close()
+        assert outcome is not None and outcome.complete
 
     asyncio.run(main())
     assert seen == [
@@ -239,6 +247,7 @@ def test_after_back_the_summary_and_the_log_keep_the_same_attempt(tmp_path: Path
         runner.skip()  # skipped after 1 s this time
         runner.complete_action()
         assert runner.done
+        log.close()  # the writer's thread has written everything it was handed
         return session
 
     session = asyncio.run(main())
@@ -269,6 +278,7 @@ def test_a_time_scaled_run_is_logged_as_a_demo_and_never_makes_a_day(tmp_path: P
                 runner.complete_action()
             else:
                 runner.skip()
+        log.close()
         return runner.record.state
 
     assert asyncio.run(main()) is State.FINISHED
