@@ -345,10 +345,13 @@ class Session:
         Raises RuntimeError with the log's message when it cannot be written."""
         if self.recorder is None:
             raise RuntimeError("this run is not in a session log")
-        if self.recorder.session_id is None:
+        if not self.recorder.started:
             raise RuntimeError("the run could not be started in the log")
         failed = len(self.recorder.errors)
         self.recorder.finish(notes=text)
+        problem = self.recorder.flush()  # the log's writer writes it on its thread
+        if problem is not None:
+            raise RuntimeError(problem)
         if len(self.recorder.errors) > failed:
             raise RuntimeError(self.recorder.errors[-1])
 

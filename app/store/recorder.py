@@ -77,6 +77,21 @@ class SessionRecorder:
         self._key: int | None = None  # the writer's handle for this run
 
     @property
+    def started(self) -> bool:
+        """The run's start was handed to the log (or, inline, written)."""
+        return self._key is not None or self.session_id is not None
+
+    def flush(self, wait_s: float = 2.0) -> str | None:
+        """Blocking, off the loop: wait until the writer has written what it was handed;
+        None when it has, else why it has not (the pieces stay queued and are retried)."""
+        if self.writer is None or self.writer.wait_idle(wait_s):
+            return None
+        return (
+            f"the session log is waiting ({self.writer.reason or 'the disk is slow'}); "
+            "it is kept and will be saved as soon as the log can take it"
+        )
+
+    @property
     def key(self) -> int | None:
         """This run's handle in the log's writer (None before it starts, or inline)."""
         return self._key

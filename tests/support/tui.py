@@ -49,6 +49,8 @@ def drive(app: HiphookApp, body: Callable[[Pilot[int]], Awaitable[None]]) -> Non
             await body(pilot)
 
     asyncio.run(main())
+    if app.session_log is not None:  # as run_tui does at exit: the log's writer is done
+        app.session_log.close()
 
 
 async def settle(pilot: Pilot[int]) -> None:
