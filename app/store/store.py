@@ -544,11 +544,10 @@ class Store:
         recovery = data.get("format_role") == RECOVERY_ROLE
         result = ImportResult()
         with translated(self.where), write_txn(self.engine) as conn:
-            have = dict(
-                conn.execute(
-                    select(S.c.uuid, S.c.id).where(S.c.uuid.in_([s["uuid"] for s in sessions]))
-                ).all()
-            )
+            rows = conn.execute(
+                select(S.c.uuid, S.c.id).where(S.c.uuid.in_([s["uuid"] for s in sessions]))
+            ).all()
+            have: dict[str, int] = {str(u): int(i) for u, i in rows}
             for s in sessions:
                 if s["uuid"] in have:
                     if recovery and self._merge_recovered(conn, int(have[s["uuid"]]), s):
