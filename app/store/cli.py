@@ -196,7 +196,10 @@ def _no_log_yet(args: argparse.Namespace) -> bool:
 
     where = resolve(args.db)
     if where.path is None and not where.is_sqlite:
-        from app.store.db import server_is_empty, shown_url
+        from app.store.db import (  # lazy: SQLAlchemy is loaded only for a server log
+            server_is_empty,
+            shown_url,
+        )
 
         shown = shown_url(where.url)
         if not server_is_empty(where.url, f"the database {shown}"):

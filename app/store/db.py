@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, event, exc
+from sqlalchemy import Engine, event, exc, inspect
 from sqlalchemy import create_engine as sa_create_engine
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from app.store.errors import (
     EXIT_CANTCREAT,
@@ -349,8 +349,6 @@ def server_url(url: str) -> str:
 
 def shown_url(url: str) -> str:
     """The URL for messages, its password masked (a message may end up in a bug report)."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except exc.ArgumentError:
@@ -367,12 +365,10 @@ def server_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -
     given, url = url, server_url(url)
     if not is_postgres(url):
         return sa_create_engine(url, pool_pre_ping=True)
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     if parsed.get_driver_name() == "psycopg":
         try:
-            import psycopg  # noqa: F401
+            import psycopg  # noqa: F401  # lazy: only a server log needs it, and it may be missing
         except ImportError:
             raise StoreError(
                 f"the log {shown_url(given)} is on a PostgreSQL server, and the driver for "
@@ -458,8 +454,6 @@ def server_is_empty(target: str, where: str) -> bool:
     Reading commands leave such a database as they found it, as they leave a missing
     SQLite file uncreated; the first run migrates it.
     """
-    from sqlalchemy import inspect
-
     engine = server_engine(target)
     try:
         with translated(where), engine.connect() as conn:
