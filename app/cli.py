@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hiphook",
         description="A coach for the daily hip-flexor release routine. "
         "Run with no command to open the coach.",
-        epilog=DAY_RULE,
+        epilog=f"{DAY_RULE} The documentation comes with it: hiphook docs.",
     )
     parser.add_argument(
         "-V", "--version", action="version", version=f"%(prog)s {package_version()}"
@@ -358,7 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
     lst = rsub.add_parser("list", help="the built-in routines")
     lst.set_defaults(func=cmd_routine_list)
 
-    for module in ("app.sensor.cli", "app.store.cli", "app.remind.cli", "app.report.cli"):
+    for module in (
+        "app.sensor.cli",
+        "app.store.cli",
+        "app.remind.cli",
+        "app.report.cli",
+        "app.docs",
+    ):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:
