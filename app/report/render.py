@@ -83,12 +83,17 @@ def calendar_chart(f: Figures) -> str:
     ax.set_xlim(0, f.weeks)
     ax.set_ylim(0, 7)
     ax.set_yticks([6.45 - d for d in range(7)], ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
-    step = max(1, f.weeks // 8)
+    # About four week labels: the cells are small (square days), and a label a week
+    # runs into the next one.
+    step = max(1, -(-f.weeks // 4))
     ax.set_xticks(
         [w + 0.45 for w in range(0, f.weeks, step)],
-        [f.calendar[w * 7]["day"][5:] for w in range(0, f.weeks, step)],
+        [
+            date.fromisoformat(f.calendar[w * 7]["day"]).strftime("%d %b")
+            for w in range(0, f.weeks, step)
+        ],
     )
-    ax.tick_params(length=0)
+    ax.tick_params(length=0, labelsize=8)
     for s in ax.spines.values():
         s.set_visible(False)
     ax.set_aspect("equal")

@@ -76,3 +76,64 @@ def build_log(
             )
             n += 1
     return n
+
+
+# ----------------------------------------------------------------- headless Chromium
+
+CHROMIUM = "/usr/bin/chromium"
+# As root in a container: no sandbox; nothing of Chromium's own (updates, sync) running.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-pdf-header-footer",
+)
+
+
+def print_pdf(html_file: Path, pdf: Path, work: Path) -> Path:
+    """Print `html_file` to `pdf` with headless Chromium (an empty profile in `work`);
+    returns Chromium's network log (JSON), to see what the page asked for."""
+    import subprocess
+
+    net_log = work / f"{pdf.stem}-net.json"
+    profile = work / f"{pdf.stem}-profile"
+    profile.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [
+            CHROMIUM,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--log-net-log={net_log}",
+            f"--print-to-pdf={pdf}",
+            html_file.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and pdf.exists(), done.stderr[-2000:]
+    return net_log
+
+
+def page_requests(net_log: Path) -> list[str]:
+    """URLs the page itself requested (not Chromium's own background traffic), except
+    its own file: and data: URLs. Chromium tags a page's requests with the page's site
+    (file://) in their network isolation key; its own have none."""
+    import json
+
+    data = json.loads(net_log.read_text())
+    names = {v: k for k, v in data["constants"]["logEventTypes"].items()}
+    urls = []
+    for ev in data["events"]:
+        params = ev.get("params") or {}
+        if names.get(ev["type"]) != "URL_REQUEST_START_JOB" or "url" not in params:
+            continue
+        if "file://" not in str(params.get("network_isolation_key", "")):
+            continue
+        if not params["url"].startswith(("file:", "data:")):
+            urls.append(params["url"])
+    return urls
