@@ -24,12 +24,13 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.clock import Clock, MonotonicClock, ScaledClock
 from app.core.engine import Event, EventKind
 from app.core.pressure import Verdict
-from app.core.routine import Routine, builtin_names, load_routine
+from app.core.routine import Routine, RoutineError, builtin_names, load_routine
 from app.runner import SessionRunner
 from app.settings import Settings
 
@@ -121,6 +122,37 @@ def demo_note(options: RunOptions) -> str | None:
 
 
 # ---------------------------------------------------------------------- routine
+FALLBACK_ROUTINE = "daily"
+
+
+def routine_source(name_or_path: str) -> str:
+    """How a routine is remembered: a built-in by its name, a file by its absolute path."""
+    if name_or_path in builtin_names():
+        return name_or_path
+    return str(Path(name_or_path).expanduser().absolute())
+
+
+def try_routine(source: str) -> tuple[Routine | None, str | None]:
+    """A routine by its source, loaded; or None and why not, in words that follow the
+    source's name ("cannot be used: ..."). Reads files: not on the event loop."""
+    try:
+        return load_routine(source), None
+    except RoutineError as exc:
+        if source not in builtin_names() and not Path(source).exists():
+            return None, "it is not there any more (moved or deleted?)"
+        return None, str(exc).removeprefix(source).lstrip(":, ") or str(exc)
+
+
+def remembered_routine(remembered: str) -> tuple[Routine, str | None]:
+    """The remembered routine (a built-in's name or a file's path); when it cannot be
+    used, the built-in daily and why the remembered one cannot. The choice itself is
+    kept, so a file that comes back, or is mended, is used again."""
+    routine, why = try_routine(remembered)
+    if routine is not None:
+        return routine, None
+    return load_routine(FALLBACK_ROUTINE), why
+
+
 def prepare_routine(
     options: RunOptions, settings: Settings, ask: Callable[[], str | None] | None
 ) -> tuple[Routine, str | None, list[str]]:
@@ -129,11 +161,15 @@ def prepare_routine(
     Raises RoutineError (a bad routine) or ValueError (no side for a sided routine).
     """
     notes: list[str] = []
-    name = options.routine or settings.routine
-    if not options.routine and name not in builtin_names():
-        notes.append(f"The remembered routine {name!r} is not a built-in; using daily.")
-        name = settings.routine = "daily"
-    routine = load_routine(name)
+    if options.routine:
+        routine = load_routine(options.routine)
+    else:
+        routine, why = remembered_routine(settings.routine)
+        if why is not None:
+            notes.append(
+                f"The remembered routine {settings.routine} cannot be used: {why}. "
+                f"Using the built-in {FALLBACK_ROUTINE!r} routine instead."
+            )
     side = options.side or settings.side
     if routine.sided and side is None:
         side = ask() if ask else None
@@ -153,8 +189,8 @@ def prepare_routine(
     if side is not None and routine.sided:
         routine = routine.for_side(side)
         notes.append(f"Tight side: {side} (change with --side).")
-    if options.routine in builtin_names():
-        settings.routine = options.routine  # a file is used as given, not remembered
+    if options.routine:  # the routine last run is remembered, a file by its full path
+        settings.routine = routine_source(options.routine)
     if side is not None:
         settings.side = side
     return routine, side, notes

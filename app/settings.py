@@ -27,7 +27,8 @@ def settings_path() -> Path:
 @dataclass
 class Settings:
     side: str | None = None
-    routine: str = "daily"
+    routine: str = "daily"  # a built-in's name or a routine file's absolute path
+    recent_routines: str | None = None  # routine files picked before, one per line
     beginner_started: str | None = None  # ISO date of the first beginner run
     cues: str | None = None
     band: str | None = None  # "low,high,hysteresis" in newtons, from `sensor calibrate`

@@ -211,7 +211,9 @@ def test_damaged_remembered_settings_do_not_block_a_run() -> None:
     )
     out = _run("--json", "--time-scale", "400")
     assert out.returncode == 0, out.stderr
-    assert "not a built-in; using daily" in out.stdout
+    assert "gone-file cannot be used" in out.stdout
+    assert "Using the built-in 'daily' routine instead" in out.stdout
+    assert '"event": "run_started", "step": -1, "name": "Daily hip-flexor release"' in out.stdout
     out = _run("--json", "--routine", "beginner", "--time-scale", "400")
     assert out.returncode == 0, out.stderr
     assert "Beginner progression: day 1, presses of 30 s" in out.stdout
@@ -283,3 +285,20 @@ def test_a_volume_out_of_range_is_refused_with_a_message() -> None:
     )
     assert out.returncode == 2
     assert "volume must be between 0 and 100" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_routine_file_run_is_remembered_by_its_full_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The routine last run is the one a bare `hiphook run` (and Home) takes next, a file
+    included; run from another folder, the relative path given first still finds it."""
+    (tmp_path / "mine.toml").write_text(SHORT)
+    monkeypatch.chdir(tmp_path)
+    first = _run("--json", "--routine", "mine.toml", "--time-scale", "400")
+    assert first.returncode == 0, first.stderr
+    remembered = json.loads(Path(os.environ["HIPHOOK_CONFIG"]).read_text())["routine"]
+    assert remembered == str(tmp_path / "mine.toml")
+    monkeypatch.chdir(tmp_path.parent)
+    again = _run("--json", "--time-scale", "400")
+    assert again.returncode == 0, again.stderr
+    assert '"event": "run_started", "step": -1, "name": "short"' in again.stdout

@@ -25,6 +25,7 @@ from app.tui.screens.home import HomeScreen
 from app.tui.screens.routine import RoutineScreen
 from app.tui.screens.summary import SummaryScreen
 from app.tui.widgets import BigClock
+from tests.support.home import pick_routine
 from tests.support.tui import (
     SIZE,
     TODAY,
@@ -333,9 +334,9 @@ def test_home_remembers_side_and_routine_and_starts() -> None:
         assert json.loads(settings.read_text())["side"] == "left"
         await pilot.press("s")
         assert json.loads(settings.read_text())["side"] == "right"
-        await pilot.press("r")
-        assert json.loads(settings.read_text())["routine"] != "daily"
-        await pilot.press("r", "r")
+        await pick_routine(pilot, "beginner")
+        assert json.loads(settings.read_text())["routine"] == "beginner"
+        await pick_routine(pilot, "daily")
         assert json.loads(settings.read_text())["routine"] == "daily"
         await settle(pilot)
         assert "Tight side   right" in screen_text(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.markup import escape
@@ -11,15 +12,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
-from app.core.routine import SIDES, RoutineError, builtin_names, load_routine
+from app.core.routine import SIDES, Routine, RoutineError, builtin_names
 from app.runner import format_clock
-from app.session import RunOptions, prepare_routine
+from app.session import RunOptions, prepare_routine, remembered_routine
 from app.settings import Settings
 from app.tui.homedata import HomeData, HomeLoader, safe_load
 from app.tui.messages import HomeLoaded, StartRequested
+from app.tui.screens.picker import RoutinePicker, recent_after, shown_path
 
 DAY_MARKS = {True: "✓", False: "·", None: "?"}
 LABEL_W = 13
@@ -39,21 +42,52 @@ def week_lines(end: dt.date, last7: tuple[bool | None, ...]) -> list[str]:
     return [_row("Last 7 days", names), _row("", f"{marks}  (✓ done  · missed)")]
 
 
-def home_lines(today: dt.date, data: HomeData, settings: Settings) -> list[str]:
+@dataclass(frozen=True)
+class RoutineChoice:
+    """What Enter on Home starts: the remembered routine, or the built-in that stands in
+    for it and why (read on a thread: a user's file may be on a slow disk)."""
+
+    routine: Routine
+    problem: str | None = None
+
+    @classmethod
+    def read(cls, remembered: str) -> RoutineChoice:
+        routine, problem = remembered_routine(remembered)
+        return cls(routine, problem)
+
+
+def routine_lines(remembered: str, choice: RoutineChoice | None) -> list[str]:
+    """The Routine row: title and length (and the file it comes from), or, when the
+    remembered routine cannot be used, what is wrong and what Enter starts instead."""
+    if choice is None:
+        return [_row("Routine", "reading…")]
+    about = f"{escape(choice.routine.title)} — about {format_clock(choice.routine.total_s)}"
+    if choice.problem is not None:
+        return [
+            _row("Routine", f"{escape(shown_path(remembered, 44))}   (r to change)"),
+            _row("", f"cannot be used: {escape(choice.problem)}"),
+            _row("", f"Enter starts {about} instead."),
+        ]
+    rows = [_row("Routine", f"{about}   (r to change)")]
+    if remembered not in builtin_names():
+        rows.append(_row("", f"file {escape(shown_path(remembered, 54))}"))
+    return rows
+
+
+def home_lines(
+    today: dt.date, data: HomeData, settings: Settings, choice: RoutineChoice | None = None
+) -> list[str]:
     today_text = {True: "done ✓", False: "not done yet", None: "no history yet"}[data.done_today]
     if data.streak_days is None:
         streak = "no history yet"
     else:
         streak = f"{data.streak_days} day{'s' if data.streak_days != 1 else ''}"
-    try:
-        routine = load_routine(settings.routine)
-        routine_text = f"{escape(routine.title)} — about {format_clock(routine.total_s)}"
-        sided = routine.sided
-    except RoutineError as exc:
-        routine_text = f"cannot be used: {escape(str(exc))}"
-        sided = False
+    routine_rows = routine_lines(settings.routine, choice)
+    sided = choice is not None and choice.routine.sided
     if settings.side:
         side = settings.side
+    elif choice is None:
+        side = "…"
     else:
         side = "not chosen yet — press s" if sided else "not needed for this routine"
     lines = [
@@ -66,7 +100,7 @@ def home_lines(today: dt.date, data: HomeData, settings: Settings) -> list[str]:
         lines.append(_row("Last session", escape(last)))
     lines += [
         "",
-        _row("Routine", f"{routine_text}   (r to change)"),
+        *routine_rows,
         _row("Tight side", f"{side}   (s to change)"),
         _row("Reminder", escape(data.next_reminder) if data.next_reminder else "none set"),
     ]
@@ -79,7 +113,7 @@ class HomeScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_name("home.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
         Binding("enter", "start", "Start"),
-        Binding("r", "next_routine", "Routine"),
+        Binding("r", "pick_routine", "Routine"),
         Binding("s", "toggle_side", "Side"),
         Binding("h", "history", "History"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
@@ -99,6 +133,7 @@ class HomeScreen(Screen[None]):
         self.settings = Settings.load()
         self.data = HomeData()
         self.loaded = False
+        self.choice: RoutineChoice | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -110,9 +145,26 @@ class HomeScreen(Screen[None]):
                 yield start
         yield Footer()
 
+    class ChoiceRead(Message):
+        """The remembered routine was read and checked (on a thread)."""
+
+        def __init__(self, choice: RoutineChoice) -> None:
+            super().__init__()
+            self.choice = choice
+
     def on_mount(self) -> None:
         self.show()
         self.load_history()
+        self.read_choice()
+
+    @work(thread=True, exclusive=True, group="home-routine")
+    def read_choice(self) -> None:
+        self.post_message(self.ChoiceRead(RoutineChoice.read(self.settings.routine)))
+
+    @on(ChoiceRead)
+    def _choice_read(self, message: ChoiceRead) -> None:
+        self.choice = message.choice
+        self.show()
 
     @work(thread=True, exclusive=True, group="home-data")
     def load_history(self) -> None:
@@ -127,7 +179,7 @@ class HomeScreen(Screen[None]):
 
     def show(self) -> None:
         self.query_one("#status", Static).update(
-            "\n".join(home_lines(self.today, self.data, self.settings))
+            "\n".join(home_lines(self.today, self.data, self.settings, self.choice))
         )
 
     def _save(self) -> None:
@@ -142,13 +194,22 @@ class HomeScreen(Screen[None]):
         self._save()
         self.show()
 
-    def action_next_routine(self) -> None:
-        names = builtin_names()
-        current = self.settings.routine
-        i = names.index(current) + 1 if current in names else 0
-        self.settings.routine = names[i % len(names)]
+    def action_pick_routine(self) -> None:
+        recent = (self.settings.recent_routines or "").splitlines()
+        self.app.push_screen(RoutinePicker(self.settings.routine, recent), self._picked)
+
+    def _picked(self, source: str | None) -> None:
+        if source is None:
+            return
+        recent = recent_after(
+            source, self.settings.routine, (self.settings.recent_routines or "").splitlines()
+        )
+        self.settings.recent_routines = "\n".join(recent) or None
+        self.settings.routine = source
         self._save()
+        self.choice = None
         self.show()
+        self.read_choice()
 
     def action_history(self) -> None:
         try:
