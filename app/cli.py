@@ -364,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
         "app.remind.cli",
         "app.report.cli",
         "app.docs",
+        "app.completion",
     ):
         try:
             mod = __import__(module, fromlist=["register"])
@@ -386,6 +387,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(argv: Sequence[str] | None) -> int:
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for Tab candidates (app/completion.py)
+        from app.completion import complete  # lazy: only a Tab press needs it
+
+        complete(parser)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:  # `hiphook` alone opens the coach's Home screen
