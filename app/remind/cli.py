@@ -14,19 +14,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from app.remind.daemon import run_forever
-from app.remind.inapp import coach_is_open
-from app.remind.notify import describe_notifier
 from app.remind.schedule import ReminderSettings, ScheduleError, format_fire, local_zone, next_fire
-from app.remind.service import (
-    ServiceError,
-    install,
-    installed_path,
-    program_args,
-    service_db_arg,
-    uninstall,
-)
-from app.remind.store import database_exists, done_today_for, open_settings_store
 from app.store.errors import StoreError
 
 EXIT_BAD_INPUT = 2
@@ -55,6 +43,9 @@ def cmd_set(args: argparse.Namespace) -> int:
     except ScheduleError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
+    # lazy: every command builds this parser; the reminder's modules (~20 ms) wait for 'remind'
+    from app.remind.service import installed_path
+    from app.remind.store import open_settings_store
 
     try:
         store = open_settings_store(args.db)
@@ -80,6 +71,9 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 
 def cmd_off(args: argparse.Namespace) -> int:
+    # lazy: every command builds this parser; the reminder's modules (~20 ms) wait for 'remind'
+    from app.remind.store import database_exists, open_settings_store
+
     if not database_exists(args.db):
         print("Reminder is already off.")
         return 0
@@ -104,6 +98,11 @@ def cmd_off(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    # lazy: every command builds this parser; the reminder's modules (~20 ms) wait for 'remind'
+    from app.remind.notify import describe_notifier
+    from app.remind.service import installed_path
+    from app.remind.store import database_exists, done_today_for, open_settings_store
+
     settings: ReminderSettings | None = None
     if database_exists(args.db):
         try:
@@ -140,6 +139,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # lazy: every command builds this parser; the reminder's modules (~20 ms) wait for 'remind'
+    from app.remind.daemon import run_forever
+    from app.remind.inapp import coach_is_open
+    from app.remind.store import done_today_for, open_settings_store
+
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
@@ -156,6 +160,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    # lazy: every command builds this parser; the reminder's modules (~20 ms) wait for 'remind'
+    from app.remind.service import ServiceError, install, program_args, service_db_arg
+
     try:
         result = install(argv=program_args(service_db_arg(args.db)))
     except ServiceError as exc:
@@ -174,6 +181,9 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
+    # lazy: every command builds this parser; the reminder's modules (~20 ms) wait for 'remind'
+    from app.remind.service import ServiceError, uninstall
+
     try:
         result = uninstall()
     except ServiceError as exc:

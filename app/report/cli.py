@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.report.pdf import write_pdf
+from app.store import stats
 from app.store.cli import _db_option, _err, _guard, _write_private, parse_output
 
 MAX_WEEKS = 520
@@ -57,8 +59,10 @@ def register(subparsers: Any) -> None:
 
 def build(db: str | None, weeks: int, today: Any = None) -> Any:
     """Read the log and compute the figures (what `history --json` reads, plus steps)."""
+    # lazy: every command builds this parser; the figures (~18 ms) wait for 'report'
     from app.report.figures import compute
-    from app.store import stats
+
+    # lazy: SQLAlchemy and the models take ~1 s; they wait for an open store
     from app.store.store import open_store
 
     with open_store(db) as store:
@@ -72,6 +76,7 @@ def build(db: str | None, weeks: int, today: Any = None) -> Any:
 @_guard
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the report; say where, and what it covers."""
+    # lazy: every command builds this parser; the page's renderer (~25 ms) waits for 'report'
     from app.report.render import render_html
 
     out = args.output
@@ -80,6 +85,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     pdf = out.lower().endswith(".pdf")
     if pdf:
         try:
+            # lazy: WeasyPrint takes ~2 s and only a PDF needs it; a missing Pango fails right here
             import weasyprint  # noqa: F401
         except (ImportError, OSError):  # OSError: the Pango library itself is missing
             _err(PDF_MISSING)
@@ -93,8 +99,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         sys.stdout.write(page)
         return 0
     if pdf:
-        from app.report.pdf import write_pdf
-
         write_pdf(page, Path(out))
     else:
         _write_private(Path(out), page)

@@ -16,6 +16,7 @@ from app.store.errors import EXIT_CANTCREAT, StoreError
 
 def write_pdf(page: str, target: Path) -> None:
     """Write the PDF atomically, readable by its owner only (it holds health data)."""
+    # lazy: WeasyPrint takes ~2 s to import; only a PDF needs it
     import weasyprint
 
     target = target.expanduser()

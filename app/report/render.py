@@ -34,6 +34,7 @@ WIDTH_IN = 7.0  # fits the printable width of both A4 (180 mm) and Letter (7.5 i
 
 
 def _plt() -> Any:
+    # lazy: matplotlib takes ~0.5 s; only the report draws (and the backend is set first)
     import matplotlib
 
     matplotlib.use("svg", force=False)
@@ -47,6 +48,7 @@ def _plt() -> Any:
             "figure.dpi": 72,
         }
     )
+    # lazy: pyplot loads after the backend is chosen, above
     import matplotlib.pyplot as plt
 
     return plt
@@ -65,6 +67,7 @@ def _days(values: list[str]) -> list[date]:
 
 
 def calendar_chart(f: Figures) -> str:
+    # lazy: matplotlib, like _plt: not at the report's import
     from matplotlib.patches import Patch, Rectangle
 
     plt = _plt()
@@ -168,6 +171,7 @@ def press_chart(f: Figures, name: str) -> str:
 
 
 def pain_chart(f: Figures) -> str:
+    # lazy: numpy takes ~0.1 s; only the pain chart needs it
     import numpy as np
 
     plt = _plt()

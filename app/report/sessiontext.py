@@ -53,6 +53,7 @@ def press_title(info: dict[str, Any]) -> str:
 
 def press_plot(info: dict[str, Any], xs: Sequence[float], ys: Sequence[float], width: int) -> str:
     """One press's force curve drawn in text (braille dots), `width` columns wide."""
+    # lazy: plotext takes ~80 ms; only 'history show' draws a press
     import plotext as plt
 
     plt.clear_figure()

@@ -27,7 +27,6 @@ PENDING = (
     "app/plain.py",
     "app/session.py",
     "app/settings.py",
-    "app/report/",
     "app/sensor/",
     "app/store/",
     "app/tui/",
