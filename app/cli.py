@@ -169,6 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (RoutineError, ValueError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
+    notes[:0] = settings.problems  # said once: the save below writes them out of the file
     remember_sound(options, settings)
     problem = settings.save()
     if problem:
@@ -251,7 +252,10 @@ def _run_tui(
 
 
 def cmd_home(args: argparse.Namespace) -> int:
-    return _run_tui(options_from_args(args), None, None)
+    settings = Settings.load()
+    if settings.problems:  # said once: saved back without what was ignored
+        settings.save()
+    return _run_tui(options_from_args(args), None, None, settings.problems)
 
 
 # ---------------------------------------------------------------------- parser

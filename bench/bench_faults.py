@@ -11,6 +11,15 @@ Each figure is printed beside the behaviour before the fix, in the same run:
   bench/bench_history.py, cold (the file's pages dropped from the page cache with
   posix_fadvise, as on the first start of a day) and warm, beside the pre-flight
   without it and beside a full `PRAGMA quick_check`.
+- The session log under faults (`--only log`), the log writer (app/store/writer.py)
+  beside the old inline commit (SessionRecorder without a writer: the commit in the
+  runner's dispatch, on the loop, 5 s busy timeout), same routine, same run:
+  - lock: another process holds `BEGIN EXCLUSIVE` for 6 s in mid-run; boundary
+    lateness (p50 / p99 / max) during the lock, steps lost, how soon the user is told;
+  - disk full: the log's tmpfs fills in mid-run (a private mount namespace; root);
+    steps in the log, in the recovery file, lost; the exit code `hiphook run` would give;
+  - SIGKILL at random moments of a run: printed finished steps missing from the log,
+    integrity failures, sessions found interrupted.
 """
 
 from __future__ import annotations
@@ -147,6 +156,300 @@ def bench_pages(db: Path, runs: int) -> None:
         print(f"  {label:<38} cold {cold:8.1f}   warm {warm:7.1f}")
 
 
+# --------------------------------------------------------------------------- the log
+
+
+def log_routine(steps: int, step_s: float) -> object:
+    from app.core.routine import Routine, Step, StepKind
+
+    return Routine(
+        name="bench",
+        title="Bench",
+        version=1,
+        description="",
+        steps=tuple(
+            Step(StepKind.TIMED, f"s{i}", "Lie still.", seconds=step_s) for i in range(steps)
+        ),
+    )
+
+
+class LogRun:
+    """One real run on the monotonic clock with the log attached, old or new way."""
+
+    def __init__(self, db: Path, variant: str, steps: int, step_s: float, quiet: bool = True):
+        from app.core.clock import MonotonicClock
+        from app.runner import SessionRunner
+        from app.store.recorder import SessionRecorder
+        from app.store.store import open_store
+        from app.store.writer import LogNotice, LogWriter
+
+        self.store = open_store(db)
+        routine = log_routine(steps, step_s)
+        self.runner = SessionRunner(routine, MonotonicClock())  # type: ignore[arg-type]
+        self.notices: list[tuple[float, LogNotice]] = []
+        self.writer: LogWriter | None = None
+        if variant == "writer":
+            self.writer = LogWriter(
+                self.store,
+                on_notice=lambda n: self.notices.append((time.monotonic(), n)),
+                recovery_dirs=[Path(os.environ.get("BENCH_RESCUE", tempfile.gettempdir()))],
+            )
+        self.recorder = SessionRecorder(
+            self.store,
+            self.runner.engine,
+            routine,  # type: ignore[arg-type]
+            writer=self.writer,
+        )
+        self.runner.subscribe(self.recorder)
+        self.late: list[tuple[float, float]] = []  # (when, lateness s) of each boundary
+        self.handed: list[tuple[float, int]] = []
+        self.quiet = quiet
+        self.runner.subscribe(self.face)
+
+    def face(self, ev: object) -> None:
+        from app.core.engine import Event, EventKind
+
+        assert isinstance(ev, Event)
+        now = time.monotonic()
+        if ev.kind in (EventKind.STEP_FINISHED, EventKind.STEP_STARTED):
+            self.late.append((now, self.runner.engine.t() - ev.planned_t))
+        if ev.kind is EventKind.STEP_FINISHED:
+            self.handed.append((now, ev.step))
+            if not self.quiet:
+                print(f"finished {ev.step}", flush=True)
+
+    def run(self) -> None:
+        import asyncio
+
+        asyncio.run(self.runner.run())
+
+
+def _pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
+
+
+def _steps_in(db: Path) -> tuple[int, str]:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        n = con.execute("SELECT count(*) FROM step").fetchone()[0]
+        st = con.execute("SELECT status FROM session").fetchone()
+        return int(n), st[0] if st else "(none)"
+    finally:
+        con.close()
+
+
+LOCKER = (
+    "import sqlite3, sys, time\n"
+    "con = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)\n"
+    "con.execute('BEGIN EXCLUSIVE')\n"
+    "print('locked', flush=True)\n"
+    "time.sleep(float(sys.argv[2]))\n"
+    "con.execute('COMMIT')\n"
+)
+
+
+def bench_lock(lock_s: float, steps: int, step_s: float) -> None:
+    import threading
+
+    print(f"a {lock_s:g} s write lock by another process in mid-run ({steps} steps of {step_s} s):")
+    rows = {}
+    for variant in ("inline", "writer"):
+        db = Path(tempfile.mkdtemp(prefix="hiphook-bench-lock-")) / "log.db"
+        run = LogRun(db, variant, steps, step_s)
+        window: list[float] = []
+
+        def lock(db: Path = db, window: list[float] = window) -> None:
+            time.sleep(2.0)  # fault injection: into mid-run
+            p = subprocess.Popen(
+                [sys.executable, "-c", LOCKER, str(db), str(lock_s)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert p.stdout is not None
+            p.stdout.readline()
+            window.append(time.monotonic())
+            p.wait()
+            window.append(time.monotonic())
+
+        t = threading.Thread(target=lock, daemon=True)
+        t.start()
+        run.run()
+        t.join()
+        outcome = run.writer.close() if run.writer is not None else None
+        t0, t1 = window
+        during = [late * 1000 for when, late in run.late if t0 <= when <= t1 + 0.5]
+        outside = [late * 1000 for when, late in run.late if not t0 <= when <= t1 + 0.5]
+        in_log, status = _steps_in(db)
+        told = "never"
+        if run.notices:
+            handed_in_lock = [w for w, _ in run.handed if w >= t0]
+            first = handed_in_lock[0] if handed_in_lock else t0
+            told = f"{run.notices[0][0] - first:.2f} s after the first step handed in the lock"
+        rescued = 0
+        if outcome is not None:
+            for f in outcome.recovery_files:
+                import json
+
+                rescued += len(json.loads(Path(f).read_text())["sessions"][0]["steps"])
+        rows[variant] = (during, in_log, status, told, len(run.recorder.errors), rescued)
+        print(
+            f"  ({variant}: outside the lock, the machine's own noise: p50 "
+            f"{_pct(outside, 0.5):.2f} ms, p99 {_pct(outside, 0.99):.2f} ms)"
+        )
+        run.store.close()
+    for variant, (during, in_log, status, told, errors, rescued) in rows.items():
+        print(
+            f"  {variant:7} lateness during the lock p50 {_pct(during, 0.5):8.2f} ms, "
+            f"p99 {_pct(during, 0.99):8.2f} ms, max {max(during):8.2f} ms; "
+            f"steps in the log {in_log}/{steps} ({status}), in a recovery file {rescued}, "
+            f"lost {steps - in_log - rescued}; write errors {errors}; user told: {told}"
+        )
+    old, new = rows["inline"][0], rows["writer"][0]
+    print(
+        f"  ratio inline/writer: p99 {_pct(old, 0.99) / max(_pct(new, 0.99), 1e-6):.0f}x, "
+        f"max {max(old) / max(max(new), 1e-6):.0f}x"
+    )
+
+
+def child_run(db: Path, variant: str, steps: int, step_s: float, fill: str | None) -> int:
+    """A run in this process (SIGKILL and disk-full rows); prints each finished step."""
+    import threading
+
+    run = LogRun(db, variant, steps, step_s, quiet=False)
+    if fill:
+
+        def filler() -> None:
+            time.sleep(steps * step_s / 3)
+            with open(fill, "wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                        f.flush()
+                except OSError:
+                    pass
+            print("full", flush=True)
+
+        threading.Thread(target=filler, daemon=True).start()
+    run.run()
+    code = 0
+    if run.writer is not None:
+        outcome = run.writer.close()
+        for f in outcome.recovery_files:
+            print(f"rescue {f}", flush=True)
+        code = 0 if outcome.complete else 3
+    for _, n in run.notices:
+        print(f"notice {n.state}", flush=True)
+    print(f"errors {len(run.recorder.errors) + (len(run.writer.errors) if run.writer else 0)}")
+    return code
+
+
+def bench_kill(kills: int, steps: int, step_s: float) -> None:
+    import random
+
+    from app.store.store import open_store
+
+    print(f"SIGKILL at a random moment of a run, {kills} runs each ({steps} steps of {step_s} s):")
+    rng = random.Random(12)
+    for variant in ("inline", "writer"):
+        missing = integrity = found = printed_total = 0
+        for _ in range(kills):
+            db = Path(tempfile.mkdtemp(prefix="hiphook-bench-kill-")) / "log.db"
+            p = subprocess.Popen(
+                [sys.executable, __file__, "--child", variant, "--db", str(db)]
+                + ["--child-steps", str(steps), "--child-step-s", str(step_s)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert p.stdout is not None
+            first = p.stdout.readline()  # the first step is out: the run is under way
+            time.sleep(rng.uniform(0, steps * step_s * 0.8))
+            p.kill()
+            out = first + p.stdout.read()
+            p.wait()
+            printed = {int(x.split()[1]) for x in out.splitlines() if x.startswith("finished")}
+            printed_total += len(printed)
+            store = open_store(db)
+            try:
+                found += len(store.recover_interrupted())
+                sessions = store.sessions()
+                saved = {st["index"] for st in sessions[0]["steps"]} if sessions else set()
+            finally:
+                store.close()
+            missing += len(printed - saved)
+            con = sqlite3.connect(db)
+            integrity += con.execute("PRAGMA integrity_check").fetchone() != ("ok",)
+            con.close()
+        print(
+            f"  {variant:7} printed finished steps missing from the log {missing} of "
+            f"{printed_total}; integrity failures {integrity}; found interrupted {found}/{kills}"
+        )
+    # The window in which a kill can take a printed step: hand-over to commit.
+    db = Path(tempfile.mkdtemp(prefix="hiphook-bench-lag-")) / "log.db"
+    run = LogRun(db, "writer", steps, step_s)
+    run.run()
+    assert run.writer is not None
+    run.writer.close()
+    lags = [x * 1000 for x in run.writer.lags]
+    print(
+        f"  writer: hand-over to commit p50 {_pct(lags, 0.5):.1f} ms, p99 "
+        f"{_pct(lags, 0.99):.1f} ms, max {max(lags):.1f} ms (a kill in that window loses "
+        f"the step just printed: {_pct(lags, 0.5) / (step_s * 1000):.1%} of a {step_s} s "
+        "step here, far less of a real one)"
+    )
+    run.store.close()
+
+
+def bench_fullfs(steps: int, step_s: float) -> None:
+    import shutil
+
+    print(f"the disk fills in mid-run (a {steps}-step run, log on a small tmpfs):")
+    if shutil.which("unshare") is None:
+        print("  skipped: unshare is not installed")
+        return
+    for variant in ("inline", "writer"):
+        work = Path(tempfile.mkdtemp(prefix="hiphook-bench-full-"))
+        rescue = work / "rescue"
+        script = (
+            'set -e; mount -t tmpfs -o size=2048k tmpfs "$FULL"; set +e; '
+            f'"$PY" "$BENCH" --child {variant} --db "$FULL/log.db" --child-steps {steps} '
+            f'--child-step-s {step_s} --child-fill "$FULL/filler"; rc=$?; '
+            'rm -f "$FULL/filler"; cp "$FULL"/log.db* "$KEEP"/; exit $rc'
+        )
+        (work / "full").mkdir()
+        (work / "keep").mkdir()
+        out = subprocess.run(
+            ["unshare", "-m", "sh", "-c", script],
+            capture_output=True,
+            text=True,
+            env={
+                **os.environ,
+                "FULL": str(work / "full"),
+                "KEEP": str(work / "keep"),
+                "PY": sys.executable,
+                "BENCH": __file__,
+                "BENCH_RESCUE": str(rescue),
+            },
+            timeout=300,
+        )
+        if "mount" in out.stderr and out.returncode != 0 and "finished" not in out.stdout:
+            print(f"  skipped: no private tmpfs here ({out.stderr.strip()[:80]})")
+            return
+        printed = {int(x.split()[1]) for x in out.stdout.splitlines() if x.startswith("finished")}
+        in_log, status = _steps_in(work / "keep" / "log.db")
+        rescued = 0
+        for f in rescue.glob("*.json"):
+            import json
+
+            rescued = len(json.loads(f.read_text())["sessions"][0]["steps"])
+        notices = [x.split()[1] for x in out.stdout.splitlines() if x.startswith("notice")]
+        print(
+            f"  {variant:7} printed {len(printed)}, in the log {in_log} ({status}), in a "
+            f"recovery file {rescued}, lost {len(printed) - max(in_log, rescued)}; "
+            f"exit {out.returncode}; told: {', '.join(notices) or 'nothing'}"
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, nargs="*", default=[1_000, 10_000])
@@ -159,9 +462,27 @@ def main() -> int:
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--db", type=Path, default=None, help="an existing ten-year log to use")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--only", choices=["all", "routines", "pages", "log"], default="all")
+    ap.add_argument("--kills", type=int, default=40, help="SIGKILLed runs per variant")
+    ap.add_argument("--lock-s", type=float, default=6.0)
+    ap.add_argument("--child", choices=["inline", "writer"], help=argparse.SUPPRESS)
+    ap.add_argument("--child-steps", type=int, default=30, help=argparse.SUPPRESS)
+    ap.add_argument("--child-step-s", type=float, default=0.2, help=argparse.SUPPRESS)
+    ap.add_argument("--child-fill", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        return child_run(args.db, args.child, args.child_steps, args.child_step_s, args.child_fill)
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    bench_routines(args.steps, args.runs, args.before_max)
+    if args.only in ("all", "log"):
+        bench_lock(args.lock_s, steps=60, step_s=0.2)
+        bench_fullfs(steps=40, step_s=0.1)
+        bench_kill(args.kills, steps=20, step_s=0.15)
+    if args.only == "log":
+        return 0
+    if args.only in ("all", "routines"):
+        bench_routines(args.steps, args.runs, args.before_max)
+    if args.only == "routines":
+        return 0
     db = args.db
     if db is None:
         from bench_history import build

@@ -31,8 +31,9 @@ import json
 import os
 import sys
 import threading
+import time
 import uuid as uuidlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -151,6 +152,10 @@ class LogWriter:
         self._sessions: dict[int, _Session] = {}
         self._units: OrderedDict[Unit, int] = OrderedDict()  # -> version (Back re-finishes)
         self._version = 0
+        self._since: dict[Unit, float] = {}  # when each waiting unit was first handed over
+        # Seconds from hand-over to commit of the last pieces written: the window in which
+        # a kill loses a step that was already printed (docs/log.md; the benchmark).
+        self.lags: deque[float] = deque(maxlen=10_000)
         self._next_key = 0
         self._closing = False
         self._stop = False
@@ -222,6 +227,7 @@ class LogWriter:
     def _put(self, unit: Unit) -> None:
         # under self._cv
         self._version += 1
+        self._since.setdefault(unit, time.monotonic())
         self._units[unit] = self._version  # a unit already queued keeps its place
         self._cv.notify_all()
 
@@ -256,6 +262,7 @@ class LogWriter:
                 self.written += 1
                 if self._units.get(unit) == version:
                     del self._units[unit]
+                    self.lags.append(time.monotonic() - self._since.pop(unit))
                 caught_up = self.failing and not self._units
                 if caught_up:
                     self.failing = False
