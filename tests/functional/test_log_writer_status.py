@@ -1,7 +1,12 @@
 """The Routine screen's status line, driven by the Pilot at 80x24: a notice takes its own
-row, never the clock's or the pressure panel's, says its kind in words, and goes away."""
+row, never the clock's or the pressure panel's, says its kind in words, and goes away;
+the log's writer says there that it waits for a locked file, and that it caught up."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.geometry import Region
@@ -9,7 +14,9 @@ from textual.pilot import Pilot
 
 from app.runner import SessionRunner
 from app.sensor.attachment import SensorAttachment
+from app.session import RunOptions, SessionLog
 from app.tui.widgets.status_line import StatusLine
+from tests.support.locker import Locker
 from tests.support.tui import daily, display_tick, drive, make_app, screen_text, start_run
 
 
@@ -64,3 +71,42 @@ def test_an_unknown_kind_is_refused() -> None:
     line = StatusLine()
     with pytest.raises(ValueError, match="kind"):
         line.say("x", kind="loud")
+
+
+async def _until(pilot: Pilot[int], pred: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Let the app run until `pred` holds (the log's writer works on its own thread)."""
+    end = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < end, "the state never came"
+        await pilot.pause(0.02)
+
+
+def test_the_log_waiting_and_catching_up_show_on_the_status_line(tmp_path: Path) -> None:
+    """A real second process holds the log's write lock while the coach runs."""
+    db = tmp_path / "log.db"
+    log = SessionLog(RunOptions(db=str(db)))
+    app, clock = make_app(daily(), log=log)
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot)
+        line = screen.query_one(StatusLine)
+        steps = daily().steps
+        clock.advance(steps[0].seconds or 0)  # the first step ends and is written
+        await _until(pilot, lambda: log.writer is not None and log.writer.written >= 2)
+        with Locker(db) as lock:
+            clock.advance(steps[1].seconds or 0)  # the second ends while the file is held
+            await _until(pilot, lambda: "waiting" in str(line.render()))
+            await display_tick(pilot)  # the row is laid out and painted
+            text = screen_text(app)
+            assert "Warning: The session log is waiting: another program is holding" in text
+            assert line.region.height == 1
+            assert not line.region.overlaps(screen.query_one("#clock").region)
+            assert screen.runner.engine.view().step_index == 2, "the run went on"
+            lock.release()
+            await _until(pilot, lambda: "caught up" in str(line.render()))
+        await display_tick(pilot)
+        text = screen_text(app)
+        assert "The session log has caught up" in text and "Warning:" not in text
+
+    drive(app, body)
+    assert log.outcome is not None and log.outcome.complete
