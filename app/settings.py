@@ -108,7 +108,9 @@ def _field_problem(name: str, value: object) -> str | None:
         return "it cannot be empty" if name == "routine" else None
     if not isinstance(value, str):
         return f"it must be text, not {type(value).__name__}"
-    if len(value) > 500 or any(ord(c) < 32 for c in value):
+    lines_ok = name == "recent_routines"  # one path per line
+    limit = 64_000 if lines_ok else 4096
+    if len(value) > limit or any(ord(c) < 32 and not (lines_ok and c == "\n") for c in value):
         return "it is too long or holds control characters"
     if name == "side" and value not in ("left", "right"):
         return f"{value!r} is not left or right"

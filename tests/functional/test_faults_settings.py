@@ -40,7 +40,14 @@ def _write(tmp_path: Path, data: object) -> Path:
 def test_a_bad_field_is_ignored_and_said_and_the_others_kept(
     tmp_path: Path, field: str, value: object, why: str
 ) -> None:
-    good = {"side": "left", "routine": "ball", "volume": "40", "cues": "bell", "pacing": "off"}
+    good = {
+        "side": "left",
+        "routine": "ball",
+        "volume": "40",
+        "cues": "bell",
+        "pacing": "off",
+        "recent_routines": "/home/me/a.toml\n/home/me/b.toml",
+    }
     path = _write(tmp_path, {**good, field: value, "from_a_newer_hiphook": 1})
     s = Settings.load()
     [problem] = s.problems
