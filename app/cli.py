@@ -8,8 +8,9 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from app.core.engine import Event, EventKind
+from app.core.engine import Event, EventKind, RunRecord
 from app.core.routine import SIDES, Routine, RoutineError, StepKind, builtin_names, load_routine
 from app.runner import format_clock
 from app.session import (
@@ -24,11 +25,15 @@ from app.settings import Settings
 from app.store.errors import EXIT_LOG_INCOMPLETE
 from app.store.stats import DAY_RULE
 
+if TYPE_CHECKING:
+    from app.serve.server import ServeThread
+
 # The exit codes, as the README's table lists them (the store's 65-78 are in
 # app/store/errors.py; the reminder's in app/remind/cli.py).
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_NO_RUN = 69  # `hiphook watch --once` and no run to follow (app/watch/app.py)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
 EXIT_TERMINATED = 143  # 128 + SIGTERM: `kill`, systemd stop, logout
 DIST_NAME = "hiphook"
@@ -174,9 +179,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     problem = settings.save()
     if problem:
         notes.append(problem)
-    if not args.plain and not args.json:  # --json is for a program: never a full screen
-        return _run_tui(options, routine, side, notes)
-    return _run_plain(options, settings, routine, side, notes, json_mode=args.json)
+    serving = _start_serving(args) if getattr(args, "serve", False) else None
+    if getattr(args, "serve", False) and serving is None:
+        return EXIT_FAILED
+    try:
+        if not args.plain and not args.json:  # --json is for a program: never a full screen
+            return _run_tui(options, routine, side, notes)
+        return _run_plain(options, settings, routine, side, notes, json_mode=args.json)
+    finally:
+        if serving is not None:
+            serving.stop()
+
+
+def _start_serving(args: argparse.Namespace) -> ServeThread | None:
+    """`--serve`: the URL and QR code first (on stderr under --json, which is for a
+    program); before a full screen, a moment to scan it."""
+    from app.serve.cli import start_for_run
+
+    full_screen = not args.plain and not args.json
+    thread = start_for_run(args, sys.stderr if args.json else sys.stdout)
+    if thread is not None and full_screen and sys.stdin.isatty():
+        try:
+            input("Scan the code with your phone, then press Enter to start. ")
+        except EOFError:
+            pass
+    return thread
 
 
 def _run_plain(
@@ -223,7 +250,14 @@ def _run_plain(
 
     session.runner.subscribe(hear_abort)
     try:
-        record = asyncio.run(run_plain(session, json_mode=json_mode, notes=notes))
+
+        async def run_then_let_watchers_finish() -> RunRecord:
+            try:
+                return await run_plain(session, json_mode=json_mode, notes=notes)
+            finally:
+                await session.aclose_publisher()
+
+        record = asyncio.run(run_then_let_watchers_finish())
     finally:
         session.close()
         outcome = log.close()  # what the log could not take goes to a recovery file
@@ -351,6 +385,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ask about ankle/foot pain before starting (Home always asks)",
     )
+    run.add_argument(
+        "--serve",
+        action="store_true",
+        help="also show the run in a browser, at a URL printed with a QR code (docs/watch.md)",
+    )
+    from app.serve.cli import add_serve_options
+
+    add_serve_options(run)
     run.set_defaults(func=cmd_run)
 
     routine = sub.add_parser("routine", help="look at routines")
@@ -369,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
         "app.report.cli",
         "app.docs",
         "app.completion",
+        "app.watch.cli",
+        "app.serve.cli",
     ):
         try:
             mod = __import__(module, fromlist=["register"])

@@ -23,6 +23,7 @@ from app.core.engine import Event, EventKind, RunRecord, State
 from app.runner import STOPPED, SessionRunner, format_clock, format_duration
 
 if TYPE_CHECKING:
+    from app.core.clock import Clock
     from app.core.pressure import Verdict
     from app.cues.players import CueRecord
     from app.session import Session
@@ -66,6 +67,51 @@ def describe(ev: Event, runner: SessionRunner) -> str:
         how = "Interrupted" if ev.interrupted else "Stopped"
         return f"{stamp} {how}: {ev.reason}."
     return f"{stamp} {k.value}"
+
+
+def event_object(ev: Event, clock: Clock, elapsed: float | None = None) -> dict[str, object]:
+    """One event as `--json` prints it (and `hiphook watch` receives it).
+
+    The start carries t = 0 as a monotonic reading and as a wall time, to line a
+    recording up. `elapsed` is the run's time now (`engine.t()`): with it, t = 0 is
+    right however long the listeners before this one took (the log's first write).
+    """
+    if ev.kind is EventKind.RUN_STARTED and _started and _started[0][0] is ev:
+        return dict(_started[0][1])  # the same start, told twice: the very same object
+    obj = ev.to_dict()
+    if ev.kind is EventKind.RUN_STARTED:
+        since = -clock.real_delay(clock.now() - (ev.t if elapsed is None else elapsed))
+        obj["t0_monotonic"] = round(time.monotonic() - since, 6)
+        t0_wall = dt.datetime.now().astimezone() - dt.timedelta(seconds=since)
+        obj["t0_wall"] = t0_wall.isoformat(timespec="milliseconds")
+        _started[:] = [(ev, dict(obj))]
+    return obj
+
+
+# The last start's object, so the face and the publisher print one t0, not two readings.
+_started: list[tuple[Event, dict[str, object]]] = []
+
+
+def coach_object(c: CoachEvent) -> dict[str, object]:
+    """One coach event (slipped, held again, the verdict) as `--json` prints it."""
+    obj: dict[str, object] = {
+        "event": c.kind.value,
+        "step": c.step,
+        "t": round(c.t, 3),
+        "text": c.text,
+    }
+    if c.zone is not None:
+        obj["zone"] = c.zone.value
+    if c.verdict is not None:
+        v = c.verdict
+        obj.update(
+            verdict=v.kind.value,
+            under_pressure_s=round(v.under_pressure_s, 2),
+            planned_s=v.planned_s,
+            share=round(v.share, 3),
+            lost_s=round(v.lost_s, 2),
+        )
+    return obj
 
 
 def outcome_word(record: RunRecord) -> str:
@@ -163,35 +209,12 @@ class PlainFace:
         if not self.json_mode:
             self.emit(describe(ev, self.runner))
             return
-        obj = ev.to_dict()
-        if ev.kind is EventKind.RUN_STARTED:
-            # t = 0 as a monotonic reading and as a wall time, to line a recording up
-            clock = self.runner.clock
-            obj["t0_monotonic"] = round(time.monotonic() + clock.real_delay(clock.now() - ev.t), 6)
-            obj["t0_wall"] = dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
-        self.emit(obj)
+        self.emit(event_object(ev, self.runner.clock, self.runner.engine.t()))
 
     def on_coach(self, c: CoachEvent) -> None:
         stamp = f"[{format_duration(c.t)}]"
         if self.json_mode:
-            obj: dict[str, object] = {
-                "event": c.kind.value,
-                "step": c.step,
-                "t": round(c.t, 3),
-                "text": c.text,
-            }
-            if c.zone is not None:
-                obj["zone"] = c.zone.value
-            if c.verdict is not None:
-                v = c.verdict
-                obj.update(
-                    verdict=v.kind.value,
-                    under_pressure_s=round(v.under_pressure_s, 2),
-                    planned_s=v.planned_s,
-                    share=round(v.share, 3),
-                    lost_s=round(v.lost_s, 2),
-                )
-            self.emit(obj)
+            self.emit(coach_object(c))
         elif c.kind is CoachKind.VERDICT:
             self.emit(f"{stamp}   Press {c.text}")
         elif c.kind is not CoachKind.TARED:

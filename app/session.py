@@ -14,7 +14,8 @@ argparse. `assemble()` builds, in this order (tested in tests/functional/test_se
 5. the sensor's announcer, which tells the coach's listeners (the cue player first,
    then the face) the verdict;
 
-and the face (plain lines or the Routine screen) subscribes last, when it starts.
+and the face (plain lines or the Routine screen) subscribes last, when it starts; the
+publisher (app/publish, for `hiphook watch` and `serve`) subscribes in `Session.start`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from app.settings import Settings
 if TYPE_CHECKING:
     from app.cues import CuePlayer
     from app.cues.players import CueRecord
+    from app.publish import Publisher
     from app.sensor.attachment import SensorAttachment
     from app.store.recorder import SessionRecorder
     from app.store.store import Store
@@ -333,6 +335,8 @@ class Session:
     sensor: SensorAttachment | None = None
     recorder: SessionRecorder | None = None
     player: CuePlayer | None = None
+    # Offers the run to `hiphook watch` / `serve` (app/publish), from start() to its end.
+    publisher: Publisher | None = None
     notes: list[str] = field(default_factory=list)
     # The process's session log (its writer says when it waits and catches up).
     log: SessionLog | None = None
@@ -361,7 +365,13 @@ class Session:
 
     def start(self, loop: Any) -> None:
         """Start what needs the loop (the sensor's reader); a sensor that cannot open is
-        left out, with a note, and the presses are timed as usual."""
+        left out, with a note, and the presses are timed as usual. The run is offered to
+        watchers from here on (or a note says why not)."""
+        if self.publisher is not None:
+            why = self.publisher.start(loop)
+            if why is not None:
+                self.notes.append(f"Not shown to `hiphook watch`: {why}.")
+                self.publisher = None
         if self.sensor is None:
             return
         try:
@@ -370,6 +380,13 @@ class Session:
             self.notes.append(f"Sensor not used ({exc}); the presses are timed as usual.")
             self.sensor.close()
             self.sensor = None
+        if self.sensor is not None and self.publisher is not None:
+            self.sensor.subscribe(self.publisher.on_coach)
+
+    async def aclose_publisher(self) -> None:
+        """On the loop, after the run: let watchers read the last lines (up to 1 s)."""
+        if self.publisher is not None:
+            await self.publisher.aclose()
 
     def finish(self, pain_after: int | None) -> None:
         """What is asked after the run goes to the log."""
@@ -398,6 +415,8 @@ class Session:
             if self._closed:
                 return
             self._closed = True
+        if self.publisher is not None:
+            self.publisher.close()
         if self.sensor is not None:
             self.sensor.close()
         if self.player is not None:
@@ -418,12 +437,14 @@ def assemble(
     quiet: bool = False,
     sensor_factory: SensorFactory | None = None,
     strict: bool = True,
+    publish: bool = True,
 ) -> Session:
     """Build one run in the order the module's docstring gives.
 
     Sensor options that cannot work raise ValueError (with a message) when `strict`,
     else the run goes on without the sensor and says why in `notes`.
     `sensor_factory` replaces `make_sensor` (tests feed a sensor by hand).
+    `publish`: offer the run to watchers (app/publish) once it starts.
     """
     runner = SessionRunner(routine, clock, side=side)
     session = Session(runner)
@@ -461,4 +482,8 @@ def assemble(
             session.sensor.subscribe(session.player.coach_cue)
     if session.sensor is not None:
         runner.subscribe(session.sensor.announce)
+    if publish:
+        from app.publish import Publisher
+
+        session.publisher = Publisher(runner, time_scale=options.time_scale)
     return session

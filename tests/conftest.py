@@ -4,7 +4,9 @@ and give the audio tests a real sound server."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +36,12 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # Each test's runs publish in a folder of their own (app/publish), kept short: a
+    # socket's path has at most 107 bytes, and tmp_path can be longer than that.
+    runtime = tempfile.mkdtemp(prefix="hh-rt-")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
     yield
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
