@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from typing import Any, TextIO
 
@@ -73,6 +74,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             _err(f"cannot serve on {host}:{args.port}: {exc.strerror or exc}")
             return EXIT_FAILED
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C ends serving, quietly
+            loop.add_signal_handler(sig, viewer.stop)
         announce(viewer.url, sys.stdout, lan=args.lan)
         print(
             'It shows whatever run is going on, and "no run" between runs. Ctrl-C stops serving.',

@@ -114,11 +114,16 @@ class WebViewer:
             self._stopping.set()
 
     async def _shutdown(self) -> None:
+        """Stop listening and end every browser's stream (they see the connection close)."""
         if self._server is not None:
             self._server.close()
         for q in list(self.clients):
-            with contextlib.suppress(asyncio.QueueFull):
-                q.put_nowait(None)
+            while True:  # make room: the end matters more than what it was behind on
+                try:
+                    q.put_nowait(None)
+                    break
+                except asyncio.QueueFull:
+                    q.get_nowait()
         if self._server is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)

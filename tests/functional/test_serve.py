@@ -137,8 +137,10 @@ def test_serve_says_no_run_then_follows_a_run_and_stops_on_ctrl_c(tmp_path: Path
             assert wait_for(lambda: _text(driver, "where").endswith("Watch me"), 60)
             assert wait_for(lambda: _text(driver, "title") == "Lever", 60)
             assert "WAITING FOR YOU" in _text(driver, "phase")
-        serve.send_signal(signal.SIGINT)
-        assert serve.wait(30) == 0
+            serve.send_signal(signal.SIGINT)  # with a browser still on its stream
+            assert serve.wait(30) == 0
+        assert serve.stderr is not None
+        assert "Traceback" not in serve.stderr.read()
     finally:
         if serve.poll() is None:
             serve.kill()
