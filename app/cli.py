@@ -215,7 +215,7 @@ def _run_plain(
     *,
     json_mode: bool,
 ) -> int:
-    from app.plain import run_plain
+    from app.plain import KEYS_HELP, run_plain
     from app.store.errors import StoreError
 
     if (demo := demo_note(options)) is not None:
@@ -241,7 +241,7 @@ def _run_plain(
     except ValueError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
-    notes.append("Keys: space/p pause-resume, n skip, b back, Enter confirm, q quit.")
+    notes.append(KEYS_HELP)
     signalled: list[str] = []
 
     def hear_abort(ev: Event) -> None:

@@ -1,7 +1,8 @@
 """The plain runner: one line per event, for scripts, screen readers and SSH sessions.
 
 Keys (a terminal) or lines (a pipe): space or p pauses and resumes, n skips, b goes
-back, q quits; Enter (an empty line) confirms an action step and does nothing else.
+back; Enter (an empty line) confirms an action step and does nothing else; q asks
+whether to stop, as the full screen does, and y or Enter stops.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from app.core.coach import CoachEvent, CoachKind
-from app.core.engine import Event, EventKind, RunRecord, State
-from app.runner import STOPPED, SessionRunner, format_clock, format_duration
+from app.core.engine import HOLD_REASON, Event, EventKind, RunRecord, State
+from app.runner import STOPPED, SessionRunner, format_duration
 
 if TYPE_CHECKING:
     from app.core.clock import Clock
@@ -29,44 +30,75 @@ if TYPE_CHECKING:
     from app.session import Session
     from app.store.writer import LogNotice
 
-KEYS_HELP = "keys: space/p pause-resume, n skip, b back, Enter confirm, q quit"
+KEYS_HELP = (
+    "Keys: space or p pauses and goes on, n skips, b goes back, Enter confirms a step that "
+    "waits for you, q stops (it asks first: y or Enter stops, any other key goes on)."
+)
+QUIT_QUESTION = (
+    "Stop the routine? y or Enter stops it (the run so far is kept); any other key goes on."
+)
+
+
+def spoken(seconds: float) -> str:
+    """A duration in words a screen reader says well: "1 s", "1 min 30 s", "2 min"."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    m, rest = divmod(s, 60)
+    return f"{m} min {rest} s" if rest else f"{m} min"
+
+
+def sentence(text: str) -> str:
+    """Capital first, full stop last: a coach's words as a line of their own."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
 
 
 def describe(ev: Event, runner: SessionRunner) -> str:
-    """A human line for one event; the words carry everything (no colour needed)."""
+    """A line for one event, a sentence a screen reader can say (no colour needed)."""
     stamp = f"[{format_duration(ev.t)}]"
     k = ev.kind
+    steps = runner.routine.steps
     if k is EventKind.RUN_STARTED:
         return (
-            f"{stamp} Starting {ev.name}: {len(runner.routine.steps)} steps, about "
-            f"{format_clock(runner.routine.total_s)}"
+            f"{stamp} Starting {ev.name}: {len(steps)} steps, about "
+            f"{spoken(runner.routine.total_s)}."
         )
     if k is EventKind.STEP_STARTED:
-        step = runner.routine.steps[ev.step]
-        length = "" if step.kind.value == "action" else f" ({format_clock(step.planned_s)})"
-        return (
-            f"{stamp} Step {ev.step + 1}/{len(runner.routine.steps)}: {ev.name}{length}. "
-            f"{step.instruction}"
-        )
+        step = steps[ev.step]
+        length = "" if step.kind.value == "action" else f", {spoken(step.planned_s)}"
+        return f"{stamp} Step {ev.step + 1} of {len(steps)}: {ev.name}{length}. {step.instruction}"
     if k is EventKind.PHASE:
-        return f"{stamp}   {ev.phase.upper() if ev.phase else ''} {ev.rep}/{ev.reps}"
+        return f"{stamp}   {(ev.phase or '').capitalize()}, {ev.rep} of {ev.reps}."
     if k is EventKind.COUNTDOWN:
-        return f"{stamp}   {ev.count}"
+        return f"{stamp}   {ev.count}."
     if k is EventKind.WAITING:
-        return f"{stamp}   Waiting: press Enter when done."
+        return f"{stamp}   Waiting for you: press Enter when this step is done."
     if k is EventKind.STEP_FINISHED:
-        how = "skipped" if ev.skipped else ("left (back)" if ev.reason == "back" else "done")
-        return f"{stamp} {ev.name}: {how} after {format_duration(ev.actual_s or 0)}"
+        took = spoken(ev.actual_s or 0)
+        if ev.reason == "back":
+            again = "the step before starts again" if ev.step > 0 else "it starts again"
+            return f"{stamp} Going back: {ev.name} stopped after {took}; {again}."
+        if ev.skipped:
+            return f"{stamp} {ev.name} skipped after {took}."
+        return f"{stamp} {ev.name} done after {took}."
     if k is EventKind.PAUSED:
-        return f"{stamp} Paused ({ev.reason}). Press space or p to go on."
+        if ev.reason == HOLD_REASON:  # the pressure, not a key, lets it go on
+            return f"{stamp} Paused, {ev.reason}."
+        why = "" if ev.reason in ("", "paused") else f": {ev.reason}"
+        return f"{stamp} Paused{why}. Press space or p to go on."
     if k is EventKind.RESUMED:
-        return f"{stamp} Resumed."
+        return f"{stamp} Going on."
     if k is EventKind.FINISHED:
         return f"{stamp} Routine finished. Well done."
     if k is EventKind.ABORTED:
-        how = "Interrupted" if ev.interrupted else "Stopped"
-        return f"{stamp} {how}: {ev.reason}."
-    return f"{stamp} {k.value}"
+        if not ev.interrupted:
+            return f"{stamp} Stopped, as you asked. The run so far is kept."
+        return f"{stamp} Interrupted ({ev.reason}). The run so far is kept, marked as interrupted."
+    return f"{stamp} {sentence(k.value.replace('_', ' '))}"
 
 
 def event_object(ev: Event, clock: Clock, elapsed: float | None = None) -> dict[str, object]:
@@ -125,18 +157,18 @@ def summary_lines(record: RunRecord) -> list[str]:
     done = sum(1 for s in record.steps if s.completed)
     skipped = sum(1 for s in record.steps if s.skipped)
     lines = [
-        f"Summary: {outcome_word(record)}; {done} of {len(record.steps)} steps done, "
-        f"{skipped} skipped; active {format_duration(record.active_s)}, waiting "
-        f"{format_duration(record.waiting_s)} (planned about "
-        f"{format_clock(record.planned_s)}), paused {format_duration(record.paused_s)}.",
+        f"Summary: {outcome_word(record)}. {done} of {len(record.steps)} steps done, "
+        f"{skipped} skipped. Active {spoken(record.active_s)}, waiting "
+        f"{spoken(record.waiting_s)}, paused {spoken(record.paused_s)} (planned about "
+        f"{spoken(record.planned_s)}).",
     ]
     for s in record.steps:
         mark = "done" if s.completed else ("skipped" if s.skipped else "not done")
         side = f" ({s.side})" if s.side else ""
         if s.kind == "action":
-            took = f"{format_duration(s.waited_s)} waiting"
+            took = f"{spoken(s.waited_s)} waiting"
         else:
-            took = f"{format_duration(s.active_s)} of {format_duration(s.planned_s)}"
+            took = f"{spoken(s.active_s)} of {spoken(s.planned_s)}"
         lines.append(f"  {s.index + 1:>2}. {s.name}{side}: {mark}, {took}")
     return lines
 
@@ -192,6 +224,7 @@ class PlainFace:
         self.runner = runner
         self.json_mode = json_mode
         self.out = out
+        self.asking = False  # q was pressed: the next key says whether to stop
         runner.subscribe(self.on_event)
 
     def emit(self, obj: dict[str, object] | str) -> None:
@@ -216,23 +249,33 @@ class PlainFace:
         if self.json_mode:
             self.emit(coach_object(c))
         elif c.kind is CoachKind.VERDICT:
-            self.emit(f"{stamp}   Press {c.text}")
+            self.emit(f"{stamp}   {sentence(f'press {c.text}')}")
         elif c.kind is not CoachKind.TARED:
-            self.emit(f"{stamp}   {c.text[:1].upper()}{c.text[1:]}")
+            self.emit(f"{stamp}   {sentence(c.text)}")
 
     def note(self, text: str) -> None:
         self.emit({"event": "note", "text": text} if self.json_mode else text)
 
     def handle_key(self, key: str) -> None:
+        """One key (a terminal) or one line (a pipe). q asks first, as the full screen
+        does: the next key answers, y or Enter stops, anything else goes on."""
         r = self.runner
+        if self.asking:
+            self.asking = False
+            if key in ("y", "Y", "", "\n", "\r"):
+                r.abort(STOPPED)
+            else:
+                self.note("Going on with the routine.")
+            return
         if key in (" ", "p"):
             r.toggle_pause()
         elif key in ("n", "\x1b[C"):
             r.skip()
         elif key in ("b", "\x1b[D"):
             r.back()
-        elif key in ("q", "Q"):
-            r.abort(STOPPED)
+        elif key in ("q", "Q") and not r.done:
+            self.asking = True
+            self.note(QUIT_QUESTION)
         elif key in ("", "\n", "\r"):
             if r.engine.state is State.WAITING:
                 r.complete_action()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import IO
 import pytest
 
 from app.core.routine import load_routine
+from app.plain import QUIT_QUESTION
 
 
 def start(*args: str) -> subprocess.Popen[str]:
@@ -106,9 +108,10 @@ def test_keys_pause_skip_and_quit_over_a_pipe() -> None:
     read_until(p.stdout, "resumed")
     skipped = read_until(p.stdout, "step_finished")[-1]
     assert skipped["skipped"] is True and skipped["step"] == 0
-    p.stdin.write("q\n")
+    p.stdin.write("q\ny\n")  # q asks first, y stops
     p.stdin.flush()
     rest = read_until(p.stdout, "summary")
+    assert {"event": "note", "text": QUIT_QUESTION} in rest
     assert any(e["event"] == "aborted" for e in rest)
     assert rest[-1]["state"] == "aborted" and rest[-1]["interrupted"] is False  # chosen
     assert p.wait(timeout=10) == 0
@@ -124,7 +127,7 @@ def test_enter_confirms_the_lever_step() -> None:
     done = read_until(p.stdout, "step_finished")
     assert done[-1]["name"] == "Lever (left)" and done[-1]["skipped"] is False
     assert float(done[-1]["actual_s"]) >= 0.3 * 100 - 1
-    p.stdin.write("q\n")
+    p.stdin.write("q\n\n")  # q asks first, Enter stops
     p.stdin.flush()
     read_until(p.stdout, "summary")
     p.wait(timeout=10)
@@ -134,15 +137,68 @@ def test_ctrl_c_ends_cleanly_with_a_summary() -> None:
     p = start("--routine", "daily", "--side", "left", "--time-scale", "2")
     assert p.stdout and p.stderr
     line = p.stdout.readline()
-    while "Step 1/" not in line:
+    while "Step 1 of 10" not in line:
         line = p.stdout.readline()
         assert line
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=10)
     assert p.returncode == 130
     assert "Traceback" not in err
-    assert "Interrupted: Ctrl-C." in out
+    assert "Interrupted (Ctrl-C). The run so far is kept, marked as interrupted." in out
     assert "Summary: interrupted" in out
+
+
+def read_line(stream: IO[str], pattern: str, seen: list[str], timeout: float = 30.0) -> str:
+    """The next line matching `pattern` whole (a regex); every line read goes to `seen`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line.rstrip("\n"))
+        if re.fullmatch(pattern, seen[-1]):
+            return seen[-1]
+    raise AssertionError(f"no line like {pattern!r} in {seen[-5:]}")
+
+
+def test_plain_lines_are_sentences_and_q_asks_first() -> None:
+    """Skip, back (twice, the second at the first step), pause, and q answered both ways,
+    over a pipe at real speed: each line is a sentence, and only y or Enter stops."""
+    p = start("--cues", "none", "--routine", "daily", "--side", "left")
+    assert p.stdin and p.stdout
+    lines: list[str] = []
+
+    def send(keys: str, *expect: str) -> None:
+        p.stdin.write(keys)  # type: ignore[union-attr]
+        p.stdin.flush()  # type: ignore[union-attr]
+        for pattern in expect:
+            read_line(p.stdout, rf"(\[\d+:\d\d\] )?{pattern}", lines)  # type: ignore[arg-type]
+
+    send("", re.escape("Step 1 of 10: Get into position (left), 30 s. Face down") + ".*")
+    send("n\n", r"Get into position \(left\) skipped after \d s\.")
+    send("", re.escape("Step 2 of 10: Psoas press (left), 1 min 30 s. ") + ".*")
+    send(
+        "b\n",
+        r"Going back: Psoas press \(left\) stopped after \d s; the step before starts again\.",
+        r"Step 1 of 10: .*",
+    )
+    send("b\n", r"Going back: Get into position \(left\) stopped after \d s; it starts again\.")
+    send("p\n", r"Paused\. Press space or p to go on\.")
+    send("p\n", r"Going on\.")
+    send("q\n", re.escape(QUIT_QUESTION))
+    send("n\n", r"Going on with the routine\.")  # "n" answers the question: no skip
+    send("q\n", re.escape(QUIT_QUESTION))
+    send("\n", r"Stopped, as you asked\. The run so far is kept\.")
+    p.stdin.close()
+    out = p.stdout.read()  # the rest: the summary (communicate would skip what is buffered)
+    assert p.wait(timeout=10) == 0
+    answered = lines.index("Going on with the routine.")
+    assert not any("skipped" in line for line in lines[answered:]), lines  # n did not skip
+    # after Back a step's last attempt is its record: the skipped first attempt is gone
+    assert re.search(r"^Summary: stopped\. 0 of 10 steps done, 0 skipped\. Active \d+ s", out, re.M)
+    assert "   1. Get into position (left): not done, " in out
+    for line in lines:  # no leftover shorthand like "left (back)" or "(paused)."
+        assert "(back)" not in line and "(paused)" not in line, line
 
 
 def test_missing_side_is_asked_for_not_guessed() -> None:
