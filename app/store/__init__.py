@@ -14,6 +14,7 @@ first use (PEP 562 `__getattr__`):
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from app.store.errors import StoreError
@@ -51,6 +52,5 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'app.store' has no attribute {name!r}")
-    import importlib
 
     return getattr(importlib.import_module(module), name)

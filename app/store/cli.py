@@ -11,11 +11,14 @@ import argparse
 import errno
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from app.report.sessiontext import press_plot, session_header, step_lines, thin
+from app.store import stats
 from app.store.errors import (
     EXIT_CANTCREAT,
     EXIT_DATAERR,
@@ -23,6 +26,7 @@ from app.store.errors import (
     EXIT_NOINPUT,
     StoreError,
 )
+from app.store.location import resolve
 
 TEXT_LIMIT = 20
 
@@ -181,6 +185,7 @@ def _guard(func: Any) -> Any:
 
 
 def _open(args: argparse.Namespace) -> Any:
+    # lazy: SQLAlchemy and the models take ~1 s; they wait for an open store
     from app.store.store import open_store
 
     return open_store(args.db)
@@ -192,8 +197,6 @@ def _pct(x: float) -> str:
 
 def _no_log_yet(args: argparse.Namespace) -> bool:
     """Reading commands never create a log: a missing file just means no sessions yet."""
-    from app.store.location import resolve
-
     where = resolve(args.db)
     if where.path is None and not where.is_sqlite:
         from app.store.db import (  # lazy: SQLAlchemy is loaded only for a server log
@@ -215,6 +218,7 @@ def _print_no_sessions(args: argparse.Namespace, why: str) -> bool:
     if getattr(args, "json", False):
         print(json.dumps({"sessions": []}))
     elif getattr(args, "csv", False):
+        # lazy: the export formats bring the models (SQLAlchemy, ~1 s); only this command needs them
         from app.store.transfer import sessions_csv
 
         sys.stdout.write(sessions_csv([]))
@@ -226,6 +230,7 @@ def _print_no_sessions(args: argparse.Namespace, why: str) -> bool:
 @_guard
 def cmd_history(args: argparse.Namespace) -> int:
     """Print sessions (text, JSON or CSV); notes interrupted runs once, on stderr."""
+    # lazy: the export formats bring the models (SQLAlchemy, ~1 s); only this command needs them
     from app.store.transfer import sessions_csv
 
     if _no_log_yet(args):
@@ -241,8 +246,8 @@ def cmd_history(args: argparse.Namespace) -> int:
             )
             print(msg, file=sys.stderr if machine else sys.stdout)
         if args.json:
+            # lazy: every command builds this parser; the figures (~18 ms) wait for 'history --json'
             from app.report.figures import summary
-            from app.store import stats
 
             sessions = store.sessions(limit=args.limit)
             total = len(sessions) if args.limit is None else len(store.sessions(steps=False))
@@ -293,7 +298,6 @@ def cmd_note(args: argparse.Namespace) -> int:
             f"the note is {len(text)} characters; keep it to {NOTE_LIMIT} (nothing was changed)",
             EXIT_DATAERR,
         )
-    from app.store.location import resolve
 
     where = resolve(args.db)
     if where.path is not None and not where.path.exists():
@@ -314,11 +318,6 @@ def cmd_note(args: argparse.Namespace) -> int:
 @_guard
 def cmd_show(args: argparse.Namespace) -> int:
     """Print one session's steps, then each press's force curve as a terminal plot."""
-    import shutil
-
-    from app.report.sessiontext import press_plot, session_header, step_lines, thin
-    from app.store.location import resolve
-
     where = resolve(args.db)
     if where.path is not None and not where.path.exists():
         raise StoreError(f"no log at {where.path} yet, so no session #{args.id}", EXIT_NOINPUT)
@@ -384,6 +383,7 @@ def _write_private(path: Path, text: str) -> None:
 @_guard
 def cmd_export(args: argparse.Namespace) -> int:
     """Export everything: JSON (lossless) or CSV (one row per step)."""
+    # lazy: the export formats bring the models (SQLAlchemy, ~1 s); only this command needs them
     from app.store.transfer import steps_csv
 
     with _open(args) as store:
@@ -406,6 +406,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 @_guard
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a JSON export; sessions already in the log (same uuid) are skipped."""
+    # lazy: the export formats bring the models (SQLAlchemy, ~1 s); only this command needs them
     from app.store.transfer import validate_export
 
     source = "stdin" if args.file == "-" else args.file
@@ -451,6 +452,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"Imported {result.added} session(s); {result.skipped} were already in the log.")
     if result.merged:
         print(f"{result.merged} run completed from the recovery file (its start was logged).")
+    # lazy: the export formats bring the models (SQLAlchemy, ~1 s); only this command needs them
     from app.store.transfer import RECOVERY_ROLE
 
     if data.get("format_role") == RECOVERY_ROLE and args.file != "-":

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, event, exc, inspect
+from sqlalchemy import Engine, event, exc, inspect, text
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import Connection, make_url
 
@@ -267,8 +267,6 @@ def check_pages(con: sqlite3.Connection, where: str) -> None:
 
 def current_revision(engine: Engine, where: str) -> str | None:
     """The schema revision through SQLAlchemy (for server databases)."""
-    from sqlalchemy import inspect, text
-
     with translated(where), engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
         rows: list[tuple[Any, ...]] = []
@@ -282,6 +280,7 @@ def current_revision(engine: Engine, where: str) -> str | None:
 
 def alembic_config(engine: Engine | None = None, url: str | None = None) -> Any:
     """An alembic Config built in code, so no alembic.ini is needed at run time."""
+    # lazy: alembic takes ~0.7 s to import; only a migration needs it
     from alembic.config import Config
 
     cfg = Config()
@@ -294,6 +293,7 @@ def alembic_config(engine: Engine | None = None, url: str | None = None) -> Any:
 
 def upgrade(engine: Engine, where: str, revision: str = "head") -> None:
     """Apply migrations in one transaction (foreign keys off while tables are rebuilt)."""
+    # lazy: alembic takes ~0.7 s to import; only a migration needs it
     from alembic import command
 
     cfg = alembic_config(engine)

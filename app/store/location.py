@@ -33,6 +33,7 @@ class Location:
 
 
 def default_path() -> Path:
+    # lazy: platformdirs costs every command ~6 ms; only the default path needs it
     import platformdirs
 
     return Path(platformdirs.user_data_dir("hiphook", appauthor=False)) / "hiphook.db"

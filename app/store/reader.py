@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from app.store import stats
+from app.store.errors import StoreError
 from app.store.home import HomeData, LastSession, parse_days, parse_last, summarize
 from app.store.location import resolve
 
@@ -90,8 +91,8 @@ def load_home(
             return summarize(days, today, last=last)
         except (sqlite3.Error, OSError) as err:
             return summarize(set(), today, problem=f"cannot read {loc.path}: {err}")
-    from app.store.errors import StoreError
-    from app.store.store import open_store  # a server: the full store, only now
+    # lazy: only a server needs the full store (SQLAlchemy, ~1 s); a file never does
+    from app.store.store import open_store
 
     try:
         store = open_store(loc.url)

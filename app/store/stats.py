@@ -217,6 +217,7 @@ def local_zone() -> ZoneInfo:
     tzlocal caches its answer per process; a changed TZ needs a new process.
     """
     try:
+        # lazy: tzlocal comes with apscheduler, not ours to require; failing, it means UTC
         import tzlocal
 
         found = tzlocal.get_localzone()

@@ -30,6 +30,7 @@ import base64
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 import uuid as uuidlib
@@ -39,6 +40,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from app.store.db import create_engine
+from app.store.errors import StoreError
+from app.store.location import default_path, resolve
+from app.store.store import STEP_FIELDS, session_row, step_values
+from app.store.store import Store as StoreClass
+from app.store.trace import CODEC, TraceError, encode_trace
+from app.store.transfer import EXPORT_FORMAT, EXPORT_VERSION, RECOVERY_ROLE
 
 if TYPE_CHECKING:
     from app.core.engine import StepRecord
@@ -133,9 +142,6 @@ class LogWriter:
         retry_max_s: float = RETRY_MAX_S,
         recovery_dirs: list[Path] | None = None,
     ) -> None:
-        from app.store.db import create_engine
-        from app.store.store import Store as StoreClass
-
         self.location = store.location
         # Its own engine: a short busy timeout, and nobody else's connection in its pool.
         engine = create_engine(store.location, busy_timeout_ms=busy_timeout_ms)
@@ -234,8 +240,6 @@ class LogWriter:
     # ------------------------------------------------------------------ the thread
 
     def _loop(self) -> None:
-        from app.store.errors import StoreError
-
         delay = self.retry_first_s
         while True:
             with self._cv:
@@ -302,8 +306,6 @@ class LogWriter:
 
     def _row(self, s: _Session) -> dict[str, Any]:
         if s.row is None:
-            from app.store.store import session_row
-
             s.row = session_row(**s.begin)
         return s.row
 
@@ -331,8 +333,6 @@ class LogWriter:
             return
         assert s.sid is not None  # its begin is ahead of it in the queue
         if what == "step" and piece is not None:
-            from app.store.trace import TraceError
-
             record, verdict, ups, trace = piece
             try:
                 self.store.record_step(s.sid, record, verdict, ups, trace)
@@ -416,10 +416,6 @@ class LogWriter:
 
     def recovery_data(self, key: int) -> dict[str, Any]:
         """One session whole, in the export format, marked as a recovery."""
-        from app.store.store import STEP_FIELDS, step_values
-        from app.store.trace import CODEC, TraceError, encode_trace
-        from app.store.transfer import EXPORT_FORMAT, EXPORT_VERSION, RECOVERY_ROLE
-
         with self._cv:
             s = self._sessions[key]
             steps = dict(s.steps)
@@ -463,10 +459,6 @@ class LogWriter:
 
 def default_dirs(store: Store) -> list[Path]:
     """Where a recovery file may go, in order: beside the log, the data folder, /tmp."""
-    import tempfile
-
-    from app.store.location import default_path
-
     dirs: list[Path] = []
     if store.location.path is not None:
         dirs.append(store.location.path.parent)
@@ -479,8 +471,6 @@ def default_dirs(store: Store) -> list[Path]:
 
 def find_recovery_files(target: str | os.PathLike[str] | None = None) -> list[Path]:
     """Recovery files waiting for `hiphook import`: beside the log and in the data folder."""
-    from app.store.location import default_path, resolve
-
     loc = resolve(target)
     folders = [loc.path.parent] if loc.path is not None else []
     if default_path().parent not in folders:

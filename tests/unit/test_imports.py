@@ -28,7 +28,6 @@ PENDING = (
     "app/session.py",
     "app/settings.py",
     "app/sensor/",
-    "app/store/",
     "app/tui/",
 )
 
