@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, tzinfo
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from app.remind.notify import BODY, TITLE, Deliver, default_deliver
+from app.remind.notify import TITLE, Deliver, default_deliver
 from app.remind.schedule import (
     ReminderSettings,
     cron_trigger,
@@ -33,6 +33,7 @@ from app.remind.schedule import (
     next_fire,
 )
 from app.remind.store import DoneToday, SettingsStore
+from app.remind.text import reminder_body
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -47,6 +48,7 @@ REFRESH_S = 60
 ZoneSource = Callable[[], tzinfo]
 Clock = Callable[[], datetime]
 Quiet = Callable[[], bool]
+Body = Callable[[date], str]  # the reminder's text for that local day
 
 
 def _never() -> bool:
@@ -65,6 +67,7 @@ class ReminderDaemon:
     """The reminder's jobs on a given apscheduler scheduler; every dependency injected.
 
     deliver: how a reminder reaches the runner (desktop, terminal, or the TUI's own).
+    body: the text, read when it fires (the routine and its length today).
     done_today: True when today's routine is logged, so the reminder stays quiet.
     quiet: True when someone else shows the reminder (the open TUI; see app.remind.inapp).
     """
@@ -80,6 +83,7 @@ class ReminderDaemon:
         quiet: Quiet = _never,
         clock: Clock = _utcnow,
         misfire_grace_s: int = MISFIRE_GRACE_S,
+        body: Body = reminder_body,
     ) -> None:
         self.scheduler = scheduler
         self.store = store
@@ -89,6 +93,7 @@ class ReminderDaemon:
         self.quiet = quiet
         self.clock = clock
         self.misfire_grace_s = misfire_grace_s
+        self.body = body
         self._applied: tuple[ReminderSettings | None, str] | None = None
         self._given: set[tuple[date, int, int]] = set()
         self._lock = threading.Lock()
@@ -124,7 +129,7 @@ class ReminderDaemon:
             if key is not None:
                 self._given = {k for k in self._given if k[0] == key[0]} | {key}
         try:
-            self.deliver(TITLE, BODY)
+            self.deliver(TITLE, self.body(local.date()))
         except Exception as exc:  # noqa: BLE001 - a broken notifier must not stop the service
             log.error("could not deliver the reminder: %s", exc)
             return False

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "hiphook"
 TITLE = "hiphook: time for your hips"
-BODY = "Today's hip-flexor release is waiting: about 10 minutes. Open it with: hiphook"
+# The text names the routine and its length when it fires: app/remind/text.py.
 
 Deliver = Callable[[str, str], None]
 """How a reminder reaches the runner: deliver(title, body). The TUI passes its own."""

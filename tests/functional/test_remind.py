@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import configparser
 import io
+import json
 import os
 import plistlib
 import shlex
@@ -17,13 +18,14 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.core.routine import load_routine
 from app.remind import notify, service
 from app.remind.daemon import JOB_ID, MISFIRE_GRACE_S, ReminderDaemon
 from app.remind.schedule import (
@@ -35,6 +37,7 @@ from app.remind.schedule import (
     parse_time,
 )
 from app.remind.store import MemorySettingsStore
+from app.remind.text import minutes_words, reminder_body
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -202,6 +205,68 @@ def test_job_reminds_when_the_routine_is_not_done() -> None:
     daemon, rec = make_daemon(done=False)
     assert daemon.fire() is True
     assert len(rec.calls) == 1 and "hip" in rec.calls[0][1]
+
+
+def remember(**values: object) -> None:
+    Path(os.environ["HIPHOOK_CONFIG"]).write_text(json.dumps(values))
+
+
+MINE = """
+name = "mine"
+title = "My short release"
+[[step]]
+kind = "press"
+name = "Press"
+instruction = "Hold."
+seconds = 150
+"""
+
+
+def test_the_reminder_names_the_remembered_routine_and_its_length(tmp_path: Path) -> None:
+    """Read when it fires: a routine picked since the service started is the one named."""
+    daemon, rec = make_daemon()
+    assert daemon.fire() is True  # nothing remembered: the default, daily (9:10)
+    daily = load_routine("daily")
+    assert rec.calls[-1][1] == (
+        f"Your routine, {daily.title}, takes about 9 minutes today. Open it with: hiphook"
+    )
+    mine = tmp_path / "mine.toml"
+    mine.write_text(MINE)
+    remember(routine=str(mine))
+    daemon, rec = make_daemon(clock=datetime(2025, 6, 3, 7, 30, tzinfo=BERLIN))
+    assert daemon.fire() is True
+    assert "My short release, takes about 3 minutes today" in rec.calls[-1][1]
+    assert "10 minutes" not in rec.calls[-1][1]
+
+
+def test_a_beginner_reminder_says_todays_length_in_the_progression() -> None:
+    today = date(2025, 6, 2)
+    beginner = load_routine("beginner")
+    first, later = beginner.at_day(0).total_s, beginner.at_day(42).total_s
+    assert minutes_words(first) != minutes_words(later)  # the test can tell them apart
+    remember(routine="beginner", beginner_started=(today - timedelta(days=42)).isoformat())
+    assert f"takes {minutes_words(later)} today" in reminder_body(today)
+    remember(routine="beginner")  # not started yet: today is day one
+    assert f"takes {minutes_words(first)} today" in reminder_body(today)
+
+
+def test_a_missing_remembered_file_reminds_with_the_built_ins_length(tmp_path: Path) -> None:
+    remember(routine=str(tmp_path / "gone.toml"))
+    body = reminder_body(date(2025, 6, 2))
+    assert f"{load_routine('daily').title}, takes about 9 minutes" in body
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (20, "about 1 minute"),
+        (89, "about 1 minute"),
+        (90, "about 2 minutes"),
+        (550, "about 9 minutes"),
+    ],
+)
+def test_minutes_in_words(seconds: float, words: str) -> None:
+    assert minutes_words(seconds) == words
 
 
 def test_job_stays_quiet_when_the_routine_is_done() -> None:
