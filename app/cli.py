@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -163,6 +164,8 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         pacing=None if getattr(args, "pacing", None) is None else args.pacing == "on",
         volume=getattr(args, "volume", None),
         voice=getattr(args, "voice", None),
+        baud=getattr(args, "baud", 115200),
+        diy_scale=getattr(args, "diy_scale", 1.0),
     )
 
 
@@ -179,6 +182,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     problem = settings.save()
     if problem:
         notes.append(problem)
+    plain = args.plain or args.json  # a full screen finds --baud auto on the reader thread
+    if plain and options.baud is None and options.sensor not in ("none", "sim"):
+        from app.sensor.baud import resolve_baud
+
+        found = resolve_baud(options.sensor, None, "hiphook run", sys.stderr)
+        if found is None:
+            return EXIT_FAILED
+        options = dataclasses.replace(options, baud=found)
     serving = _start_serving(args) if getattr(args, "serve", False) else None
     if getattr(args, "serve", False) and serving is None:
         return EXIT_FAILED
@@ -286,9 +297,22 @@ def _run_tui(
 
 
 def cmd_home(args: argparse.Namespace) -> int:
+    """Open Home; `hiphook --sensor X` makes X Home's remembered sensor first."""
     settings = Settings.load()
-    if settings.problems:  # said once: saved back without what was ignored
-        settings.save()
+    chosen = getattr(args, "home_sensor", None)
+    if chosen is not None:
+        from app.sensor.spec import parse_sensor_spec
+
+        try:
+            spec = parse_sensor_spec(chosen).value
+        except ValueError as exc:
+            _err(str(exc))
+            return EXIT_BAD_INPUT
+        settings.sensor = spec
+    if settings.problems or chosen is not None:  # problems said once: saved back without
+        problem = settings.save()
+        if problem:
+            _err(problem)
     return _run_tui(options_from_args(args), None, None, settings.problems)
 
 
@@ -360,6 +384,16 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         choices=SIM_SCENARIOS,
         help="with --sensor sim: how the simulated user presses",
     )
+    _add_port_options(p)
+
+
+def _add_port_options(p: argparse.ArgumentParser) -> None:
+    """`--baud` and `--diy-scale`, as every sensor command has them."""
+    try:
+        from app.sensor.baud import add_port_options
+    except ImportError:  # no pyserial: no sensor options either
+        return
+    add_port_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -372,6 +406,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-V", "--version", action="version", version=f"%(prog)s {package_version()}"
     )
+    parser.add_argument(
+        "--sensor",
+        dest="home_sensor",
+        metavar="none|sim|auto|PATH|URL",
+        help="the force sensor Home uses (remembered): none, sim, auto, a port or URL",
+    )
+    _add_port_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a routine now", epilog=DAY_RULE)

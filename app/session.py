@@ -70,6 +70,8 @@ class RunOptions:
     pacing: bool | None = None  # pacing words in long presses (default on)
     volume: int | None = None  # 0..100 (default 100)
     voice: str | None = None  # the speech engine's voice (default its own)
+    baud: int | None = 115200  # the sensor's serial speed; None: find it (`--baud auto`)
+    diy_scale: float = 1.0  # newtons per unit a DIY sensor prints when it names no unit
 
     @property
     def demo(self) -> bool:
@@ -258,15 +260,21 @@ class SessionLog:
             self._ready.set()
 
     def recorder(
-        self, runner: SessionRunner, pain_before: int | None, wait_s: float = 5.0
+        self,
+        runner: SessionRunner,
+        pain_before: int | None,
+        wait_s: float = 5.0,
+        sensor: str | None = None,
     ) -> SessionRecorder | None:
-        """A recorder for one run (waits up to `wait_s` for the log to open), or None."""
+        """A recorder for one run (waits up to `wait_s` for the log to open), or None.
+        `sensor`: the run's sensor when it is not the log's options' (Home's choice)."""
         self._ready.wait(wait_s)
         if self.store is None:
             return None
         from app.store.recorder import SessionRecorder
 
-        spec = None if self.options.sensor in (None, "none") else str(self.options.sensor)
+        used = sensor if sensor is not None else self.options.sensor
+        spec = None if used in (None, "none") else str(used)
         return SessionRecorder(
             self.store,
             runner.engine,
@@ -298,7 +306,10 @@ def make_sensor(
     if spec == "none":
         return None
     if spec.startswith("/") and not os.path.exists(spec):
-        raise ValueError(f"no such port: {spec} (see `hiphook sensor scan`)")
+        from app.sensor.spec import open_error_message
+
+        missing = FileNotFoundError(2, "No such file or directory", spec)
+        raise ValueError(open_error_message(spec, missing))
     if spec == "auto":
         from app.sensor import find_auto
 
@@ -323,6 +334,8 @@ def make_sensor(
         hold_only=options.hold_only,
         scenario=options.sim_scenario,
         time_scale=options.time_scale,
+        baud=options.baud,
+        diy_scale_cn=options.diy_scale * 100,
     )
 
 
@@ -459,7 +472,7 @@ def assemble(
             session.notes.append(f"Sensor not used: {exc}")
     if log is not None:
         session.log = log
-        session.recorder = log.recorder(runner, pain_before)
+        session.recorder = log.recorder(runner, pain_before, sensor=options.sensor)
         if session.recorder is not None:
             runner.subscribe(session.recorder)
     runner.subscribe(session.keep_verdicts)
@@ -482,6 +495,7 @@ def assemble(
             session.sensor.subscribe(session.player.coach_cue)
     if session.sensor is not None:
         runner.subscribe(session.sensor.announce)
+        session.sensor.on_problem = note  # a port that will not open is said at the start
     if publish:
         from app.publish import Publisher
 

@@ -37,6 +37,7 @@ class Settings:
     pacing: str | None = None  # "on" / "off": pacing words in long presses
     volume: str | None = None  # "0".."100"
     voice: str | None = None  # the speech engine's voice name
+    sensor: str | None = None  # Home's sensor: none, auto, sim, a port or URL (`--sensor`)
     # What `load` ignored, in words for the user; never saved.
     problems: list[str] = field(default_factory=list, repr=False, compare=False)
 

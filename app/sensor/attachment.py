@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.core import protocol as p
 from app.core.coach import CoachEvent, CoachKind, PressureCoach
 from app.core.engine import Event, EventKind
 from app.core.pressure import DEFAULT_BAND, Band, Verdict, Zone
@@ -26,6 +28,7 @@ from app.core.routine import StepKind
 from app.runner import SessionRunner
 
 CoachListener = Callable[[CoachEvent], None]
+log = logging.getLogger(__name__)
 
 # What the simulated user does in each kind of step.
 SIM_PHASE = {
@@ -71,7 +74,10 @@ class SensorAttachment:
         hold_only: bool = False,
         scenario: str = "steady",
         time_scale: float = 1.0,
+        baud: int | None = p.DEFAULT_BAUD,
+        diy_scale_cn: float = 100.0,
     ) -> None:
+        """`baud` None finds the rate (`--baud auto`), on the reader thread."""
         self.runner = runner
         self.spec = spec
         self.coach = PressureCoach(runner.routine, band=band)
@@ -79,6 +85,12 @@ class SensorAttachment:
         runner.engine.hold_only = hold_only
         self.scenario = scenario
         self.time_scale = time_scale
+        self.baud = baud
+        self.diy_scale_cn = diy_scale_cn
+        # Told, once each, why the sensor is not giving readings (a port that will not
+        # open, no answer): the run goes on timed, and the user hears why at the start.
+        self.on_problem: Callable[[str], None] | None = None
+        self.problems: list[str] = []
         self.session: Any = None
         self.status: Any = None
         self._listeners: list[CoachListener] = []
@@ -114,6 +126,8 @@ class SensorAttachment:
             on_status=lambda s: call(self._on_status, s),
             scenario=self.scenario,
             time_scale=self.time_scale,
+            baud=self.baud if self.spec != "sim" else p.DEFAULT_BAUD,
+            diy_scale_cn=self.diy_scale_cn,
         )
         self._ticker = self._loop.call_later(TICK_S, self._tick)
 
@@ -235,6 +249,7 @@ class SensorAttachment:
 
     def _on_status(self, status: Any) -> None:
         self.status = status
+        self._tell_problem(status)
         if not self.runner.done:
             self._apply(self.coach.on_connection(bool(status.connected), self.runner.engine.t()))
 
@@ -243,6 +258,25 @@ class SensorAttachment:
             self._apply(self.coach.tick(self.runner.engine.t()))
         if self._loop is not None and not self._loop.is_closed():
             self._ticker = self._loop.call_later(TICK_S, self._tick)
+
+    def _tell_problem(self, status: Any) -> None:
+        """Say why the sensor gives nothing, once per reason, while it has never been
+        connected (after that, a loss is the gauge's "sensor lost — reconnecting")."""
+        if status.state == "connected":
+            self.problems.append("")  # connected once: later troubles are losses
+            return
+        if "" in self.problems or status.state not in ("connecting",):
+            return
+        message = str(status.message)
+        if not message or message.startswith(("opened ", "looking for")):
+            return
+        if message in self.problems:
+            return
+        self.problems.append(message)
+        log.info("sensor: %s", message)
+        if self.on_problem is not None:
+            said = message[0].upper() + message[1:]
+            self.on_problem(f"{said}. Until it answers, the presses are timed as usual.")
 
     # ------------------------------------------------------------------ outputs
     def _counts(self) -> bool:

@@ -100,7 +100,7 @@ class SensorLink:
         on_status: StatusCallback | None = None,
         *,
         rate_hz: int | None = None,
-        baud: int = p.DEFAULT_BAUD,
+        baud: int | None = p.DEFAULT_BAUD,
         handshake_timeout: float = 1.5,
         silence_timeout: float = 1.0,
         batch_interval: float = 0.004,
@@ -368,7 +368,7 @@ class SensorLink:
         is for each reply."""
         if not p.RATE_MIN_HZ <= hz <= p.RATE_MAX_HZ:
             return p.Refusal("RATE", "RANGE")
-        old = self.transport.baud
+        old = self.transport.baud or p.DEFAULT_BAUD  # set by now: the port is open
         if not p.rate_fits(hz, old):
             baud = p.min_baud_for(hz)
             if baud is None:

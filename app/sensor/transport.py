@@ -55,14 +55,17 @@ class LinkProtocol(Protocol):
 
 
 class SerialTransport:
-    """Open `url`, keep it open, and feed what it reads to `protocol` until `stop()`."""
+    """Open `url`, keep it open, and feed what it reads to `protocol` until `stop()`.
+
+    `baud` None: find the rate at the first open (`--baud auto`) and keep it after.
+    """
 
     def __init__(
         self,
         url: str,
         protocol: LinkProtocol,
         *,
-        baud: int,
+        baud: int | None,
         read_timeout: float = 0.004,
         retry_interval: float = 0.2,
         reconnect: bool = True,
@@ -99,6 +102,12 @@ class SerialTransport:
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def running(self) -> bool:
+        """The reader thread is still at work (it ends on stop, or after one failed try
+        when not reconnecting)."""
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def is_open(self) -> bool:
@@ -170,6 +179,17 @@ class SerialTransport:
         return False
 
     def _open_url(self, url: str) -> serial.SerialBase:
+        if self.baud is None:  # `--baud auto`: the first usual rate at which lines decode
+            from .baud import AUTO_BAUDS, detect_baud
+
+            found = detect_baud(url)
+            if found is None:
+                rates = ", ".join(map(str, AUTO_BAUDS))
+                raise serial.SerialException(
+                    f"nothing decodes at {rates} baud (check the sketch's Serial.begin() "
+                    "rate and give it with --baud N)"
+                )
+            self.baud = found
         kwargs: dict[str, Any] = {"baudrate": self.baud, "timeout": self.read_timeout}
         if not url.startswith("rfc2217://"):  # its handler refuses a write timeout
             kwargs["write_timeout"] = 1.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Sequence
@@ -81,6 +82,7 @@ class HiphookApp(App[int]):
         self.outcomes: list[Outcome] = []
         self.reminders: Any = None
         self._pending: tuple[Routine, str | None] | None = None
+        self._pending_sensor: str | None = None  # Home's sensor choice for the next run
         self._pain_before: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
@@ -155,6 +157,7 @@ class HiphookApp(App[int]):
         from app.tui.screens.checkin import CheckInScreen
 
         self._pending = (message.routine, message.side)
+        self._pending_sensor = message.sensor
         if not self.check_in:
             self.check_in = True  # only the first run skips it; later ones come from Home
             self._check_in_done(CheckInDone(None))
@@ -218,8 +221,11 @@ class HiphookApp(App[int]):
     # ------------------------------------------------------------------ the run
     def make_session(self, routine: Routine, side: str | None) -> Session:
         """One run, assembled as the plain face's is; the screen subscribes last."""
+        options = self.options
+        if self._pending_sensor is not None:  # chosen on Home
+            options = dataclasses.replace(options, sensor=self._pending_sensor)
         session = assemble(
-            self.options,
+            options,
             routine,
             side,
             clock=self.clock,

@@ -14,10 +14,12 @@ from app.tui.homedata import HomeData
 class StartRequested(Message):
     """Home resolved a routine for a side; the app asks for the check-in next."""
 
-    def __init__(self, routine: Routine, side: str | None) -> None:
+    def __init__(self, routine: Routine, side: str | None, *, sensor: str | None = None) -> None:
+        """`sensor`: Home's choice, for this run instead of the options' (None: those)."""
         super().__init__()
         self.routine = routine
         self.side = side
+        self.sensor = sensor
 
 
 class CheckInDone(Message):

@@ -23,6 +23,7 @@ from app.settings import Settings
 from app.tui.homedata import HomeData, HomeLoader, safe_load
 from app.tui.messages import HomeLoaded, StartRequested
 from app.tui.screens.picker import RoutinePicker, recent_after, shown_path
+from app.tui.widgets.sensor_choice import SensorChoice, default_probe
 
 DAY_MARKS = {True: "✓", False: "·", None: "?"}
 LABEL_W = 13
@@ -115,6 +116,7 @@ class HomeScreen(Screen[None]):
         Binding("enter", "start", "Start"),
         Binding("r", "pick_routine", "Routine"),
         Binding("s", "toggle_side", "Side"),
+        Binding("c", "next_sensor", "Sensor"),
         Binding("h", "history", "History"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit"),
@@ -139,6 +141,7 @@ class HomeScreen(Screen[None]):
         with Vertical(id="body"):
             yield Static("hiphook — your daily hip-flexor release", id="title")
             yield Static(id="status")
+            yield self.sensor_choice()
             with Center():
                 start = Button("Start the routine (Enter)", id="start", variant="primary")
                 start.can_focus = False  # Enter belongs to the screen (shown in the footer)
@@ -151,6 +154,15 @@ class HomeScreen(Screen[None]):
         def __init__(self, choice: RoutineChoice) -> None:
             super().__init__()
             self.choice = choice
+
+    def sensor_choice(self) -> SensorChoice:
+        """The Sensor line: the remembered choice, probed with this run's port options."""
+        probe = default_probe(
+            self.settings.pressure_band().calibrated,
+            self.options.baud,
+            self.options.diy_scale * 100,
+        )
+        return SensorChoice(self.settings.sensor or "none", probe=probe, id="sensor")
 
     def on_mount(self) -> None:
         self.show()
@@ -194,6 +206,10 @@ class HomeScreen(Screen[None]):
         self._save()
         self.show()
 
+    def action_next_sensor(self) -> None:
+        self.settings.sensor = self.query_one(SensorChoice).cycle()
+        self._save()
+
     def action_pick_routine(self) -> None:
         recent = (self.settings.recent_routines or "").splitlines()
         self.app.push_screen(RoutinePicker(self.settings.routine, recent), self._picked)
@@ -230,7 +246,9 @@ class HomeScreen(Screen[None]):
             self.notify("Which hip is tight? Press s to choose it, then Enter.", severity="warning")
             return
         self._save()
-        self.post_message(StartRequested(routine, side))
+        self.post_message(
+            StartRequested(routine, side, sensor=self.query_one(SensorChoice).run_spec)
+        )
 
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:
