@@ -29,6 +29,7 @@ from app.runner import SessionRunner
 
 CoachListener = Callable[[CoachEvent], None]
 log = logging.getLogger(__name__)
+SENSOR_ANSWERS = "The sensor answers now: presses are checked."
 
 # What the simulated user does in each kind of step.
 SIM_PHASE = {
@@ -263,6 +264,8 @@ class SensorAttachment:
         """Say why the sensor gives nothing, once per reason, while it has never been
         connected (after that, a loss is the gauge's "sensor lost — reconnecting")."""
         if status.state == "connected":
+            if self.problems and "" not in self.problems and self.on_problem is not None:
+                self.on_problem(SENSOR_ANSWERS)
             self.problems.append("")  # connected once: later troubles are losses
             return
         if "" in self.problems or status.state not in ("connecting",):

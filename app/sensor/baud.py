@@ -20,8 +20,9 @@ import serial
 from app.core import protocol as p
 
 from .discovery import find_auto
-from .transport import OPEN_ERRORS
 
+# ValueError: a malformed URL; NotImplementedError: a setting the URL's handler lacks.
+OPEN_ERRORS = (serial.SerialException, OSError, ValueError, NotImplementedError)
 AUTO_BAUDS = (9600, 38400, 57600, 115200)
 LISTEN_S = 1.2  # per rate: a 10 Hz sketch prints a dozen lines in that time
 NEED_READINGS = 3  # readings that decode before a rate is believed

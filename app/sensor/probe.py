@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from app.core import protocol as p
 
 from .spec import WHAT_TO_DO, parse_sensor_spec
-from .status import CONNECTED, LinkStatus
+from .status import CONNECTED, LinkStatus, SensorBatch
 
 # Kinds of state, for a face that wants more than the words.
 NONE = "none"
@@ -25,7 +25,7 @@ NOT_FOUND = "not found"
 CANNOT_OPEN = "cannot open"
 INVALID = "invalid"
 
-LISTEN_S = 1.3  # after connecting: the link's rate is measured over windows of a second
+LISTEN_S = 1.0  # after connecting: long enough to count a 10 Hz sketch's readings
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,15 @@ class SensorState:
     @property
     def usable(self) -> bool:
         return self.kind in (READY, SIM)
+
+
+def _rate(ms: list[int]) -> float:
+    """Samples a second from their stamps (the device's own clock: load on this machine
+    does not change it); 0 with fewer than two."""
+    if len(ms) < 2:
+        return 0.0
+    span = ((ms[-1] - ms[0]) % p.MS_MOD) / 1000
+    return (len(ms) - 1) / span if span > 0 else 0.0
 
 
 def calibration_words(calibrated: bool) -> str:
@@ -115,9 +124,12 @@ def _listen(
         last.append(status)
         changed.set()
 
-    link = SensorLink(
-        port, lambda _b: None, on_status, baud=baud, diy_scale_cn=scale_cn, reconnect=False
-    )
+    stamps: list[int] = []  # the samples' ms: the device's clock, or the host's for DIY
+
+    def on_batch(batch: SensorBatch) -> None:
+        stamps.extend(sample.ms for sample in batch.samples)
+
+    link = SensorLink(port, on_batch, on_status, baud=baud, diy_scale_cn=scale_cn, reconnect=False)
     link.start()
     shown = port if port == spec else f"{spec} → {port}"
     try:
@@ -126,7 +138,7 @@ def _listen(
             status = link.status()
             if status.state == CONNECTED:
                 connected_at = connected_at or now
-                if status.rate_hz > 0 or now - connected_at > LISTEN_S:
+                if now - connected_at > LISTEN_S:
                     break
             elif not link.transport.running:
                 break  # opened and refused, or never opened: the last status says why
@@ -135,18 +147,19 @@ def _listen(
         status = link.status()
     finally:
         link.stop()
+    rate = _rate(list(stamps))
     if status.state == CONNECTED:
         what = "a DIY sensor" if status.kind == "diy" else "connected"
         if status.kind == "diy":
-            what += f" at {baud} baud, {status.rate_hz:.0f} readings a second"
+            what += f" at {baud} baud, {rate:.0f} readings a second"
         else:
-            what += f" at {status.rate_hz:.0f} Hz"
+            what += f" at {rate:.0f} Hz"
         return SensorState(
             spec,
             READY,
             f"{shown}: {what}{calibration_words(calibrated)}",
             port,
-            status.rate_hz,
+            rate,
         )
     why = status.message or "no answer"
     if not why.startswith(("cannot open", "permission denied")):

@@ -20,14 +20,12 @@ from typing import Any, Protocol
 
 import serial
 
+from .baud import AUTO_BAUDS, OPEN_ERRORS, detect_baud
 from .discovery import StableIdentity, identify_port
 
 log = logging.getLogger(__name__)
 
 CHUNK = 4096  # bytes per read at most: ~2 s of a 100 Hz device, 0.2 s at 1 kHz
-
-# ValueError: a malformed URL; NotImplementedError: a setting the URL's handler lacks.
-OPEN_ERRORS = (serial.SerialException, OSError, ValueError, NotImplementedError)
 
 
 class SensorLost(Exception):
@@ -180,8 +178,6 @@ class SerialTransport:
 
     def _open_url(self, url: str) -> serial.SerialBase:
         if self.baud is None:  # `--baud auto`: the first usual rate at which lines decode
-            from .baud import AUTO_BAUDS, detect_baud
-
             found = detect_baud(url)
             if found is None:
                 rates = ", ".join(map(str, AUTO_BAUDS))

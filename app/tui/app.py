@@ -32,6 +32,7 @@ from app.tui.messages import (
     CheckInDone,
     Outcome,
     RunEnded,
+    SensorNoted,
     StartRequested,
     SummaryClosed,
 )
@@ -83,6 +84,7 @@ class HiphookApp(App[int]):
         self.reminders: Any = None
         self._pending: tuple[Routine, str | None] | None = None
         self._pending_sensor: str | None = None  # Home's sensor choice for the next run
+        self._sensor_noted = "\0"  # the sensor warning on the status line, if any
         self._pain_before: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
@@ -238,6 +240,8 @@ class HiphookApp(App[int]):
             strict=False,
         )
         session.runner.on_listener_error = self.say
+        if session.sensor is not None:
+            session.sensor.on_problem = self.sensor_note
         session.start(asyncio.get_running_loop())
         if session.recorder is not None:
             session.recorder.on_error = self.say
@@ -289,6 +293,35 @@ class HiphookApp(App[int]):
         elif self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: the app is gone
                 self._loop.call_soon_threadsafe(show)
+
+    def sensor_note(self, text: str) -> None:
+        """Why the sensor gives nothing (or that it answers now): a toast, and the
+        Routine screen's status line, where it stays until the sensor answers."""
+        self.say(text)
+        # Posted: this is called from a plain loop callback, outside the app's context.
+        self.post_message(SensorNoted(text))
+
+    @on(SensorNoted)
+    def _sensor_noted_message(self, message: SensorNoted) -> None:
+        self._show_sensor_note(message.text, 20)
+
+    def _show_sensor_note(self, text: str, tries: int) -> None:
+        # lazy: as go_home's and make_routine_screen's, these load with the first run
+        from app.sensor.attachment import SENSOR_ANSWERS
+        from app.tui.screens.routine import RoutineScreen
+        from app.tui.widgets.status_line import StatusLine
+
+        screen = self.screen
+        if isinstance(screen, RoutineScreen) and screen.is_mounted:
+            line = screen.query(StatusLine).first()
+            if text == SENSOR_ANSWERS:
+                if line.text == self._sensor_noted:
+                    line.say("")  # the warning it took back
+            else:
+                line.say(text, kind="warning")
+                self._sensor_noted = line.text
+        elif tries > 0 and self.session is not None:  # the run's screen is being shown
+            self.set_timer(0.05, lambda: self._show_sensor_note(text, tries - 1))
 
     def action_toggle_theme(self) -> None:
         """Light or dark, whichever reads better in the room (the choice is not kept)."""

@@ -50,6 +50,14 @@ class SummaryClosed(Message):
         self.pain_after = pain_after
 
 
+class SensorNoted(Message):
+    """Why the run's sensor gives nothing, or that it answers now (for the status line)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class HomeLoaded(Message):
     """The history loader finished (it runs in a thread after the first paint)."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from app.sensor.probe import CANNOT_OPEN, SensorState
 from app.settings import Settings
 from app.tui.screens.home import HomeScreen
 from app.tui.widgets.sensor_choice import SensorChoice, choices
+from app.tui.widgets.status_line import StatusLine
 from firmware_sim import start_simulator
 from tests.support.tui import drive, make_app, screen_text, settle, start_run
 
@@ -205,3 +207,31 @@ def test_hiphook_sensor_refuses_a_malformed_value(capsys: pytest.CaptureFixture[
     assert cli.main(["--sensor", "ttyACM0"]) == 2
     assert "is not a path" in capsys.readouterr().err
     assert not Path(os.environ["HIPHOOK_CONFIG"]).exists()
+
+
+def free_port() -> int:
+    """A loopback port with nothing listening (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_run_names_a_port_that_will_not_open_on_its_status_line_until_it_answers() -> None:
+    port = free_port()
+    url = f"socket://127.0.0.1:{port}"
+    remember(sensor=url, side="left")
+    app, _clock = make_app(None)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await probed(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = await start_run(pilot)
+        line = screen.query_one(StatusLine)
+        assert await until(pilot, lambda: "Cannot open the sensor at" in line.text)
+        assert url in line.text and "nothing is listening" in line.text
+        assert line.kind == "warning"
+        with start_simulator("steady", tcp_port=port):  # the sensor comes up after all
+            assert await until(pilot, lambda: line.text == "", timeout=15)
+
+    drive(app, body)
