@@ -86,7 +86,7 @@ def test_a_port_that_will_not_open_is_said_at_the_start(value: str, why: str) ->
     said = f"Cannot open the sensor at {value}: {why}"
     assert out.count(said) == 1, out  # once, not on every press
     assert "sensor scan" in out and "/dev/serial/by-id" in out  # what to do
-    assert out.index(said) < out.index("Step 2/")  # at the start, not at the end
+    assert out.index(said) < out.index("Step 2 of ")  # at the start, not at the end
     assert "Traceback" not in out
 
 
@@ -95,7 +95,7 @@ def test_a_missing_port_is_refused_naming_it_and_what_to_do() -> None:
     assert done.returncode == 2
     assert "cannot open the sensor at /dev/ttyACM9: no such port" in done.stdout
     assert "hiphook sensor scan --all" in done.stdout and "by-id" in done.stdout
-    assert "Step 1/" not in done.stdout
+    assert "Step 1 of " not in done.stdout
 
 
 @pytest.mark.parametrize(
