@@ -137,7 +137,31 @@ def build(root: Path, packages: Iterable[str]) -> Graph:
             for target in _named(node, module, is_package, graph.modules):
                 if target != module:
                     graph.edges.setdefault(module, {}).setdefault(target, []).append(site)
+        for call, names in _dynamic(tree, graph.modules):
+            site = Site(path.relative_to(root), call.lineno, True, lines[call.lineno - 1].strip())
+            for target in names - {module}:
+                graph.edges.setdefault(module, {}).setdefault(target, []).append(site)
     return graph
+
+
+def _dynamic(tree: ast.AST, known: Iterable[str]) -> Iterator[tuple[ast.Call, set[str]]]:
+    """Calls of `__import__` / `importlib.import_module`, with the modules they can load:
+    the one a literal names, or else every module of the graph that a string constant of
+    the file names (a loop over a tuple of names, a table of lazy attributes)."""
+    known = set(known)
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in known}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        f = node.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+        if name not in ("__import__", "import_module"):
+            continue
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            yield node, {arg.value} & known
+        else:
+            yield node, set(strings)
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
@@ -208,3 +232,47 @@ def _mark_above(lines: list[str], line: int, import_lines: set[int]) -> bool:
             return False
         n -= 1
     return False
+
+
+def unit_of(module: str) -> str:
+    """The part of the product a module belongs to, as docs/architecture.md draws it: a
+    subpackage or module of app (`app.store`, `app.cli`), or a top-level package."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "app" else parts[0]
+
+
+def unit_edges(graph: Graph) -> set[tuple[str, str]]:
+    """Who imports whom between the product's parts (imports inside one part left out)."""
+    return {
+        (unit_of(a), unit_of(b))
+        for a, targets in graph.edges.items()
+        for b in targets
+        if unit_of(a) != unit_of(b)
+    }
+
+
+def unit_label(unit: str, graph: Graph) -> str:
+    """A part's path as the doc names it: `app/store/`, `app/cli.py`, `firmware_sim/`."""
+    path = graph.modules[unit].relative_to(graph.root)
+    return f"{path.parent}/" if path.name == "__init__.py" and unit != "app" else str(path)
+
+
+def mermaid(graph: Graph) -> str:
+    """The mermaid flowchart of `unit_edges`, one node per part labelled by its path."""
+    edges = sorted(unit_edges(graph))
+    units = sorted({u for e in edges for u in e})
+    ident = {u: u.replace("app.", "").replace(".", "_").replace("__", "") or "app" for u in units}
+    ident["app"] = "app_pkg"
+    lines = ["flowchart TD"]
+    lines += [f'    {ident[u]}["{unit_label(u, graph)}"]' for u in units]
+    lines += [f"    {ident[a]} --> {ident[b]}" for a, b in edges]
+    return "\n".join(lines)
+
+
+def doc_edges(text: str) -> tuple[set[tuple[str, str]], dict[str, str]]:
+    """The edges of the first mermaid block in `text`, as (label, label) pairs, and its
+    node labels by id."""
+    block = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    labels = dict(re.findall(r'^\s*(\w+)\["([^"]+)"\]', block, re.M))
+    edges = {(labels[a], labels[b]) for a, b in re.findall(r"^\s*(\w+) --> (\w+)", block, re.M)}
+    return edges, labels

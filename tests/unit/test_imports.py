@@ -14,8 +14,12 @@ from tests.support.importgraph import (
     Graph,
     build,
     describe_cycle,
+    doc_edges,
     find_cycle,
+    mermaid,
     unexplained_lazy,
+    unit_edges,
+    unit_label,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,3 +142,55 @@ def test_an_unexplained_function_level_import_is_reported(tmp_path: Path) -> Non
         ("pkg/a.py", 14, "import zipfile"),
         ("pkg/a.py", 19, "import gzip"),
     ]
+
+
+def test_the_architecture_diagram_has_the_codes_arrows() -> None:
+    """docs/architecture.md's mermaid diagram names each part by its path; its arrows must
+    be the code's arrows between parts, no more and no fewer."""
+    graph = product_graph()
+    drawn, _ = doc_edges((ROOT / "docs" / "architecture.md").read_text())
+    real = {(unit_label(a, graph), unit_label(b, graph)) for a, b in unit_edges(graph)}
+    assert drawn == real, (
+        f"drawn but not in the code: {sorted(drawn - real)}\n"
+        f"in the code but not drawn: {sorted(real - drawn)}\n"
+        f"the diagram as the code has it:\n```mermaid\n{mermaid(graph)}\n```"
+    )
+
+
+def test_a_module_loaded_by_name_is_an_arrow_too(tmp_path: Path) -> None:
+    write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/cli.py": """
+                import importlib
+                def build():
+                    for name in ("pkg.a", "pkg.b"):
+                        __import__(name)
+                    return importlib.import_module("pkg.c")
+                """,
+            "pkg/a.py": "",
+            "pkg/b.py": "",
+            "pkg/c.py": "",
+        },
+    )
+    assert build(tmp_path, ["pkg"]).targets("pkg.cli") == {"pkg.a", "pkg.b", "pkg.c"}
+
+
+def test_a_drawn_arrow_the_code_lacks_is_caught() -> None:
+    text = """
+        ```mermaid
+        flowchart TD
+            a["app/core/"]
+            b["app/cli.py"]
+            a --> b
+        ```
+        """
+    drawn, labels = doc_edges(textwrap.dedent(text))
+    assert drawn == {("app/core/", "app/cli.py")} and labels == {
+        "a": "app/core/",
+        "b": "app/cli.py",
+    }
+    graph = product_graph()
+    real = {(unit_label(a, graph), unit_label(b, graph)) for a, b in unit_edges(graph)}
+    assert ("app/cli.py", "app/core/") in real and ("app/core/", "app/cli.py") not in real
