@@ -10,6 +10,7 @@ import threading
 
 from app.core.protocol import RATE_MAX_HZ, RATE_MIN_HZ
 
+from .announce import announce, withdraw
 from .scenarios import SCENARIO_NAMES, ProfileError
 from .server import start_simulator
 
@@ -82,6 +83,7 @@ def serve(args: argparse.Namespace) -> int:
     done = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: done.set())  # clean up on kill, too
+    announced = announce(sim.port, sim.tcp_url, sim.model.identity_text[2])
     try:
         print(sim.port, flush=True)
         print(f"# scenario {args.scenario}, pty {sim.tty}", file=sys.stderr)
@@ -93,6 +95,7 @@ def serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        withdraw(announced)
         sim.stop()
     return 0
 

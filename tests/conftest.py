@@ -36,6 +36,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HIPHOOK_RUNTIME_DIR", str(tmp_path / "run"))  # simulators announced
     # Each test's runs publish in a folder of their own (app/publish), kept short: a
     # socket's path has at most 107 bytes, and tmp_path can be longer than that.
     runtime = tempfile.mkdtemp(prefix="hh-rt-")

@@ -7,8 +7,10 @@ identity: a /dev/serial/by-id path when udev made one, and the USB serial number
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +74,65 @@ def _verdict(text: str, vid: int | None, pid: int | None) -> str:
     return ""
 
 
+def runtime_dir() -> Path:
+    """Where running simulators announce themselves (firmware_sim/announce.py writes
+    there by the same rule)."""
+    env = os.environ.get("HIPHOOK_RUNTIME_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return Path(xdg) / "hiphook"
+    return Path(tempfile.gettempdir()) / f"hiphook-{os.getuid()}"
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's, but running
+    return True
+
+
+def announced_sims() -> list[PortInfo]:
+    """Simulators that said where they are and still run (`hiphook sim`); a file left by
+    one that was killed outright is skipped."""
+    try:
+        files = sorted((runtime_dir() / "sims").glob("*.json"))
+    except OSError:
+        return []
+    found = []
+    for path in files:
+        try:
+            body = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(body, dict):
+            continue
+        port, pid = body.get("port"), body.get("pid")
+        if not isinstance(port, str) or not _alive(pid) or not os.path.exists(port):
+            continue
+        found.append(
+            PortInfo(
+                device=port,
+                description=f"hiphook simulator (pid {pid})",
+                vid=None,
+                pid=None,
+                serial_number=str(body.get("serial") or "") or None,
+                by_id=None,
+                verdict="hiphook",
+            )
+        )
+    return found
+
+
 def scan_ports() -> list[PortInfo]:
-    """Every serial port the OS lists, Hip Hooks first, then likely DIY boards."""
+    """Every serial port the OS lists, Hip Hooks first, then likely DIY boards; running
+    simulators after the real Hip Hooks."""
     links = _by_id_links()
     found = []
     for info in list_ports.comports():
@@ -91,7 +150,9 @@ def scan_ports() -> list[PortInfo]:
         )
     rank = {"hiphook": 0, "diy?": 1, "": 2}
     found.sort(key=lambda p: (rank[p.verdict], p.device))
-    return found
+    sims = announced_sims()
+    real = sum(1 for p in found if p.verdict == "hiphook")
+    return found[:real] + sims + found[real:]
 
 
 def find_auto(serial_number: str | None = None) -> str | None:

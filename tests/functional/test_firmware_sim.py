@@ -250,3 +250,64 @@ def test_bad_profile_is_a_message_not_a_traceback(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "bad.csv:1" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_hiphook_sim_is_found_by_scan_and_auto_while_it_runs(stop: signal.Signals) -> None:
+    from app.sensor import find_auto
+    from app.sensor.discovery import announced_sims
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "sim"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        path = proc.stdout.readline().strip()  # printed once it is announced
+        assert [s.device for s in announced_sims()] == [path]
+        scan = subprocess.run(
+            [sys.executable, "-m", "app", "sensor", "scan"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert scan.returncode == 0 and path in scan.stdout
+        assert "Hip Hook" in scan.stdout and "simulator" in scan.stdout
+        assert find_auto() == path
+        proc.send_signal(stop)
+        assert proc.wait(timeout=10) == 0
+        assert announced_sims() == [] and find_auto() is None
+        files = list((Path(os.environ["HIPHOOK_RUNTIME_DIR"]) / "sims").glob("*"))
+        assert files == []  # gone, not merely skipped
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_file_left_by_a_killed_simulator_is_not_a_sensor(tmp_path: Path) -> None:
+    from app.sensor.discovery import announced_sims
+    from app.sensor.discovery import runtime_dir as host_runtime_dir
+    from firmware_sim.announce import announce, runtime_dir
+
+    assert runtime_dir() == host_runtime_dir()  # the two copies of the rule agree
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    port = tmp_path / "port"
+    port.touch()  # the port is there: only the dead pid makes it stale
+    path = announce(str(port), None, "HHSIM0009")
+    assert path is not None
+    assert [s.device for s in announced_sims()] == [str(port)]  # while "running"
+    body = path.read_text().replace(str(os.getpid()), dead.stdout.strip())
+    path.write_text(body)
+    assert announced_sims() == []
