@@ -47,7 +47,9 @@ class HiphookApp(App[int]):
     CSS_PATH = [_HERE / "app.tcss", _HERE / "widgets" / "widgets.tcss"]
     TITLE = "hiphook"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [Binding("t", "toggle_theme", "Light/dark", show=False)]
+    BINDINGS = [
+        Binding("t", "toggle_theme", "Light/dark", show=False, tooltip="light or dark colours")
+    ]
     THEMES = ("textual-dark", "textual-light")
 
     def __init__(

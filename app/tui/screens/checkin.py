@@ -48,11 +48,11 @@ class CheckInScreen(Screen[None]):
 
     CSS_PATH = Path(__file__).with_name("checkin.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [  # the digits and arrows belong to the scale, which has the focus
-        Binding("enter", "start", "Start"),
-        Binding("s", "skip", "Skip"),
+        Binding("enter", "start", "Start", tooltip="start the routine with this answer"),
+        Binding("s", "skip", "Skip", tooltip="start without answering"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
-        Binding("q", "cancel", "Home"),
-        Binding("escape", "cancel", "Home", show=False),
+        Binding("q", "cancel", "Home", tooltip="back to Home; nothing is started"),
+        Binding("escape", "cancel", "Home", show=False, tooltip="back to Home; nothing is started"),
     ]
 
     def __init__(self, routine: Routine, side: str | None) -> None:

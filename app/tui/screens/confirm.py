@@ -16,11 +16,17 @@ class QuitConfirm(ModalScreen[bool]):
     CSS_PATH = Path(__file__).with_name("confirm.tcss")  # absolute: subclasses elsewhere
     AUTO_FOCUS = None  # no button takes focus, so Enter always means "stop"
     BINDINGS = [
-        Binding("y", "answer(True)", "Stop"),
-        Binding("enter", "answer(True)", "Stop", show=False),
-        Binding("n", "answer(False)", "Keep going"),
-        Binding("escape", "answer(False)", "Keep going", show=False),
-        Binding("q", "answer(False)", "Keep going", show=False),
+        Binding("y", "answer(True)", "Stop", tooltip="stop the routine (the run so far is kept)"),
+        Binding(
+            "enter",
+            "answer(True)",
+            "Stop",
+            show=False,
+            tooltip="stop the routine (the run so far is kept)",
+        ),
+        Binding("n", "answer(False)", "Keep going", tooltip="keep going"),
+        Binding("escape", "answer(False)", "Keep going", show=False, tooltip="keep going"),
+        Binding("q", "answer(False)", "Keep going", show=False, tooltip="keep going"),
     ]
 
     def compose(self) -> ComposeResult:

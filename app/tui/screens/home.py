@@ -113,13 +113,20 @@ def home_lines(
 class HomeScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_name("home.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
-        Binding("enter", "start", "Start"),
-        Binding("r", "pick_routine", "Routine"),
-        Binding("s", "toggle_side", "Side"),
-        Binding("c", "next_sensor", "Sensor"),
-        Binding("h", "history", "History"),
+        Binding("enter", "start", "Start", tooltip="start the routine (the check-in first)"),
+        Binding(
+            "r", "pick_routine", "Routine", tooltip="choose the routine: a built-in or your file"
+        ),
+        Binding("s", "toggle_side", "Side", tooltip="change the tight side"),
+        Binding(
+            "c",
+            "next_sensor",
+            "Sensor",
+            tooltip="the force sensor: none, auto, a port or the simulator",
+        ),
+        Binding("h", "history", "History", tooltip="your history, from the session log"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("q", "app.quit", "Quit", tooltip="leave hiphook"),
     ]
 
     def __init__(

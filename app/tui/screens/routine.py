@@ -82,6 +82,9 @@ def mood(view: View) -> str:
     return ""
 
 
+STOP_WORDS = "stop the routine (asks first: y or Enter stops, the run so far is kept)"
+
+
 class RoutineScreen(Screen[None]):
     # absolute paths: subclasses may live elsewhere
     CSS_PATH = [
@@ -89,16 +92,20 @@ class RoutineScreen(Screen[None]):
         Path(__file__).parent.parent / "widgets" / "pressure.tcss",
     ]
     BINDINGS = [
-        Binding("space", "pause", "Pause/Go on"),
-        Binding("n", "skip", "Skip"),
-        Binding("right", "skip", "Skip", show=False),
-        Binding("b", "back", "Back"),
-        Binding("left", "back", "Back", show=False),
-        Binding("enter", "confirm", "Done"),
-        Binding("i", "howto", "How-to"),
+        Binding("space", "pause", "Pause/Go on", tooltip="pause, and go on again"),
+        Binding("n", "skip", "Skip", tooltip="skip this step"),
+        Binding("right", "skip", "Skip", show=False, tooltip="skip this step"),
+        Binding("b", "back", "Back", tooltip="go back and restart the previous step"),
+        Binding(
+            "left", "back", "Back", show=False, tooltip="go back and restart the previous step"
+        ),
+        Binding(
+            "enter", "confirm", "Done", tooltip="done: the lever is set (a sensor can do this)"
+        ),
+        Binding("i", "howto", "How-to", tooltip="show or hide how to do this step"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
-        Binding("q", "quit_run", "Quit"),
-        Binding("escape", "quit_run", "Quit", show=False),
+        Binding("q", "quit_run", "Quit", tooltip=STOP_WORDS),
+        Binding("escape", "quit_run", "Quit", show=False, tooltip=STOP_WORDS),
     ]
 
     def __init__(

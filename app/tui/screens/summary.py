@@ -104,9 +104,9 @@ class SummaryScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_name("summary.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
         *digit_bindings("Pain now"),
-        Binding("enter", "close", "Home"),
+        Binding("enter", "close", "Home", tooltip="back to Home (the pain now is kept)"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("q", "app.quit", "Quit", tooltip="leave hiphook"),
     ]
 
     def __init__(

@@ -20,6 +20,7 @@ from textual.widget import Widget
 
 MAX_PAIN = 10
 TYPE_WINDOW_S = 1.0  # how long after "1" a "0" still makes 10
+PAIN_WORDS = f"how much it hurts now; for {MAX_PAIN}, type 1 then 0 quickly"
 _CELL = 5  # characters per number: " [7] " marks the choice with brackets, not colour
 
 # What the prompts say (mid-sentence; capitalize to start one), one text for all of them.
@@ -40,10 +41,13 @@ class PainScale(Widget, can_focus=True):
     """
     COMPONENT_CLASSES = {"painscale--chosen"}
     BINDINGS = [
-        Binding("0", "digit(0)", "Pain", key_display=f"0-{MAX_PAIN}"),
-        *(Binding(str(n), f"digit({n})", "Pain", show=False) for n in range(1, 10)),
-        Binding("right", "adjust(1)", "One more", show=False),
-        Binding("left", "adjust(-1)", "One less", show=False),
+        Binding("0", "digit(0)", "Pain", key_display=f"0-{MAX_PAIN}", tooltip=PAIN_WORDS),
+        *(
+            Binding(str(n), f"digit({n})", "Pain", show=False, tooltip=PAIN_WORDS)
+            for n in range(1, 10)
+        ),
+        Binding("right", "adjust(1)", "One more", show=False, tooltip="one more"),
+        Binding("left", "adjust(-1)", "One less", show=False, tooltip="one less"),
     ]
 
     value: reactive[int | None] = reactive(None)
