@@ -8,6 +8,7 @@ short countdown when there is nobody to press Enter (`--yes`, or the simulator).
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import threading
 import time
@@ -29,13 +30,54 @@ STAGES = (
 )
 
 
-def _mean_force(samples: list[float], lock: threading.Lock, seconds: float) -> float | None:
+LIVE_EVERY_S = 0.5  # how often the live force is shown while a reading is taken
+MIN_STEP_N = 2.0  # readings closer than this (or 3 noise widths) are the same reading
+
+
+def _mean_force(
+    samples: list[float], lock: threading.Lock, seconds: float, show: bool = True
+) -> tuple[float, float] | None:
+    """The mean and spread (standard deviation) of the force over `seconds`, showing
+    the live force meanwhile; None when nothing arrived."""
     with lock:
         samples.clear()
-    time.sleep(seconds)  # a measuring window, not routine timing
+    end = time.monotonic() + seconds  # a measuring window, not routine timing
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(LIVE_EVERY_S, left))
+        with lock:
+            last = samples[-1] if samples else None
+        if show and last is not None:
+            print(f"    now {last:7.1f} N", flush=True)
     with lock:
         got = list(samples)
-    return sum(got) / len(got) if got else None
+    if not got:
+        return None
+    return statistics.fmean(got), statistics.pstdev(got)
+
+
+def band_problem(readings: list[float], spreads: list[float]) -> str | None:
+    """Why three readings (empty, relaxed, press) cannot make a band, with what to do;
+    None when they can. The spread is the sensor's noise as measured here."""
+    empty, relaxed, press = readings
+    noise = max(spreads)
+    step = max(MIN_STEP_N, 3 * noise)
+    if abs(press - empty) < step:
+        return (
+            f"the empty tool and the press read the same ({empty:.1f} and {press:.1f} N, "
+            f"noise {noise:.1f} N): check that nothing lies on the tool for the first "
+            "reading and that you press on it for the last"
+        )
+    if relaxed - empty < step:
+        return (
+            f"lying relaxed ({relaxed:.1f} N) read no more than the empty tool "
+            f"({empty:.1f} N): lie on the tool, over the sensor, for the second reading"
+        )
+    if press < relaxed:
+        return (
+            f"the press ({press:.1f} N) read less than lying relaxed ({relaxed:.1f} N): "
+            "press a little more firmly for the last reading"
+        )
+    return None
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -81,6 +123,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty() and not args.yes
     try:
         readings: list[float] = []
+        spreads: list[float] = []
         for name, prompt, sim_phase, sim_grams in STAGES:
             print(prompt)
             if session.sim is not None:
@@ -90,8 +133,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 input("Press Enter when you are in place... ")
             else:
                 time.sleep(args.settle)
-            value = _mean_force(samples, lock, args.seconds)
-            if value is None:
+            measured = _mean_force(samples, lock, args.seconds)
+            if measured is None:
                 msg = status.get("message") or "no readings arrived"
                 print(
                     f"hiphook: no force readings during the '{name}' reading ({msg}). "
@@ -99,13 +142,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            print(f"  {name}: {value:.1f} N")
+            value, spread = measured
+            print(f"  {name}: {value:.1f} N (spread {spread:.1f} N)")
             readings.append(value)
+            spreads.append(spread)
     except (KeyboardInterrupt, EOFError):
         print("\nCalibration stopped; nothing was changed.")
         return 130
     finally:
         session.close()
+    problem = band_problem(readings, spreads)
+    if problem is not None:
+        print(f"hiphook: no band saved: {problem}; then calibrate again.", file=sys.stderr)
+        return 2
     try:
         band = band_from_calibration(*readings)
     except ValueError as exc:

@@ -20,6 +20,8 @@ from .link import SensorLink
 from .spec import EXPECTED, parse_sensor_spec
 from .status import SensorBatch
 
+TARE_LOADED_N = 20.0  # above this, --tare would zero a sensor that is being pressed
+
 
 def register(subparsers: Any) -> None:
     """Add `sensor` (with `scan` and `monitor`) and `sim` to an argparse subparsers."""
@@ -145,8 +147,17 @@ def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         while end is None or time.monotonic() < end:
             time.sleep(0.5)
             st = link.status()
-            if not tared and st.connected:
-                tared = link.tare()
+            if not tared and st.connected and st.last_force_cn is not None:
+                if abs(st.last_force_cn) > TARE_LOADED_N * 100:
+                    print(
+                        f"# not zeroed: the sensor reads {st.last_force_cn / 100:.1f} N, so "
+                        "something is on it; take the load off, then run --tare again",
+                        file=out,
+                        flush=True,
+                    )
+                    tared = True  # asked once: never zero a loaded sensor
+                else:
+                    tared = link.tare()
             if not st.connected:
                 continue
             force = "-" if st.last_force_cn is None else f"{st.last_force_cn / 100:8.2f} N"

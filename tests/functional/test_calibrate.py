@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app.sensor.calibrate import band_problem
 from app.settings import Settings
+from firmware_sim import start_simulator
 
 
 def hiphook(*args: str) -> subprocess.CompletedProcess[str]:
@@ -41,3 +43,47 @@ def test_calibration_without_a_sensor_is_refused_cleanly() -> None:
     assert out.returncode == 2 and "needs a sensor" in out.stderr
     assert "Traceback" not in out.stderr
     assert not Settings.load().pressure_band().calibrated
+
+
+def test_a_device_that_keeps_pressing_is_refused_not_saved_as_a_band() -> None:
+    """The readings of a sensor pressed all along barely differ: no 159-159 N band."""
+    with start_simulator("steady") as sim:
+        sim.set_phase("press")  # loaded before, during and after: nobody took it off
+        out = hiphook(
+            "sensor",
+            "calibrate",
+            "--sensor",
+            sim.port,
+            "--yes",
+            "--settle",
+            "0.5",
+            "--seconds",
+            "1",
+        )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "no band saved" in out.stderr and "read the same" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert "now " in out.stdout  # the live force was shown while each reading was taken
+    assert not Settings.load().pressure_band().calibrated
+
+
+def test_band_problem_names_each_senseless_set_of_readings() -> None:
+    assert band_problem([10.0, 150.0, 200.0], [1.0, 2.0, 2.0]) is None
+    assert "read the same" in (band_problem([159.0, 159.1, 159.2], [0.5, 0.5, 0.5]) or "")
+    # a step smaller than three noise widths is no step
+    assert "read the same" in (band_problem([10.0, 20.0, 25.0], [6.0, 6.0, 6.0]) or "")
+    assert "lying relaxed" in (band_problem([10.0, 10.5, 200.0], [0.3, 0.3, 0.3]) or "")
+    assert "read less than lying relaxed" in (
+        band_problem([10.0, 150.0, 120.0], [1.0, 1.0, 1.0]) or ""
+    )
+
+
+def test_monitor_tare_on_a_loaded_sensor_warns_and_does_not_zero() -> None:
+    with start_simulator("steady") as sim:
+        sim.set_phase("press")
+        out = hiphook("sensor", "monitor", sim.port, "--tare", "--seconds", "2.5")
+    assert out.returncode == 0, out.stderr
+    assert "not zeroed" in out.stdout and "take the load off" in out.stdout
+    readings = [line for line in out.stdout.splitlines() if " Hz " in line]
+    forces = [float(line.split()[0]) for line in readings if not line.startswith("#")]
+    assert forces and max(forces) > 20  # still reads the load: it was not zeroed
