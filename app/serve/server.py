@@ -149,6 +149,12 @@ class WebViewer:
         async for msg in conn.messages():
             if msg.get("event") == "hello" and self.follow_pid is not None:
                 if msg.get("pid") != self.follow_pid:
+                    if not self.model.notice:  # this run could not publish: say why
+                        self.model.notice = (
+                            "Another hiphook run is shown to watchers, so this one cannot "
+                            "be: end that one first."
+                        )
+                        self._broadcast()
                     return False
             self.model.feed(msg, time.monotonic())
             if msg.get("event") in ("view", "dropped"):

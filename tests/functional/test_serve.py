@@ -213,3 +213,22 @@ def test_the_lan_address_if_any_is_an_interface_ipv4_not_loopback() -> None:
         parts = addr.split(".")
         assert len(parts) == 4 and all(p.isdigit() for p in parts)
         assert not addr.startswith("127.")
+
+
+def test_run_serve_while_another_run_is_shown_says_so_on_the_page(tmp_path: Path) -> None:
+    """Only one run is published at a time: `--serve` of a second one cannot show it,
+    and its page says why instead of "no run"."""
+    from app.serve.server import ServeThread, WebViewer
+
+    other = RunProcess("--routine", str(write_routine(tmp_path)), "--time-scale", "1")
+    thread = ServeThread(WebViewer(follow_pid=os.getpid()))
+    try:
+        other.wait_published()
+        thread.start()
+        assert thread.ready.wait(10) and thread.error is None
+        assert wait_for(lambda: "Another hiphook run" in thread.viewer.model.notice, 30)
+        shown = thread.viewer.model.display_dict(0)
+        assert shown["notice"] == thread.viewer.model.notice and shown["status"] == "none"
+    finally:
+        thread.stop()
+        other.stop()

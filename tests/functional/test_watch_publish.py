@@ -238,3 +238,31 @@ def test_no_run_means_no_socket_and_connect_says_so() -> None:
 
     assert asyncio.run(main()) is None
     assert wait_for(lambda: not socket_path().exists(), 1)
+
+
+def test_a_full_screen_run_publishes_too_and_frees_the_name_when_it_ends() -> None:
+    """The coach's own run (the Routine screen, through the same assembly) is on the
+    socket with the step it shows; once it ends, the socket is gone."""
+    from tests.support.tui import daily, drive, make_app, settle
+
+    app, clock = make_app(daily(), check_in=False)
+    seen: dict[str, object] = {}
+
+    async def body(pilot: object) -> None:
+        await _until(lambda: socket_path().exists())
+        conn = await connect()
+        assert conn is not None
+        async for msg in conn.messages():
+            if msg["event"] == "view":
+                seen.update(msg)
+                break
+        await conn.close()
+        assert app.runner is not None
+        app.runner.abort("test over")
+        await settle(pilot)  # type: ignore[arg-type]
+        await _until(lambda: not socket_path().exists())
+
+    drive(app, body)  # type: ignore[arg-type]
+    assert seen["state"] == "running" and seen["step"] == 0
+    assert seen["name"] == daily().steps[0].title()
+    assert not socket_path().exists()
