@@ -172,8 +172,13 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 def cmd_run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     settings = Settings.load()
+    evidence = None
+    if getattr(args, "progression", "evidence") == "evidence":
+        from app.store.progress import evidence_loader  # lazy: the store only when needed
+
+        evidence = evidence_loader(options.db)
     try:
-        routine, side, notes = prepare_routine(options, settings, _ask_side)
+        routine, side, notes = prepare_routine(options, settings, _ask_side, evidence)
     except (RoutineError, ValueError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -377,6 +382,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         "--hold-only",
         action="store_true",
         help="with a sensor: a press counts down only while it is held",
+    )
+    p.add_argument(
+        "--progression",
+        choices=("evidence", "calendar"),
+        default="evidence",
+        help="beginner presses grow when your last runs held up (evidence, the default) "
+        "or every week whatever happened (calendar)",
     )
     p.add_argument(
         "--sim-scenario",

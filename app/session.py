@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from app.core.clock import Clock, MonotonicClock, ScaledClock
 from app.core.engine import Event, EventKind
 from app.core.pressure import Verdict
+from app.core.progression import RunEvidence, by_evidence
 from app.core.routine import Routine, RoutineError, builtin_names, load_routine
 from app.runner import SessionRunner
 from app.settings import Settings
@@ -158,11 +159,17 @@ def remembered_routine(remembered: str) -> tuple[Routine, str | None]:
 
 
 def prepare_routine(
-    options: RunOptions, settings: Settings, ask: Callable[[], str | None] | None
+    options: RunOptions,
+    settings: Settings,
+    ask: Callable[[], str | None] | None,
+    evidence: Callable[[str], Sequence[RunEvidence] | None] | None = None,
 ) -> tuple[Routine, str | None, list[str]]:
     """Resolve routine, side and progression, and remember the choices in `settings`.
 
-    Raises RoutineError (a bad routine) or ValueError (no side for a sided routine).
+    `evidence(routine_name)` (blocking: it reads the log) gives the runs so far (None: the
+    log cannot be read); with them a routine's presses step up by app.core.progression's
+    evidence rule, without them by the calendar. Raises RoutineError (a bad routine) or
+    ValueError (no side).
     """
     notes: list[str] = []
     if options.routine:
@@ -179,7 +186,16 @@ def prepare_routine(
         side = ask() if ask else None
         if side is None:
             raise ValueError("which hip is tight? Give --side left or --side right")
-    if routine.progression is not None:
+    runs = None
+    if routine.progression is not None and evidence is not None:
+        runs = evidence(routine.name)
+        if runs is None:
+            notes.append("The log cannot be read for the progression; the calendar decides.")
+    if routine.progression is not None and runs is not None:
+        decision = by_evidence(routine.progression, runs, dt.date.today())
+        routine = routine.with_press_seconds(decision.press_s)
+        notes.append(f"Progression by evidence: {decision.reason}")
+    elif routine.progression is not None:
         today = dt.date.today()
         try:
             started = dt.date.fromisoformat(settings.beginner_started or "")

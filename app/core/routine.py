@@ -131,7 +131,10 @@ class Routine:
         """Apply the progression (if any): press steps take that day's hold time."""
         if self.progression is None:
             return self
-        secs = self.progression.press_seconds(days_since_start)
+        return self.with_press_seconds(self.progression.press_seconds(days_since_start))
+
+    def with_press_seconds(self, secs: float) -> Routine:
+        """Every press step at `secs` (the progression's choice, by calendar or evidence)."""
         steps = tuple(
             replace(s, seconds=secs) if s.kind is StepKind.PRESS else s for s in self.steps
         )

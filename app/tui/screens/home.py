@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from app.core.progression import RunEvidence, by_evidence
 from app.core.routine import SIDES, Routine, RoutineError, builtin_names
 from app.runner import format_clock
 from app.session import RunOptions, prepare_routine, remembered_routine
@@ -143,6 +144,10 @@ class HomeScreen(Screen[None]):
         self.data = HomeData()
         self.loaded = False
         self.choice: RoutineChoice | None = None
+        # Progression by evidence: the log's runs of the remembered routine, read with
+        # the rest off the loop (None: not read, or the routine has no progression).
+        self.runs: tuple[str, list[RunEvidence]] | None = None  # (routine name, its runs)
+        self.progress_reason = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="body"):
@@ -175,6 +180,7 @@ class HomeScreen(Screen[None]):
         self.show()
         self.load_history()
         self.read_choice()
+        self.load_progress()
 
     @work(thread=True, exclusive=True, group="home-routine")
     def read_choice(self) -> None:
@@ -190,6 +196,24 @@ class HomeScreen(Screen[None]):
         """Off the event loop: a real log imports the database layer (~0.8 s)."""
         self.post_message(HomeLoaded(safe_load(self.loader, self.today, self.store_url)))
 
+    @work(thread=True, exclusive=True, group="home-progress")
+    def load_progress(self) -> None:
+        """Off the loop: the remembered routine's runs in the log, and what they decide."""
+        routine, _why = remembered_routine(self.settings.routine)
+        if routine.progression is None:
+            return
+        from app.store.progress import evidence_loader  # lazy: the store only for this
+
+        runs = evidence_loader(self.store_url)(routine.name)
+        if runs is None:
+            return
+        reason = by_evidence(routine.progression, runs, self.today).reason
+        self.app.call_from_thread(self._progress_loaded, (routine.name, runs), reason)
+
+    def _progress_loaded(self, runs: tuple[str, list[RunEvidence]], reason: str) -> None:
+        self.runs, self.progress_reason = runs, reason
+        self.show()
+
     @on(HomeLoaded)
     def _loaded(self, message: HomeLoaded) -> None:
         self.data = message.data
@@ -197,9 +221,10 @@ class HomeScreen(Screen[None]):
         self.show()
 
     def show(self) -> None:
-        self.query_one("#status", Static).update(
-            "\n".join(home_lines(self.today, self.data, self.settings, self.choice))
-        )
+        lines = home_lines(self.today, self.data, self.settings, self.choice)
+        if self.progress_reason:
+            lines.append(_row("Presses", escape(self.progress_reason)))
+        self.query_one("#status", Static).update("\n".join(lines))
 
     def _save(self) -> None:
         problem = self.settings.save()
@@ -231,8 +256,10 @@ class HomeScreen(Screen[None]):
         self.settings.routine = source
         self._save()
         self.choice = None
+        self.runs, self.progress_reason = None, ""
         self.show()
         self.read_choice()
+        self.load_progress()
 
     def action_history(self) -> None:
         try:
@@ -245,7 +272,11 @@ class HomeScreen(Screen[None]):
     def action_start(self) -> None:
         remembered = dataclasses.replace(self.options, routine=None, side=None)
         try:  # the same resolution as `hiphook run`
-            routine, side, _notes = prepare_routine(remembered, self.settings, None)
+            loaded = self.runs
+            evidence = None
+            if loaded is not None:  # the runs read for the routine now remembered, if so
+                evidence = lambda name: loaded[1] if name == loaded[0] else None  # noqa: E731
+            routine, side, _notes = prepare_routine(remembered, self.settings, None, evidence)
         except RoutineError as exc:
             self.notify(str(exc), severity="error")
             return
