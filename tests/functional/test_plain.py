@@ -272,7 +272,7 @@ def test_damaged_remembered_settings_do_not_block_a_run() -> None:
     assert '"event": "run_started", "step": -1, "name": "Daily hip-flexor release"' in out.stdout
     out = _run("--json", "--routine", "beginner", "--time-scale", "400")
     assert out.returncode == 0, out.stderr
-    assert "Beginner progression: day 1, presses of 30 s" in out.stdout
+    assert "Progression by evidence: First run: presses start at 30 s." in out.stdout
 
 
 SHORT = """
