@@ -2,7 +2,12 @@
 drops, reader CPU; the chunked reader beside the one-byte reader of old, in one run.
 
     .venv/bin/python bench/bench_sensor.py [--seconds 5] [--rates 100,1000]
-        [--transports pty,socket,rfc2217] [--readers chunked,one-byte]
+        [--transports pty,socket,rfc2217] [--readers chunked,one-byte] [--probe]
+
+`--probe` measures Home's sensor probe instead (app/sensor/probe.py, run on a thread
+worker): how long each state takes to know, and the rate it reports from the samples'
+device stamps, beside the link's own one-second rate window read at the same point (the
+baseline: what the probe first used), in one run.
 
 The simulator runs in this process (as `--sensor sim` does) and logs when each sample
 line left it; the batch callback logs when each sample arrived. Latency is the
@@ -173,13 +178,79 @@ def measure(transport: str, rate: int, reader: str, seconds: float) -> Result:
     return res
 
 
+def window_rate(url: str, listen_s: float) -> float:
+    """The baseline: the link's own rate window, `listen_s` after it connects."""
+    link = SensorLink(url, lambda _b: None, reconnect=False).start()
+    try:
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not link.status().connected:
+            time.sleep(0.01)
+        time.sleep(listen_s)  # the same listening time as the probe
+        return link.status().rate_hz
+    finally:
+        link.stop()
+
+
+def probe_bench(rounds: int) -> int:
+    from app.sensor.probe import LISTEN_S, probe_sensor
+
+    print(f"Home's sensor probe, {rounds} rounds each (median time; rates min-max)")
+    print(f"{'case':<28}{'state':<13}{'probe s':>8}{'probe Hz':>16}{'window Hz':>16}")
+    with socket_closed() as refused:
+        cases = [("none", "none"), ("missing /dev/ttyACM9", "/dev/ttyACM9")]
+        cases += [("/dev/null", "/dev/null"), ("socket refused", refused)]
+        for name, spec in cases:
+            times, kind = [], ""
+            for _ in range(rounds):
+                t0 = time.monotonic()
+                kind = probe_sensor(spec, calibrated=True).kind
+                times.append(time.monotonic() - t0)
+            print(f"{name:<28}{kind:<13}{sorted(times)[len(times) // 2]:>8.2f}")
+    for rate in (10, 100, 500):
+        times, probe_hz, window_hz, kind = [], [], [], ""
+        for _ in range(rounds):
+            with start_simulator("steady", rate=rate) as sim:
+                t0 = time.monotonic()
+                state = probe_sensor(sim.port, calibrated=True)
+                times.append(time.monotonic() - t0)
+                kind = state.kind
+                probe_hz.append(state.rate_hz)
+            with start_simulator("steady", rate=rate) as sim:
+                window_hz.append(window_rate(sim.port, LISTEN_S))
+        print(
+            f"{f'simulator pty {rate} Hz':<28}{kind:<13}{sorted(times)[len(times) // 2]:>8.2f}"
+            f"{f'{min(probe_hz):.1f}-{max(probe_hz):.1f}':>16}"
+            f"{f'{min(window_hz):.1f}-{max(window_hz):.1f}':>16}",
+            flush=True,
+        )
+    print(
+        "window Hz 0: the link's window has not yet closed after the same listening time; "
+        "a rate over the wire's budget at 115200 baud reads as what the wire carries"
+    )
+    return 0
+
+
+@contextmanager
+def socket_closed() -> Iterator[str]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    yield f"socket://127.0.0.1:{port}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=5.0, help="measuring window per case")
     ap.add_argument("--rates", default="100,1000")
     ap.add_argument("--transports", default="pty,socket,rfc2217")
     ap.add_argument("--readers", default="chunked,one-byte")
+    ap.add_argument("--probe", action="store_true", help="Home's sensor probe instead")
+    ap.add_argument("--rounds", type=int, default=5, help="with --probe: rounds per case")
     args = ap.parse_args(argv)
+    if args.probe:
+        return probe_bench(args.rounds)
 
     print(
         f"{args.seconds:.0f} s per case; targets: rate within 1% of the device's, "
