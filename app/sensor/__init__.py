@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from firmware_sim import start_simulator
+
 from .discovery import PortInfo, find_auto, permission_hint, scan_ports
 from .link import SensorLink
 from .status import (
@@ -66,8 +68,6 @@ def open_sensor(
     sim = None
     url = spec
     if spec == "sim":
-        from firmware_sim import start_simulator
-
         sim = start_simulator(scenario, rate=rate_hz or 100, time_scale=time_scale)
         url = sim.port
     link = SensorLink(url, on_batch, on_status, rate_hz=rate_hz, **link_options)

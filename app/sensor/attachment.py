@@ -26,6 +26,7 @@ from app.core.pressure import DEFAULT_BAND, Band, Verdict, Zone
 from app.core.protocol import MS_MOD
 from app.core.routine import StepKind
 from app.runner import SessionRunner
+from app.sensor import open_sensor
 
 CoachListener = Callable[[CoachEvent], None]
 log = logging.getLogger(__name__)
@@ -117,8 +118,6 @@ class SensorAttachment:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        from app.sensor import open_sensor
-
         self._loop = loop or asyncio.get_running_loop()
         call = self._loop.call_soon_threadsafe
         self.session = open_sensor(

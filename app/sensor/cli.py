@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from firmware_sim.__main__ import add_arguments, serve
+
 from .baud import add_port_options, resolve_baud
+from .calibrate import register as register_calibrate
 from .discovery import scan_ports
 from .link import SensorLink
 from .spec import EXPECTED, parse_sensor_spec
@@ -41,13 +44,10 @@ def register(subparsers: Any) -> None:
     add_port_options(monitor)
     monitor.set_defaults(func=cmd_monitor)
 
-    from .calibrate import register as register_calibrate
-
     register_calibrate(sensor_sub)
     _check_calibrate_arguments(sensor_sub.choices["calibrate"])
 
     sim = subparsers.add_parser("sim", help="run the simulated Hip Hook on a pseudo-terminal")
-    from firmware_sim.__main__ import add_arguments
 
     add_arguments(sim)
     sim.set_defaults(func=cmd_sim)
@@ -183,6 +183,4 @@ def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    from firmware_sim.__main__ import serve
-
     return serve(args)

@@ -7,6 +7,7 @@ identity: a /dev/serial/by-id path when udev made one, and the USB serial number
 from __future__ import annotations
 
 import errno
+import grp
 import json
 import os
 import sys
@@ -219,8 +220,6 @@ def permission_hint(path: str, exc: BaseException) -> str | None:
     if sys.platform.startswith("linux"):
         group = "dialout"
         try:
-            import grp
-
             group = grp.getgrgid(os.stat(path).st_gid).gr_name
         except (OSError, KeyError, ImportError):
             pass

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from app.core import protocol as p
 
+from .baud import detect_baud
+from .discovery import find_auto
+from .link import SensorLink
 from .spec import WHAT_TO_DO, parse_sensor_spec
 from .status import CONNECTED, LinkStatus, SensorBatch
 
@@ -80,8 +83,6 @@ def probe_sensor(
         )
     port: str | None = value
     if parsed.kind == "auto":
-        from .discovery import find_auto
-
         port = find_auto()
         if port is None:
             return SensorState(
@@ -101,12 +102,8 @@ def _listen(
     spec: str, port: str, calibrated: bool, baud: int | None, scale_cn: float, timeout: float
 ) -> SensorState:
     """Open `port` once (no reconnecting), wait for the handshake, measure the rate."""
-    from .link import SensorLink
-
     end = time.monotonic() + timeout
     if baud is None:
-        from .baud import detect_baud
-
         baud = detect_baud(port)
         if baud is None:
             return SensorState(

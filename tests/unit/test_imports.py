@@ -31,7 +31,6 @@ PENDING = (
     "app/plain.py",
     "app/session.py",
     "app/settings.py",
-    "app/sensor/",
     "app/tui/",
 )
 
