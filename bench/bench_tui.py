@@ -87,11 +87,11 @@ def _child_app(args: argparse.Namespace) -> None:
     missed: list[float] = []  # boundaries whose phase was never drawn before the next one
 
     def note_render(screen: RoutineScreen, before: object) -> None:
-        after = screen._shown.get("phase")
-        if after == before or not isinstance(after, tuple):
+        after = screen.phase.text
+        if after == before:
             return
         for i, (deadline, text) in enumerate(pending):
-            if text in after[0]:
+            if text in after:
                 missed.extend(d for d, _ in pending[:i])
                 del pending[: i + 1]
                 drawn.append(deadline)
@@ -99,12 +99,14 @@ def _child_app(args: argparse.Namespace) -> None:
 
     class MeasuredScreen(RoutineScreen):
         def render_view(self) -> None:
-            before = self._shown.get("phase")
+            before = self.phase.text
             super().render_view()
             note_render(self, before)
 
     class NaiveRoutineScreen(RoutineScreen):
         """The baseline: no event subscription, a full recompose on every 60 Hz tick."""
+
+        exited = False
 
         def on_mount(self, event: events.Mount) -> None:
             event.prevent_default()  # not the base class's handler: no events, no 10 Hz timer
@@ -113,14 +115,13 @@ def _child_app(args: argparse.Namespace) -> None:
 
         async def _naive_tick(self) -> None:
             await self.recompose()
-            self._shown.clear()
             try:
                 self.render_view()
             except Exception:  # noqa: BLE001 - a tick landing mid-recompose; the next draws
                 return
             note_render(self, None)
-            if self.runner.done and not self._ended:
-                self._ended = True
+            if self.runner.done and not self.exited:
+                self.exited = True
                 self.app.exit()
 
     class BenchApp(HiphookApp):

@@ -3,6 +3,13 @@
 `run_tui(options, routine=..., side=...)` is what the CLI calls, with typed `RunOptions`
 (never argv): with a routine it opens the routine (or the check-in first); without one
 it opens Home. Each run is built by `app.session.assemble`, the same as the plain face's.
+
+A run (`run_flow`) pushes check-in, routine and summary in turn, each with a callback
+that takes what the screen hands back with `dismiss` (the pain, the record, the pain
+after) and pushes the next; then Home shows again. No flag carries state from one
+screen to the next. (Callbacks rather than a worker awaiting `push_screen_wait`: such a
+worker would stay busy for the whole run, and `app.workers.wait_for_complete()`, which
+the tests use to wait for the loaders, would wait for the user.)
 """
 
 from __future__ import annotations
@@ -11,15 +18,18 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import App
 from textual.binding import Binding
-from textual.screen import ModalScreen, Screen
+from textual.message import Message
+from textual.screen import Screen
 
 from app.core.clock import Clock
 from app.core.routine import Routine
@@ -27,15 +37,12 @@ from app.runner import SessionRunner
 from app.session import RunOptions, SensorFactory, Session, SessionLog, assemble, demo_note
 from app.settings import Settings
 from app.tui.homedata import HomeLoader, no_history, session_log_loader
-from app.tui.messages import (
-    CheckInCancelled,
-    CheckInDone,
-    Outcome,
-    RunEnded,
-    SensorNoted,
-    StartRequested,
-    SummaryClosed,
-)
+
+if TYPE_CHECKING:
+    from app.core.engine import RunRecord
+    from app.tui.screens.checkin import CheckInAnswer
+    from app.tui.screens.home import HomeScreen
+    from app.tui.screens.summary import AfterRun
 
 if TYPE_CHECKING:
     from app.store.writer import LogNotice
@@ -43,8 +50,19 @@ if TYPE_CHECKING:
 _HERE = Path(__file__).parent  # absolute paths: subclasses may live elsewhere
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a finished visit to the routine screen produced, for whoever keeps the log."""
+
+    record: RunRecord
+    routine: Routine
+    side: str | None
+    pain_before: int | None
+    pain_after: int | None
+
+
 class HiphookApp(App[int]):
-    CSS_PATH = [_HERE / "app.tcss", _HERE / "widgets" / "widgets.tcss"]
+    CSS_PATH = _HERE / "app.tcss"
     TITLE = "hiphook"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
@@ -83,11 +101,10 @@ class HiphookApp(App[int]):
         self.start_notes = list(notes)
         self.session: Session | None = None
         self.outcomes: list[Outcome] = []
+        self.pain_before: int | None = None  # the check-in's answer for the current run
         self.reminders: Any = None
-        self._pending: tuple[Routine, str | None] | None = None
         self._pending_sensor: str | None = None  # Home's sensor choice for the next run
         self._sensor_noted = "\0"  # the sensor warning on the status line, if any
-        self._pain_before: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
 
@@ -110,18 +127,10 @@ class HiphookApp(App[int]):
             self.session_log.listeners.append(self.log_notice)
             self.run_worker(self._open_log, thread=True, group="background")
         if self.start_routine is not None:
-            self.post_message(StartRequested(self.start_routine, self.side))
+            # `hiphook run` goes straight into the routine unless asked to check in.
+            self.run_flow(self.start_routine, self.side, check_in=self.check_in)
         else:
             self.go_home()
-
-    def _show(self, screen: Screen[Any]) -> None:
-        """Replace the flow's screen; close any dialog over it first (help, quit)."""
-        while len(self.screen_stack) > 2 and isinstance(self.screen, ModalScreen):
-            self.pop_screen()
-        if len(self.screen_stack) > 1:
-            self.switch_screen(screen)
-        else:
-            self.push_screen(screen)
 
     def _open_log(self) -> None:
         """On a thread: the database layer takes most of a second to import."""
@@ -152,74 +161,72 @@ class HiphookApp(App[int]):
             self.reminders = None
 
     def go_home(self) -> None:
+        """Home again: the one under the run (it reloads as it resumes), or a new one."""
         from app.tui.screens.home import HomeScreen
 
-        self._show(HomeScreen(self.today, self.home_loader, self.options))
+        homes = [s for s in self.screen_stack if isinstance(s, HomeScreen)]
+        if homes:
+            homes[-1].pop_until_active()
+        else:
+            self.push_screen(HomeScreen(self.today, self.home_loader, self.options))
 
-    @on(StartRequested)
-    def _start_requested(self, message: StartRequested) -> None:
-        from app.tui.screens.checkin import CheckInScreen
-
-        self._pending = (message.routine, message.side)
+    def on_home_screen_start_requested(self, message: HomeScreen.StartRequested) -> None:
         self._pending_sensor = message.sensor
-        if not self.check_in:
-            self.check_in = True  # only the first run skips it; later ones come from Home
-            self._check_in_done(CheckInDone(None))
-            return
-        self._show(CheckInScreen(message.routine, message.side))
+        self.run_flow(message.routine, message.side)
 
-    @on(CheckInCancelled)
-    def _check_in_cancelled(self) -> None:
-        self._pending = None
-        self.go_home()
+    # One run: check-in -> routine -> summary -> Home. Each screen is pushed with the
+    # callback that takes what it hands back; what a step needs travels in the callback.
+    def run_flow(self, routine: Routine, side: str | None, *, check_in: bool = True) -> None:
+        """Start a run, with the check-in first unless `check_in` is False."""
+        from app.tui.screens.checkin import CheckInAnswer, CheckInScreen
 
-    @on(CheckInDone)
-    def _check_in_done(self, message: CheckInDone) -> None:
-        if self._pending is None:
-            return
-        routine, side = self._pending
-        self._pain_before = message.pain
-        self.session = self.make_session(routine, side)
-        self._show(self.make_routine_screen(self.session))
-
-    @on(RunEnded)
-    def _run_ended(self, message: RunEnded) -> None:
-        from app.tui.screens.summary import SummaryScreen
-
-        session = self.session
-        if session is None:
-            return
-        # On a thread: closing lets the last cue ("well done") finish, up to 3 s.
-        self.run_worker(session.close, thread=True, group="close")
-        self._show(
-            SummaryScreen(
-                message.record,
-                session.runner.routine,
-                self._pain_before,
-                today=self.today,
-                loader=self.home_loader,
-                store_url=self.store_url,
-                verdicts=session.verdicts if session.sensor else None,
-                save_note=session.save_note if session.recorder is not None else None,
+        self.pain_before = None
+        if check_in:
+            self.push_screen(
+                CheckInScreen(routine, side), functools.partial(self._checked_in, routine, side)
             )
+        else:
+            self._checked_in(routine, side, CheckInAnswer(None))
+
+    def _checked_in(self, routine: Routine, side: str | None, answer: CheckInAnswer | None) -> None:
+        if answer is None:  # backed out: nothing was started
+            self.go_home()
+            return
+        self.pain_before = answer.pain
+        session = self.session = self.make_session(routine, side)
+        self.push_screen(
+            self.make_routine_screen(session),
+            functools.partial(self._run_over, routine, side, session),
         )
 
-    @on(SummaryClosed)
-    def _summary_closed(self, message: SummaryClosed) -> None:
-        session = self.session
-        if session is not None and self._pending is not None:
-            self.outcomes.append(
-                Outcome(
-                    session.runner.record,
-                    session.runner.routine,
-                    self._pending[1],
-                    self._pain_before,
-                    message.pain_after,
-                )
-            )
-            session.finish(message.pain_after)
+    def _run_over(
+        self, routine: Routine, side: str | None, session: Session, record: RunRecord | None
+    ) -> None:
+        from app.tui.screens.summary import SummaryScreen
+
+        assert record is not None
+        # On a thread: closing lets the last cue ("well done") finish, up to 3 s.
+        self.run_worker(session.close, thread=True, group="close")
+        summary = SummaryScreen(
+            record,
+            routine,
+            self.pain_before,
+            today=self.today,
+            loader=self.home_loader,
+            store_url=self.store_url,
+            verdicts=session.verdicts if session.sensor else None,
+            save_note=session.save_note if session.recorder is not None else None,
+        )
+        self.push_screen(summary, functools.partial(self._summary_closed, routine, side, session))
+
+    def _summary_closed(
+        self, routine: Routine, side: str | None, session: Session, after: AfterRun | None
+    ) -> None:
+        pain_after = after.pain_after if after is not None else None
+        outcome = Outcome(session.runner.record, routine, side, self.pain_before, pain_after)
+        self.outcomes.append(outcome)
+        session.finish(pain_after)
         self.session = None
-        self._pending = None
         self.go_home()
 
     # ------------------------------------------------------------------ the run
@@ -235,7 +242,7 @@ class HiphookApp(App[int]):
             clock=self.clock,
             settings=Settings.load(),
             log=self.session_log,
-            pain_before=self._pain_before,
+            pain_before=self.pain_before,
             ring=self.ring,
             note=self.say,
             sensor_factory=self.sensor_factory,
@@ -251,7 +258,7 @@ class HiphookApp(App[int]):
             self.say(text)
         return session
 
-    def make_routine_screen(self, session: Session) -> Screen[None]:
+    def make_routine_screen(self, session: Session) -> Screen[RunRecord]:
         """The screen for a run (the benchmark swaps in a naive one to compare)."""
         from app.tui.screens.routine import RoutineScreen
 
@@ -301,7 +308,14 @@ class HiphookApp(App[int]):
         Routine screen's status line, where it stays until the sensor answers."""
         self.say(text)
         # Posted: this is called from a plain loop callback, outside the app's context.
-        self.post_message(SensorNoted(text))
+        self.post_message(self.SensorNoted(text))
+
+    class SensorNoted(Message):
+        """Why the run's sensor gives nothing, or that it answers now (status line)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
 
     @on(SensorNoted)
     def _sensor_noted_message(self, message: SensorNoted) -> None:

@@ -55,12 +55,18 @@ def test_a_complete_daily_run_reaches_the_summary() -> None:
             text = screen_text(app)
             assert f"Step {i + 1} of {len(routine.steps)}" in text
             assert step.title() in text
-            if step.kind is StepKind.ACTION:
+            if step.kind is StepKind.ACTION:  # the big text says what to do
                 assert "WAITING" in text and "press Enter" in text
+                assert digits(app) == "LEVER" and "████" in text
                 await pilot.press("enter")
+                continue
+            if step.kind is StepKind.HOLDS:  # from the floor, the phase is what matters
+                assert digits(app) == "PUSH 1"
+            elif step.kind is StepKind.REPS:
+                assert digits(app) == "UP 1"
             else:
                 assert digits(app) == f"{int(step.planned_s) // 60}:{int(step.planned_s) % 60:02d}"
-                clock.advance(step.planned_s)
+            clock.advance(step.planned_s)
         await settle(pilot)
         assert isinstance(app.screen, SummaryScreen)
         text = screen_text(app)
@@ -88,15 +94,15 @@ def test_hold_phase_shows_rep_and_phase_in_words() -> None:
         for _ in range(holds):
             await pilot.press("n")
         await settle(pilot)
-        assert "Hold 1/10 — PUSH" in screen_text(app)
+        assert "Hold 1/10 — PUSH" in screen_text(app) and digits(app) == "PUSH 1"
         clock.advance(2.0)
         await settle(pilot)
-        assert "Hold 1/10 — relax" in screen_text(app)
+        assert "Hold 1/10 — relax" in screen_text(app) and digits(app) == "RELAX 1"
         clock.advance(3.0 * 1 + 5.0 * 2 + 0.5)  # into rep 4's push
         await settle(pilot)
         text = screen_text(app)
         assert "Hold 4/10 — PUSH" in text and "(2 s)" in text
-        assert screen.mood == "effort"
+        assert digits(app) == "PUSH 4" and screen.mood == "effort"
         clock.advance(2.0)
         await settle(pilot)
         assert "Hold 4/10 — relax" in screen_text(app)
@@ -290,7 +296,7 @@ def test_check_in_high_pain_shows_the_note_and_may_still_start() -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, RoutineScreen)
-        assert app._pain_before == 10
+        assert app.pain_before == 10
 
     drive(app, body)
 
@@ -302,7 +308,7 @@ def test_check_in_can_be_skipped_with_one_key() -> None:
         await pilot.press("s")
         await settle(pilot)
         assert isinstance(app.screen, RoutineScreen)
-        assert app._pain_before is None
+        assert app.pain_before is None
 
     drive(app, body)
 
@@ -467,15 +473,17 @@ def test_bell_cues_ring_through_the_app() -> None:
 
 # --------------------------------------------------------------------------- the big clock
 def test_big_clock_grows_with_the_space_and_falls_back_to_text() -> None:
-    from app.tui.widgets.bigclock import FONT_ROWS, fit_scale, render_big
+    from app.tui.widgets.bigclock import FONT_ROWS, fit, render_big
 
-    assert fit_scale("1:30", 76, 10) == 2  # 80x24 with nothing else shown
-    assert fit_scale("1:30", 76, 7) == 1
-    assert fit_scale("10:00", 150, 40) == 4
-    assert fit_scale("1:30", 20, 10) == 0  # too narrow: plain text instead
-    rows = render_big("1:30", 2)
+    # (columns, rows) per pixel; two columns per row is square
+    assert fit("1:30", 76, 10) == (4, 2)  # 80x24: ten rows
+    assert fit("1:30", 76, 7) == (2, 1)
+    assert fit("10:00", 150, 40) == (8, 6)  # as tall as allowed, as wide as fits
+    assert fit("RELAX 10", 76, 11) == (2, 2)  # a long word: condensed, still ten rows
+    assert fit("1:30", 10, 10) == (0, 0)  # too narrow: plain text instead
+    rows = render_big("1:30", 4, 2)
     assert len(rows) == FONT_ROWS * 2 and len({len(r) for r in rows}) == 1
-    assert render_big("8", 1)[1] == "██  ██" and render_big("-", 1)[2] == "██████"
+    assert render_big("8", 2)[1] == "██  ██" and render_big("-", 2)[2] == "██████"
 
 
 def test_big_clock_on_a_large_terminal() -> None:

@@ -45,7 +45,7 @@ def test_one_then_zero_types_ten_and_the_prompt_says_how() -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, RoutineScreen)
-        assert app._pain_before == 10
+        assert app.pain_before == 10
 
     drive(app, body)
 

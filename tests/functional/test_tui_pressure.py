@@ -1,4 +1,5 @@
-"""The coach with a sensor, driven by the Pilot at 80x24.
+"""The coach with a sensor, driven by the Pilot: the full panel at 120x40, the one-row
+panel at 80x24.
 
 Most tests feed a real `SensorAttachment` (no port) with batches shaped like the link's,
 on a fake clock, so every word on screen is known. One test runs the real simulator on
@@ -27,7 +28,13 @@ from app.tui.app import HiphookApp
 from app.tui.screens.checkin import CheckInScreen
 from app.tui.screens.routine import RoutineScreen
 from app.tui.screens.summary import SummaryScreen, held_words
-from app.tui.widgets.pressure import PressurePanel, gauge_cells, link_words, pinned
+from app.tui.widgets.pressure import (
+    COMPACT_CELLS,
+    PressurePanel,
+    gauge_cells,
+    link_words,
+    pinned,
+)
 from tests.support.tui import TODAY, display_tick, drive, make_app, screen_text, settle, start_run
 
 RATE_HZ = 100
@@ -105,6 +112,9 @@ def panel_text(app: HiphookApp) -> str:
     return screen_text(app)
 
 
+FULL = (120, 40)
+
+
 def test_panel_words_cues_and_summary_through_a_judged_press() -> None:
     feed = Feed()
     app, clock = make_app(judged_routine(), cues="bell", sensor_factory=feed.make)
@@ -116,8 +126,6 @@ def test_panel_words_cues_and_summary_through_a_judged_press() -> None:
         assert "sensor: connecting" in text and "NO READING" in text
         assert "uncalibrated band 60–450 N" in text
         assert "no press yet" in text
-        clock_rows = app.screen.query_one("#clock").size.height
-        assert clock_rows >= 5, "the block digits still fit beside the panel at 80x24"
 
         feed.status("connected")
         await feed.hold(pilot, clock, 3.0, 0.0)  # getting into position: the tool is empty
@@ -171,6 +179,33 @@ def test_panel_words_cues_and_summary_through_a_judged_press() -> None:
         assert "Sensor: 0 of 1 presses confirmed as held." in text
         line = next(ln for ln in text.splitlines() if "Press" in ln and "2." in ln)
         assert "partial" in line and "held 0:08 (8" in line, line
+
+    drive(app, body, FULL)
+
+
+def test_at_80x24_the_panel_is_one_row_and_the_digits_keep_ten_rows() -> None:
+    """Readable from the floor: the panel folds to the gauge's row, which still says the
+    force, what to do, the time held, and what is wrong with the link."""
+    feed = Feed()
+    app, clock = make_app(judged_routine(), sensor_factory=feed.make)
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot)
+        feed.status("connected")
+        await feed.hold(pilot, clock, 3.0, 0.0)
+        await feed.hold(pilot, clock, 4.0, 150.0)
+        await display_tick(pilot)
+        panel = screen.query_one(PressurePanel)
+        assert panel.size.height == 1 and screen.big.size.height >= 10
+        lines = screen_text(app).splitlines()
+        assert sum(1 for ln in lines if ln.startswith(" " * 14 + "████")) == 10  # "0:04"
+        row = next(ln for ln in panel_text(app).splitlines() if "150 N" in ln)
+        assert "HELD" in row and "held 3 of 10 s" in row, row
+        assert "[" + gauge_cells(150.0, feed.att.coach.band, COMPACT_CELLS) + "]" in row
+        feed.status("lost", LOST_MESSAGE)
+        await display_tick(pilot)
+        row = next(ln for ln in panel_text(app).splitlines() if "-- N" in ln)
+        assert "NO READING" in row and "sensor lost — reconnecting" in row, row
 
     drive(app, body)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
+import html
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rich.console import Console
 from textual.pilot import Pilot
 
 from app.core.clock import FakeClock
@@ -42,9 +42,13 @@ def make_app(
     return app, clock
 
 
-def drive(app: HiphookApp, body: Callable[[Pilot[int]], Awaitable[None]]) -> None:
+def drive(
+    app: HiphookApp,
+    body: Callable[[Pilot[int]], Awaitable[None]],
+    size: tuple[int, int] = SIZE,
+) -> None:
     async def main() -> None:
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=size) as pilot:
             await settle(pilot)
             await body(pilot)
 
@@ -65,23 +69,28 @@ async def display_tick(pilot: Pilot[int]) -> None:
     await settle(pilot)
 
 
+# Rich's SVG export places each run of text at x = column * 12.2 (its 0.61 font aspect on
+# 20 px rows) on the row named by its clip path.
+_CHAR_W = 20 * 0.61
+_TEXT = re.compile(
+    r'<text [^>]*?x="([\d.]+)"[^>]*?clip-path="url\(#[\w-]+-line-(\d+)\)"[^>]*>([^<]*)</text>'
+)
+
+
 def screen_text(app: HiphookApp) -> str:
-    """The screen as plain text, trailing spaces removed (what a snapshot compares)."""
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        file=io.StringIO(),
-        force_terminal=True,
-        color_system="truecolor",
-        record=True,
-        legacy_windows=False,
-        safe_box=False,
-    )
-    console.print(
-        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    )
-    return "\n".join(line.rstrip() for line in console.export_text().splitlines())
+    """The screen as plain text, trailing spaces removed (what a snapshot compares).
+
+    Read from `App.export_screenshot()`, Textual's public SVG of the whole screen (the
+    screens beneath a dialog included), by putting each run of text back at its column.
+    """
+    rows: dict[int, list[str]] = {}
+    for x, line, text in _TEXT.findall(app.export_screenshot()):
+        row = rows.setdefault(int(line), [])
+        col = round(float(x) / _CHAR_W)
+        plain = html.unescape(text).replace("\xa0", " ")
+        row.extend(" " * (col + len(plain) - len(row)))
+        row[col : col + len(plain)] = plain
+    return "\n".join("".join(rows.get(n, [])).rstrip() for n in range(app.size.height))
 
 
 def routine_screen(app: HiphookApp) -> RoutineScreen:

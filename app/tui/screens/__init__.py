@@ -1,1 +1,1 @@
-"""The coach's screens; each owns its keys and behaviour, and posts messages for the flow."""
+"""The coach's screens: each owns its keys and behaviour and hands back its answer."""

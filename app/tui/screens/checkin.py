@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.markup import escape
@@ -14,7 +15,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from app.core.routine import Routine
-from app.tui.messages import CheckInCancelled, CheckInDone
 from app.tui.widgets import PainScale
 from app.tui.widgets.pain import TYPING_HINT
 
@@ -43,7 +43,16 @@ def pain_line(pain: int | None, unanswered: str) -> str:
     return f"Your answer: {pain} out of 10" + (f"\n\n{HIGH_PAIN_NOTE}" if pain >= HIGH_PAIN else "")
 
 
-class CheckInScreen(Screen[None]):
+@dataclass(frozen=True)
+class CheckInAnswer:
+    """The check-in's answer: the pain 0-10, or None when it was skipped."""
+
+    pain: int | None
+
+
+class CheckInScreen(Screen[CheckInAnswer | None]):
+    """Hands back a `CheckInAnswer` (start the run), or None (back to Home)."""
+
     pain: reactive[int | None] = reactive(None)  # the answer; None until one is given
 
     CSS_PATH = Path(__file__).with_name("checkin.tcss")  # absolute: subclasses elsewhere
@@ -82,10 +91,10 @@ class CheckInScreen(Screen[None]):
         self.pain = message.value
 
     def action_start(self) -> None:
-        self.post_message(CheckInDone(self.pain))
+        self.dismiss(CheckInAnswer(self.pain))
 
     def action_skip(self) -> None:
-        self.post_message(CheckInDone(None))
+        self.dismiss(CheckInAnswer(None))
 
     def action_cancel(self) -> None:
-        self.post_message(CheckInCancelled())
+        self.dismiss(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
@@ -22,7 +23,6 @@ from app.runner import format_clock
 from app.session import RunOptions, prepare_routine, remembered_routine
 from app.settings import Settings
 from app.tui.homedata import HomeData, HomeLoader, safe_load
-from app.tui.messages import HomeLoaded, StartRequested
 from app.tui.screens.picker import RoutinePicker, recent_after, shown_path
 from app.tui.widgets.sensor_choice import SensorChoice, default_probe
 
@@ -112,6 +112,18 @@ def home_lines(
 
 
 class HomeScreen(Screen[None]):
+    class StartRequested(Message):
+        """A routine was resolved for a side: the app runs the check-in, then the run."""
+
+        def __init__(
+            self, routine: Routine, side: str | None, *, sensor: str | None = None
+        ) -> None:
+            """`sensor`: Home's choice, for this run instead of the options' (None: those)."""
+            super().__init__()
+            self.routine = routine
+            self.side = side
+            self.sensor = sensor
+
     CSS_PATH = Path(__file__).with_name("home.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
         Binding("enter", "start", "Start", tooltip="start the routine (the check-in first)"),
@@ -178,6 +190,9 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.show()
+
+    def on_screen_resume(self) -> None:
+        """Shown (first, or again after a run): read the log afresh."""
         self.load_history()
         self.read_choice()
         self.load_progress()
@@ -285,7 +300,7 @@ class HomeScreen(Screen[None]):
             return
         self._save()
         self.post_message(
-            StartRequested(routine, side, sensor=self.query_one(SensorChoice).run_spec)
+            self.StartRequested(routine, side, sensor=self.query_one(SensorChoice).run_spec)
         )
 
     @on(Button.Pressed, "#start")

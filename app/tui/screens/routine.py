@@ -1,10 +1,13 @@
-"""The routine screen: big time left, what to do now, what comes next.
+"""The routine screen: in big blocks the time left (or the phase and rep of a hold, or
+what to do at the lever), then what to do now and what comes next.
 
 It renders `runner.engine.view()`; it keeps no time of its own. A 10 Hz display timer and
-every runner event trigger a render, and each widget repaints only when its text changes,
-so a press step costs almost nothing while it waits. With a sensor attached, a pressure
-panel joins in: it draws the sensor's immutable snapshot on the same timer, and the
-coach's events (slipped, held again, the verdict) redraw it at once.
+every runner event trigger a render; each widget holds its content in reactive
+attributes, so it repaints only when its text changes and a press step costs almost
+nothing while it waits. With a sensor attached, a pressure panel joins in: it draws the
+sensor's immutable snapshot on the same timer, and the coach's events (slipped, held
+again, the verdict) redraw it at once. The screen runs the session in a worker and,
+when the run is over, hands back its record with `dismiss`.
 """
 
 from __future__ import annotations
@@ -15,19 +18,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from app.core.coach import CoachEvent
-from app.core.engine import HOLD_REASON, Event, EventKind, State, View
+from app.core.engine import HOLD_REASON, Event, RunRecord, State, View
 from app.core.routine import StepKind
 from app.runner import STOPPED, SessionRunner, format_clock, format_duration
-from app.tui.messages import RunEnded
-from app.tui.widgets import BigClock, TextBar
+from app.tui.widgets import BigClock, TextBar, TextLine
 from app.tui.widgets.pressure import PressurePanel
 from app.tui.widgets.status_line import StatusLine
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:  # not at run time: app.sensor loads pyserial
     from app.sensor.attachment import PressureSnapshot
 
 DISPLAY_HZ = 10
+COMPACT_BELOW = 32  # rows: on a smaller terminal the sensor panel folds
 
 
 class PressureFeed(Protocol):
@@ -71,6 +74,22 @@ def phase_words(view: View) -> str:
     return "Get set"
 
 
+def big_text(view: View) -> str:
+    """What the big blocks say: from the floor, the thing to act on.
+
+    In holds and raises that is the phase and the rep ("PUSH 3"); at an action step,
+    the action ("LEVER"); otherwise the time left in the step.
+    """
+    step = view.step
+    if step is None:
+        return format_clock(0)
+    if step.kind is StepKind.ACTION:
+        return step.name.upper()
+    if step.kind in (StepKind.HOLDS, StepKind.REPS) and view.rep is not None and view.phase:
+        return f"{view.phase.upper()} {view.rep}"
+    return format_clock(view.step_remaining_s)
+
+
 def mood(view: View) -> str:
     """What the phase line stresses: effort, a pause or a wait (shown reversed, not coloured)."""
     if view.state is State.PAUSED:
@@ -85,12 +104,8 @@ def mood(view: View) -> str:
 STOP_WORDS = "stop the routine (asks first: y or Enter stops, the run so far is kept)"
 
 
-class RoutineScreen(Screen[None]):
-    # absolute paths: subclasses may live elsewhere
-    CSS_PATH = [
-        Path(__file__).with_name("routine.tcss"),
-        Path(__file__).parent.parent / "widgets" / "pressure.tcss",
-    ]
+class RoutineScreen(Screen[RunRecord]):
+    CSS_PATH = Path(__file__).with_name("routine.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
         Binding("space", "pause", "Pause/Go on", tooltip="pause, and go on again"),
         Binding("n", "skip", "Skip", tooltip="skip this step"),
@@ -120,28 +135,34 @@ class RoutineScreen(Screen[None]):
         self.runner = runner
         self.pressure = pressure
         self.ready = ready
-        self.renders = 0  # how many renders changed something (the benchmark reads it)
-        self._shown: dict[str, object] = {}
-        self._ended = False
-        self._closing = False
         self.mood = ""
         self.panel: PressurePanel | None = None
-        self._step_index = 0
+        self._closing = False
 
     def compose(self) -> ComposeResult:
+        # Made here, not in __init__, so a recompose (the benchmark's baseline) gets new ones.
+        self.where = TextLine(id="where")
+        self.heading = TextLine(id="title")
+        self.big = BigClock(id="clock")
+        self.phase = TextLine(id="phase")
+        self.instruction = TextLine(id="instruction")
+        self.step_bar = TextBar("Step   ", id="step-bar")
+        self.routine_bar = TextBar("Routine", id="routine-bar")
+        self.next_line = TextLine(id="next")
+        self.howto = TextLine(id="howto")
         with Vertical(id="body"):
-            yield Static(id="where")
-            yield Static(id="title")
-            yield BigClock(id="clock")
-            yield Static(id="phase")
-            yield Static(id="instruction")
+            yield self.where
+            yield self.heading
+            yield self.big
+            yield self.phase
+            yield self.instruction
             if self.pressure is not None:
                 self.panel = PressurePanel(display_hz=DISPLAY_HZ, id="pressure")
                 yield self.panel
-            yield TextBar("Step   ", id="step-bar")
-            yield TextBar("Routine", id="routine-bar")
-            yield Static(id="next")
-            yield Static(id="howto")
+            yield self.step_bar
+            yield self.routine_bar
+            yield self.next_line
+            yield self.howto
         yield StatusLine(id="status")  # its own row, below the clock and the panel
         yield Footer()
 
@@ -153,10 +174,23 @@ class RoutineScreen(Screen[None]):
         self.run_worker(self._run(), name="session", exclusive=True)
         self.render_view()
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Below COMPACT_BELOW rows the sensor panel folds to one row and two margins go,
+        so the big blocks keep ten rows at 80x24 with a sensor as without one."""
+        if self.panel is not None:
+            compact = event.size.height < COMPACT_BELOW
+            self.set_class(compact, "-compact")
+            self.panel.compact = compact
+
     async def _run(self) -> None:
+        """The session, then its record handed back (a dialog over the screen closes)."""
         if self.ready is not None:
             await asyncio.to_thread(self.ready)
-        await self.runner.run()
+        record = await self.runner.run()
+        while self.app.screen is not self and self in self.app.screen_stack:
+            await self.app.pop_screen()  # help or the quit question, left open
+        if self.app.screen is self:
+            self.dismiss(record)
 
     def on_unmount(self) -> None:
         self._closing = True  # the widgets are going: nothing more to draw
@@ -169,92 +203,52 @@ class RoutineScreen(Screen[None]):
     def on_runner_event(self, event: Event) -> None:
         """Runner events arrive on the event loop; show the boundary at once."""
         self.render_view()
-        if event.kind in (EventKind.FINISHED, EventKind.ABORTED) and not self._ended:
-            self._ended = True
-            self.post_message(RunEnded(self.runner.record))
 
     def on_coach_event(self, event: CoachEvent) -> None:
         """A slip, a recovery or a verdict shows now, not on the next display tick."""
         self.render_view()
 
     def display_tick(self) -> None:
-        """The display timer: the pressure trend takes one sample, then everything redraws.
-
-        The step is the one last drawn: every step change is drawn at once (runner event).
-        """
+        """The display timer: the pressure trend takes one sample, then everything redraws."""
         if self.panel is not None and self.pressure is not None and not self._closing:
             self.panel.sample(self.pressure.snapshot(self.runner.engine.t()))
         self.render_view()
 
-    def _put(self, key: str, value: object) -> bool:
-        if self._shown.get(key) == value:
-            return False
-        self._shown[key] = value
-        return True
-
     def render_view(self) -> None:
-        """Draw the engine's view; touch only widgets whose content changed."""
+        """Draw the engine's view; a widget given what it already shows does nothing."""
         if self._closing or not self.is_mounted:
             return
         v = self.runner.engine.view()
         routine = self.runner.routine
         step = v.step
         n = len(routine.steps)
-        changed = False
-        where = f"Step {min(v.step_index + 1, n)} of {n} · {routine.title}"
-        if self._put("where", where):
-            self.query_one("#where", Static).update(where, layout=False)
-            changed = True
-        title = step.title() if step else "Well done"
-        if self._put("title", title):
-            self.query_one("#title", Static).update(title, layout=False)
-            changed = True
-        waiting = step is not None and step.kind is StepKind.ACTION
-        digits = "-:--" if waiting else format_clock(v.step_remaining_s)
-        if self._put("digits", digits):
-            self.query_one("#clock", BigClock).update(digits)
-            changed = True
-        # Emphasis goes in the content, not in a CSS class: a class change restyles the
-        # screen and costs a frame or two at the very moment a boundary should show.
-        phase, self.mood = phase_words(v), mood(v)
-        if self._put("phase", (phase, self.mood)):
-            text = Text(phase, style="reverse" if self.mood else "")
-            self.query_one("#phase", Static).update(text, layout=False)
-            changed = True
+        self.where.text = f"Step {min(v.step_index + 1, n)} of {n} · {routine.title}"
+        self.heading.text = step.title() if step else "Well done"
+        self.big.value = big_text(v)
+        self.mood = mood(v)
+        self.phase.text = phase_words(v)
+        self.phase.emphasis = bool(self.mood)
         instruction = step.instruction if step else ""
         if v.state is State.PAUSED and v.pause_reason not in ("", "paused", HOLD_REASON):
             instruction = f"Paused: {v.pause_reason}."  # e.g. the computer was asleep
-        if self._put("instruction", instruction):
-            self.query_one("#instruction", Static).update(instruction, layout=False)
-            changed = True
-        if waiting or step is None:
-            self.query_one("#step-bar", TextBar).set(
-                0.0 if step else 1.0, "waiting for you" if step else "done"
-            )
+        self.instruction.text = instruction
+        if step is None or step.kind is StepKind.ACTION:
+            self.step_bar.set(0.0 if step else 1.0, "waiting for you" if step else "done")
         else:
             planned = v.step_planned_s or 1.0
             done_s = planned - v.step_remaining_s
-            self.query_one("#step-bar", TextBar).set(
+            self.step_bar.set(
                 done_s / planned, f"{format_duration(done_s)} of {format_clock(planned)}"
             )
         total = v.total_planned_s or 1.0
-        self.query_one("#routine-bar", TextBar).set(
+        self.routine_bar.set(
             1 - v.total_remaining_s / total, f"{format_clock(v.total_remaining_s)} left"
         )
-        nxt = f"Next: {v.next_step.title()}" if v.next_step else "Next: the summary"
-        if self._put("next", nxt):
-            self.query_one("#next", Static).update(nxt, layout=False)
-            changed = True
+        self.next_line.text = f"Next: {v.next_step.title()}" if v.next_step else "Next: the summary"
         howto = " ".join((step.howto or step.instruction).split()) if step else ""
-        if self._put("howto", howto):
-            self.query_one("#howto", Static).update(f"How to: {howto}", layout=False)
-            changed = True
-        self._step_index = v.step_index
+        self.howto.text = f"How to: {howto}"
         if self.panel is not None and self.pressure is not None:
-            now = self.runner.engine.t()
-            self.panel.show(self.pressure.snapshot(now))
-        if changed:
-            self.renders += 1
+            self.panel.show(self.pressure.snapshot(self.runner.engine.t()))
 
     # ------------------------------------------------------------------ controls
     def action_pause(self) -> None:

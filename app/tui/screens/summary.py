@@ -6,8 +6,10 @@ and how long it was really held.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.markup import escape
@@ -23,7 +25,6 @@ from app.core.pressure import Verdict, VerdictKind
 from app.core.routine import Routine
 from app.runner import format_clock, format_duration
 from app.tui.homedata import HomeLoader, safe_load
-from app.tui.messages import HomeLoaded, SummaryClosed
 from app.tui.screens.checkin import HIGH_PAIN, digit_bindings
 from app.tui.widgets import PainScale
 from app.tui.widgets.note_input import NoteInput
@@ -100,7 +101,14 @@ def totals_line(record: RunRecord) -> str:
     return line
 
 
-class SummaryScreen(Screen[None]):
+@dataclass(frozen=True)
+class AfterRun:
+    """What the summary hands back when it is closed."""
+
+    pain_after: int | None
+
+
+class SummaryScreen(Screen[AfterRun]):
     CSS_PATH = Path(__file__).with_name("summary.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
         *digit_bindings("Pain now"),
@@ -160,13 +168,11 @@ class SummaryScreen(Screen[None]):
         self._show()
         self.load_streak()
 
-    @work(thread=True, exclusive=True, group="summary-data")
-    def load_streak(self) -> None:
-        self.post_message(HomeLoaded(safe_load(self.loader, self.today, self.store_url)))
-
-    @on(HomeLoaded)
-    def _loaded(self, message: HomeLoaded) -> None:
-        self.streak = message.data.streak_days
+    @work(exclusive=True, group="summary-data")
+    async def load_streak(self) -> None:
+        """The streak, read on a thread: a real log imports the database layer."""
+        data = await asyncio.to_thread(safe_load, self.loader, self.today, self.store_url)
+        self.streak = data.streak_days
         self._show()
 
     def _show(self) -> None:
@@ -197,4 +203,4 @@ class SummaryScreen(Screen[None]):
         self.action_pain(message.value)
 
     def action_close(self) -> None:
-        self.post_message(SummaryClosed(self.pain_after))
+        self.dismiss(AfterRun(self.pain_after))

@@ -17,15 +17,18 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from app.core.pressure import Band, Verdict, VerdictKind, Zone
+from app.tui.widgets.line import TextLine
 
 if TYPE_CHECKING:  # not at run time: app.sensor loads pyserial
     from app.sensor.attachment import PressureSnapshot as Snapshot
 
 GAUGE_CELLS = 36  # inside the brackets; the trend below is as wide, so they line up
+COMPACT_CELLS = 24  # the one-row panel leaves room for the time held
 LABEL = 9  # "Force    " and "Last 10 s" take the same width
 HISTORY_S = 10.0
 FILLED, IN_BAND, OUTSIDE, EDGE = "█", "░", "·", "|"
@@ -134,33 +137,93 @@ def pinned(cells: Sequence[float], top: float) -> list[float]:
 
 
 class ForceGauge(Widget):
-    """One row: `Force    [██|████░░░░|···]   155 N  HELD`."""
+    """One row: `Force    [██|████░░░░|···]   155 N  HELD`, then `tail` (compact panel)."""
 
+    DEFAULT_CSS = """
+    ForceGauge {
+        height: 1;
+        width: 1fr;
+    }
+    ForceGauge > .gauge--held {
+        color: $success;
+    }
+    ForceGauge > .gauge--out {
+        color: $warning;
+    }
+    ForceGauge > .gauge--over {
+        color: $error;
+    }
+    ForceGauge > .gauge--words {
+        text-style: bold;
+    }
+    """
     COMPONENT_CLASSES = {"gauge--held", "gauge--out", "gauge--over", "gauge--words"}
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.state: tuple[str, str, str, str] = ("", "", "", "out")
+    cells: reactive[str] = reactive("")
+    force: reactive[str] = reactive("")
+    words: reactive[str] = reactive("")
+    zone: reactive[str] = reactive("out")
+    tail: reactive[str] = reactive("")
+    label: reactive[str] = reactive("Force")
 
     def set(self, cells: str, force: str, words: str, zone: str) -> None:
-        state = (cells, force, words, zone)
-        if state != self.state:
-            self.state = state
-            self.refresh()
+        self.cells, self.force, self.words, self.zone = cells, force, words, zone
 
     def render(self) -> Text:
-        cells, force, words, zone = self.state
-        fill = self.get_component_rich_style(f"gauge--{zone}")
-        text = Text("Force".ljust(LABEL) + "[", no_wrap=True)
-        for ch in cells:
+        fill = self.get_component_rich_style(f"gauge--{self.zone}")
+        text = Text(self.label.ljust(LABEL) if self.label else "", no_wrap=True)
+        text.append("[")
+        for ch in self.cells:
             text.append(ch, fill if ch == FILLED else "")
-        text.append(f"] {force:>6}  ")
-        text.append(words, self.get_component_rich_style("gauge--words"))
+        text.append(f"] {self.force:>6}  ")
+        text.append(self.words, self.get_component_rich_style("gauge--words"))
+        if self.tail:
+            text.append(f"  {self.tail}")
         return text
 
 
 class PressurePanel(Vertical):
-    """The live gauge, the last ten seconds, time under pressure and the link's state."""
+    """The live gauge, the last ten seconds, time under pressure and the link's state.
+
+    `compact` folds it into the gauge's one row (force, words, then time held or the
+    link's trouble), leaving the rows to the big digits on a small terminal.
+    """
+
+    DEFAULT_CSS = """
+    PressurePanel {
+        height: auto;
+    }
+    PressurePanel #trend-row, PressurePanel #held-row {
+        height: 1;
+    }
+    PressurePanel.-compact #trend-row, PressurePanel.-compact #held-row {
+        display: none;
+    }
+    PressurePanel #trend-label {
+        width: 10;
+        color: $text-muted;
+    }
+    /* As wide as the gauge's cells, so the trend sits right under them. */
+    PressurePanel #trend {
+        width: 36;
+        height: 1;
+    }
+    PressurePanel #band {
+        width: 1fr;
+        padding-left: 2;
+        color: $text-muted;
+    }
+    PressurePanel #held {
+        width: 1fr;
+    }
+    /* A fixed width: its words change while the rest of the screen must not move. */
+    PressurePanel #link {
+        width: 44;
+        text-align: right;
+    }
+    """
+
+    compact: reactive[bool] = reactive(False)
 
     def __init__(self, *, display_hz: float = 10.0, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -170,17 +233,22 @@ class PressurePanel(Vertical):
         self.history: deque[float] = deque([0.0] * GAUGE_CELLS, maxlen=GAUGE_CELLS)
         self._cell: list[float] = []
         self._press: tuple[int, int, float] = (0, 0, 0.0)  # key, samples, sum last seen
-        self._shown: dict[str, object] = {}
+        self._last: Snapshot | None = None
 
     def compose(self) -> ComposeResult:
         yield ForceGauge(id="gauge")
         with Horizontal(id="trend-row"):
             yield Static("Last 10 s".ljust(LABEL + 1), id="trend-label")
             yield Sparkline([], summary_function=_bar, id="trend")
-            yield Static(id="band")
+            yield TextLine(id="band")
         with Horizontal(id="held-row"):
-            yield Static(id="held")
-            yield Static(id="link")
+            yield TextLine(id="held")
+            yield TextLine(id="link")
+
+    def watch_compact(self, compact: bool) -> None:
+        self.set_class(compact, "-compact")
+        if self._last is not None:
+            self.show(self._last)
 
     def sample(self, snap: Snapshot) -> None:
         """One display tick: note the force since the last tick.
@@ -204,28 +272,23 @@ class PressurePanel(Vertical):
             self._cell.clear()
 
     def show(self, snap: Snapshot) -> None:
-        """Draw one snapshot; only what changed is touched."""
+        """Draw one snapshot; widgets given what they already show do not repaint."""
         if not self.is_mounted:
             return
+        self._last = snap
         band = snap.band
         connected = snap.connected
         zone = snap.zone.value if snap.zone is not None and connected else "out"
         force = f"{round(snap.force_n)} N" if connected else "-- N"  # never "-0 N"
-        bar = gauge_cells(snap.force_n if connected else None, band)
-        self.query_one(ForceGauge).set(bar, force, zone_words(snap), zone)
-        cells = list(self.history)
-        if self._put("trend", cells):
-            self.query_one(Sparkline).data = pinned(cells, trend_top(cells, band))
-        for key, text in (
-            ("band", band_words(band)),
-            ("held", held_words(snap)),
-            ("link", link_words(snap.link)),
-        ):
-            if self._put(key, text):
-                self.query_one(f"#{key}", Static).update(text, layout=False)
-
-    def _put(self, key: str, value: object) -> bool:
-        if self._shown.get(key) == value:
-            return False
-        self._shown[key] = value
-        return True
+        cells = COMPACT_CELLS if self.compact else GAUGE_CELLS
+        bar = gauge_cells(snap.force_n if connected else None, band, cells)
+        gauge = self.query_one(ForceGauge)
+        gauge.set(bar, force, zone_words(snap), zone)
+        gauge.label = "" if self.compact else "Force"
+        # Compact: after the words, the time held, or what is wrong with the link.
+        gauge.tail = (held_words(snap) if connected else link_words(snap.link)) * self.compact
+        history = list(self.history)
+        self.query_one(Sparkline).data = pinned(history, trend_top(history, band))
+        self.query_one("#band", TextLine).text = band_words(band)
+        self.query_one("#held", TextLine).text = held_words(snap)
+        self.query_one("#link", TextLine).text = link_words(snap.link)
