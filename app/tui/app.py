@@ -37,6 +37,7 @@ from app.runner import SessionRunner
 from app.session import RunOptions, SensorFactory, Session, SessionLog, assemble, demo_note
 from app.settings import Settings
 from app.tui.homedata import HomeLoader, no_history, session_log_loader
+from app.tui.screens.routine import RoutineScreen
 
 if TYPE_CHECKING:
     from app.core.engine import RunRecord
@@ -102,6 +103,10 @@ class HiphookApp(App[int]):
         self.session: Session | None = None
         self.outcomes: list[Outcome] = []
         self.pain_before: int | None = None  # the check-in's answer for the current run
+        # The current run's screen, which shows notices on its status line, and what
+        # was said before it existed (the time scale, the session's own notes).
+        self._run_screen: RoutineScreen | None = None
+        self._early_notices: list[tuple[str, str]] | None = None  # a list while starting
         self.reminders: Any = None
         self._pending_sensor: str | None = None  # Home's sensor choice for the next run
         self._sensor_noted = "\0"  # the sensor warning on the status line, if any
@@ -121,8 +126,11 @@ class HiphookApp(App[int]):
     def on_mount(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
-        for text in self.start_notes:
-            self.notify(text)
+        if self.start_routine is not None:  # `hiphook run`: on the run's status line
+            self._early_notices = [(text, "info") for text in self.start_notes]
+        else:
+            for text in self.start_notes:
+                self.notify(text)
         if self.session_log is not None:
             self.session_log.listeners.append(self.log_notice)
             self.run_worker(self._open_log, thread=True, group="background")
@@ -189,15 +197,22 @@ class HiphookApp(App[int]):
             self._checked_in(routine, side, CheckInAnswer(None))
 
     def _checked_in(self, routine: Routine, side: str | None, answer: CheckInAnswer | None) -> None:
+        early, self._early_notices = self._early_notices or [], None
         if answer is None:  # backed out: nothing was started
+            for text, kind in early:
+                self._say(text, kind)
             self.go_home()
             return
         self.pain_before = answer.pain
+        self._early_notices = early  # what assembling the run says waits for its screen
         session = self.session = self.make_session(routine, side)
-        self.push_screen(
-            self.make_routine_screen(session),
-            functools.partial(self._run_over, routine, side, session),
-        )
+        screen = self.make_routine_screen(session)
+        early, self._early_notices = self._early_notices or [], None
+        if isinstance(screen, RoutineScreen):
+            self._run_screen = screen
+            for text, kind in early:
+                screen.notice(text, kind=kind)
+        self.push_screen(screen, functools.partial(self._run_over, routine, side, session))
 
     def _run_over(
         self, routine: Routine, side: str | None, session: Session, record: RunRecord | None
@@ -205,6 +220,7 @@ class HiphookApp(App[int]):
         from app.tui.screens.summary import SummaryScreen
 
         assert record is not None
+        self._run_screen = None  # notices are toasts again
         # On a thread: closing lets the last cue ("well done") finish, up to 3 s.
         self.run_worker(session.close, thread=True, group="close")
         summary = SummaryScreen(
@@ -260,8 +276,6 @@ class HiphookApp(App[int]):
 
     def make_routine_screen(self, session: Session) -> Screen[RunRecord]:
         """The screen for a run (the benchmark swaps in a naive one to compare)."""
-        from app.tui.screens.routine import RoutineScreen
-
         return RoutineScreen(
             session.runner,
             pressure=session.sensor,
@@ -275,33 +289,27 @@ class HiphookApp(App[int]):
         elif self._loop is not None:
             self._loop.call_soon_threadsafe(self.bell)
 
-    def say(self, text: str) -> None:
-        """A one-off note (e.g. a cue backend fell back) from any thread."""
+    def say(self, text: str, *, kind: str = "info") -> None:
+        """A one-off note (a cue backend fell back, the sensor is uncalibrated), from any
+        thread: during a run on the Routine screen's status line, which never covers the
+        clock or the pressure panel; outside a run as a toast."""
         if threading.get_ident() == self._thread:
-            self.notify(text, timeout=8)
-        elif self._loop is not None:
-            self._loop.call_soon_threadsafe(lambda: self.notify(text, timeout=8))
-
-    def log_notice(self, notice: LogNotice) -> None:
-        """The log's writer (its thread) says it waits or caught up: on the Routine
-        screen's status line, which never covers the clock; elsewhere as a note."""
-
-        def show() -> None:
-            from app.tui.widgets.status_line import StatusLine
-
-            lines = self.screen.query(StatusLine)
-            if lines:
-                lines.first().say(notice.text, kind=notice.kind)
-            else:
-                self.notify(
-                    notice.text, severity="warning" if notice.kind != "info" else "information"
-                )
-
-        if threading.get_ident() == self._thread:
-            show()
+            self._say(text, kind)
         elif self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: the app is gone
-                self._loop.call_soon_threadsafe(show)
+                self._loop.call_soon_threadsafe(self._say, text, kind)
+
+    def _say(self, text: str, kind: str) -> None:
+        if self._run_screen is not None:
+            self._run_screen.notice(text, kind=kind)
+        elif self._early_notices is not None:  # a run is starting: its screen shows them
+            self._early_notices.append((text, kind))
+        else:
+            self.notify(text, timeout=8, severity="information" if kind == "info" else "warning")
+
+    def log_notice(self, notice: LogNotice) -> None:
+        """The log's writer (its thread) says it waits or caught up."""
+        self.say(notice.text, kind=notice.kind)
 
     def sensor_note(self, text: str) -> None:
         """Why the sensor gives nothing (or that it answers now): a toast, and the

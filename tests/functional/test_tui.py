@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -630,3 +631,52 @@ def test_hiphook_run_goes_straight_into_the_routine() -> None:
         assert app.runner.engine.view().step_remaining_s == 25
 
     drive(app, body)
+
+
+# --------------------------------------------------------------------------- notices
+def test_notices_in_a_run_go_to_the_status_line_never_over_the_clock(monkeypatch: Any) -> None:
+    """The start's burst (here the time scale and a cue fallback) is shown in turn on the
+    status line, below the clock; no toast covers anything during the run. Outside a
+    run a notice is a toast again."""
+    from app.tui.widgets.status_line import StatusLine
+
+    said: list[str] = []
+    say = StatusLine.say
+
+    def spy(self: StatusLine, text: str, *, kind: str = "info") -> None:
+        said.append(text)
+        say(self, text, kind=kind)
+
+    monkeypatch.setattr(StatusLine, "say", spy)
+    scale = "Demo: the clock runs ×10; this run does not count."
+    fallback = "Cues: tones did not work (paplay: exit status 1); the terminal bell from now on."
+    app, clock = make_app(daily(), notes=[scale])
+
+    async def body(pilot: Pilot[int]) -> None:
+        screen = await start_run(pilot)
+        app.say(fallback)
+        await settle(pilot)
+        line = screen.query_one(StatusLine)
+
+        def status_row() -> str:
+            return screen_text(app).splitlines()[line.region.y]
+
+        assert line.region.height == 1 and not line.region.overlaps(screen.big.region)
+        assert screen.big.size.height >= 10, "ten rows of digits with a notice showing"
+        assert said[0] == scale  # shown first, on the status line
+        assert status_row().strip() in (scale, fallback[:76])
+        end = time.monotonic() + 30  # a bound for a hung timer, not a measure of one
+        while len(said) < 2 and time.monotonic() < end:
+            await pilot.pause(0.1)
+        assert said == [scale, fallback], said  # in turn; the last stays
+        await settle(pilot)
+        assert "the terminal bell from now" in status_row()
+        assert "×10" not in screen_text(app), "no toast repeats it anywhere"
+        await pilot.press("q", "y")
+        await settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        app.say("Outside a run: a toast.")
+        await settle(pilot)
+        assert "Outside a run: a toast." in screen_text(app)
+
+    drive(app, body, notifications=True)

@@ -46,9 +46,13 @@ def drive(
     app: HiphookApp,
     body: Callable[[Pilot[int]], Awaitable[None]],
     size: tuple[int, int] = SIZE,
+    *,
+    notifications: bool = False,
 ) -> None:
+    """Run `body` against the app; `notifications=True` draws toasts too."""
+
     async def main() -> None:
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=notifications) as pilot:
             await settle(pilot)
             await body(pilot)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -23,6 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from app.core.coach import CoachEvent
@@ -37,7 +39,8 @@ if TYPE_CHECKING:  # not at run time: app.sensor loads pyserial
     from app.sensor.attachment import PressureSnapshot
 
 DISPLAY_HZ = 10
-COMPACT_BELOW = 32  # rows: on a smaller terminal the sensor panel folds
+NOTICE_S = 4.0  # each notice of a burst shows this long before the next; the last stays
+COMPACT_BELOW = 32  # rows: on a smaller terminal margins go and the sensor panel folds
 
 
 class PressureFeed(Protocol):
@@ -138,6 +141,8 @@ class RoutineScreen(Screen[RunRecord]):
         self.mood = ""
         self.panel: PressurePanel | None = None
         self._closing = False
+        self._notices: deque[tuple[str, str]] = deque()
+        self._notice_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         # Made here, not in __init__, so a recompose (the benchmark's baseline) gets new ones.
@@ -173,13 +178,33 @@ class RoutineScreen(Screen[RunRecord]):
         self.set_interval(1 / DISPLAY_HZ, self.display_tick, name="display")
         self.run_worker(self._run(), name="session", exclusive=True)
         self.render_view()
+        self._next_notice()
+
+    # ------------------------------------------------------------------ notices
+    def notice(self, text: str, *, kind: str = "info") -> None:
+        """Say something on the status line, never over the clock. A burst at the start
+        (time scale, uncalibrated sensor, a cue fallback) is shown in turn, NOTICE_S
+        each (display timing only), and the last one stays until the next."""
+        self._notices.append((text, kind))
+        if self.is_mounted and self._notice_timer is None:
+            self._next_notice()
+
+    def _next_notice(self) -> None:
+        self._notice_timer = None
+        if not self._notices or self._closing:
+            return
+        text, kind = self._notices.popleft()
+        self.query_one(StatusLine).say(text, kind=kind)
+        if self._notices:
+            self._notice_timer = self.set_timer(NOTICE_S, self._next_notice)
 
     def on_resize(self, event: events.Resize) -> None:
-        """Below COMPACT_BELOW rows the sensor panel folds to one row and two margins go,
-        so the big blocks keep ten rows at 80x24 with a sensor as without one."""
+        """Below COMPACT_BELOW rows some margins go and the sensor panel folds to one row,
+        so the big blocks keep ten rows at 80x24, with a sensor and a notice showing."""
+        compact = event.size.height < COMPACT_BELOW
+        self.set_class(compact, "-compact")
+        self.set_class(self.panel is not None, "-sensor")
         if self.panel is not None:
-            compact = event.size.height < COMPACT_BELOW
-            self.set_class(compact, "-compact")
             self.panel.compact = compact
 
     async def _run(self) -> None:
