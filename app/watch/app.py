@@ -80,7 +80,7 @@ class WatchScreen(Screen[None]):
             if self._put(key, value):
                 self.query_one(f"#{key}", Static).update(value, layout=False)
         if self._put("clock", d.clock):
-            self.query_one("#clock", BigClock).update(d.clock)
+            self.query_one("#clock", BigClock).value = d.clock
         phase = d.phase_line
         if d.status == "ended":
             phase = f"{phase} · the run has ended"
@@ -101,7 +101,6 @@ class WatchApp(App[int]):
     """Follows the published run; `once` ends with it (or at once, with no run)."""
 
     CSS = CSS
-    CSS_PATH = [Path(__file__).parent.parent / "tui" / "widgets" / "widgets.tcss"]
     TITLE = "hiphook watch"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
