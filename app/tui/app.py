@@ -293,11 +293,12 @@ class HiphookApp(App[int]):
         """A one-off note (a cue backend fell back, the sensor is uncalibrated), from any
         thread: during a run on the Routine screen's status line, which never covers the
         clock or the pressure panel; outside a run as a toast."""
+        # Through the app's queue, so it runs in the app's context whoever calls.
         if threading.get_ident() == self._thread:
-            self._say(text, kind)
+            self.call_later(self._say, text, kind)
         elif self._loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: the app is gone
-                self._loop.call_soon_threadsafe(self._say, text, kind)
+                self._loop.call_soon_threadsafe(self.call_later, self._say, text, kind)
 
     def _say(self, text: str, kind: str) -> None:
         if self._run_screen is not None:
@@ -312,9 +313,8 @@ class HiphookApp(App[int]):
         self.say(notice.text, kind=notice.kind)
 
     def sensor_note(self, text: str) -> None:
-        """Why the sensor gives nothing (or that it answers now): a toast, and the
-        Routine screen's status line, where it stays until the sensor answers."""
-        self.say(text)
+        """Why the sensor gives nothing (or that it answers now): on the Routine screen's
+        status line (no toast during a run), where it stays until the sensor answers."""
         # Posted: this is called from a plain loop callback, outside the app's context.
         self.post_message(self.SensorNoted(text))
 

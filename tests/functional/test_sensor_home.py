@@ -149,7 +149,7 @@ def test_the_probe_runs_off_the_loop_and_home_paints_before_it_ends() -> None:
             return SensorChoice("/dev/x", probe=slow_probe, ports=lambda: ())
 
     app, _clock = make_app(None)
-    app.go_home = lambda: app._show(SlowHome(app.today, app.home_loader, app.options))  # type: ignore[method-assign]
+    app.go_home = lambda: app.push_screen(SlowHome(app.today, app.home_loader, app.options))  # type: ignore[method-assign]
 
     async def body(pilot: Pilot[int]) -> None:
         assert started.wait(5)

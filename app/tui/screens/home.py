@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
@@ -206,10 +205,17 @@ class HomeScreen(Screen[None]):
         self.choice = message.choice
         self.show()
 
+    class HomeLoaded(Message):
+        """The history loader finished (it runs in a thread after the first paint)."""
+
+        def __init__(self, data: HomeData) -> None:
+            super().__init__()
+            self.data = data
+
     @work(thread=True, exclusive=True, group="home-data")
     def load_history(self) -> None:
         """Off the event loop: a real log imports the database layer (~0.8 s)."""
-        self.post_message(HomeLoaded(safe_load(self.loader, self.today, self.store_url)))
+        self.post_message(self.HomeLoaded(safe_load(self.loader, self.today, self.store_url)))
 
     @work(thread=True, exclusive=True, group="home-progress")
     def load_progress(self) -> None:
