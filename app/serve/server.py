@@ -219,6 +219,12 @@ class WebViewer:
                 await self._reply(writer, 404, b"")
         except (ConnectionError, OSError):
             pass
+        except asyncio.CancelledError:
+            # Shutting down with a browser connected. Python 3.11's stream callback asks a
+            # cancelled handler for its exception and logs the CancelledError as an error
+            # (3.12 checks first), so the handler ends normally instead: the server is
+            # closing and nothing waits on this task.
+            return
         finally:
             writer.close()
 
