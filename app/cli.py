@@ -9,11 +9,19 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
+from app import completion, docs
 from app.core.engine import Event, EventKind, RunRecord
 from app.core.routine import SIDES, Routine, RoutineError, StepKind, builtin_names, load_routine
+from app.remind import cli as remind_cli
+from app.report import cli as report_cli
 from app.runner import format_clock
+from app.sensor import cli as sensor_cli
+from app.sensor.baud import add_port_options, resolve_baud
+from app.sensor.spec import parse_sensor_spec
+from app.serve import cli as serve_cli
 from app.session import (
     RunOptions,
     SessionLog,
@@ -23,8 +31,10 @@ from app.session import (
     remember_sound,
 )
 from app.settings import Settings
-from app.store.errors import EXIT_LOG_INCOMPLETE
+from app.store import cli as store_cli
+from app.store.errors import EXIT_LOG_INCOMPLETE, StoreError
 from app.store.stats import DAY_RULE
+from app.watch import cli as watch_cli
 
 if TYPE_CHECKING:
     from app.serve.server import ServeThread
@@ -189,8 +199,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         notes.append(problem)
     plain = args.plain or args.json  # a full screen finds --baud auto on the reader thread
     if plain and options.baud is None and options.sensor not in ("none", "sim"):
-        from app.sensor.baud import resolve_baud
-
         found = resolve_baud(options.sensor, None, "hiphook run", sys.stderr)
         if found is None:
             return EXIT_FAILED
@@ -210,10 +218,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _start_serving(args: argparse.Namespace) -> ServeThread | None:
     """`--serve`: the URL and QR code first (on stderr under --json, which is for a
     program); before a full screen, a moment to scan it."""
-    from app.serve.cli import start_for_run
-
     full_screen = not args.plain and not args.json
-    thread = start_for_run(args, sys.stderr if args.json else sys.stdout)
+    thread = serve_cli.start_for_run(args, sys.stderr if args.json else sys.stdout)
     if thread is not None and full_screen and sys.stdin.isatty():
         try:
             input("Scan the code with your phone, then press Enter to start. ")
@@ -231,8 +237,7 @@ def _run_plain(
     *,
     json_mode: bool,
 ) -> int:
-    from app.plain import KEYS_HELP, run_plain
-    from app.store.errors import StoreError
+    from app.plain import KEYS_HELP, run_plain  # lazy: plain mode only (the TUI never needs it)
 
     if (demo := demo_note(options)) is not None:
         notes.append(demo)
@@ -294,7 +299,7 @@ def _run_tui(
     options: RunOptions, routine: Routine | None, side: str | None, notes: Sequence[str] = ()
 ) -> int:
     try:
-        from app.tui.app import run_tui
+        from app.tui.app import run_tui  # lazy: Textual costs ~0.2 s, for the full screen only
     except ImportError as exc:
         _err(f"the full-screen coach is not available ({exc}); use: hiphook run --plain")
         return EXIT_FAILED
@@ -306,8 +311,6 @@ def cmd_home(args: argparse.Namespace) -> int:
     settings = Settings.load()
     chosen = getattr(args, "home_sensor", None)
     if chosen is not None:
-        from app.sensor.spec import parse_sensor_spec
-
         try:
             spec = parse_sensor_spec(chosen).value
         except ValueError as exc:
@@ -324,12 +327,29 @@ def cmd_home(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- parser
 def package_version() -> str:
     """The installed distribution's version (pyproject's), so it is never kept twice."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
-        return version(DIST_NAME)
-    except PackageNotFoundError:  # run from a source tree that was never installed
+        return metadata.version(DIST_NAME)
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, looked up only when asked: reading the package metadata costs every
+    other command start-up time, so argparse's own action (a string made at build) is not
+    used."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(f"{parser.prog} {package_version()}")
+        parser.exit()
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -401,10 +421,6 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 def _add_port_options(p: argparse.ArgumentParser) -> None:
     """`--baud` and `--diy-scale`, as every sensor command has them."""
-    try:
-        from app.sensor.baud import add_port_options
-    except ImportError:  # no pyserial: no sensor options either
-        return
     add_port_options(p)
 
 
@@ -415,9 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run with no command to open the coach.",
         epilog=f"{DAY_RULE} The documentation comes with it: hiphook docs.",
     )
-    parser.add_argument(
-        "-V", "--version", action="version", version=f"%(prog)s {package_version()}"
-    )
+    parser.add_argument("-V", "--version", action=_VersionAction)
     parser.add_argument(
         "--sensor",
         dest="home_sensor",
@@ -443,9 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also show the run in a browser, at a URL printed with a QR code (docs/watch.md)",
     )
-    from app.serve.cli import add_serve_options
-
-    add_serve_options(run)
+    serve_cli.add_serve_options(run)
     run.set_defaults(func=cmd_run)
 
     routine = sub.add_parser("routine", help="look at routines")
@@ -457,21 +469,18 @@ def build_parser() -> argparse.ArgumentParser:
     lst = rsub.add_parser("list", help="the built-in routines")
     lst.set_defaults(func=cmd_routine_list)
 
-    for module in (
-        "app.sensor.cli",
-        "app.store.cli",
-        "app.remind.cli",
-        "app.report.cli",
-        "app.docs",
-        "app.completion",
-        "app.watch.cli",
-        "app.serve.cli",
-    ):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ImportError:
-            continue
-        mod.register(sub)
+    commands = (
+        sensor_cli,
+        store_cli,
+        remind_cli,
+        report_cli,
+        docs,
+        completion,
+        watch_cli,
+        serve_cli,
+    )
+    for command in commands:
+        command.register(sub)
     return parser
 
 
@@ -489,9 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for Tab candidates (app/completion.py)
-        from app.completion import complete  # lazy: only a Tab press needs it
-
-        complete(parser)
+        completion.complete(parser)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:  # `hiphook` alone opens the coach's Home screen

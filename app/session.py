@@ -259,12 +259,12 @@ class SessionLog:
         try:
             if not self.options.logs:
                 return
-            from app.store import open_store
+            from app.store import open_store  # lazy: SQLAlchemy (~1 s) only for a logged run
 
             self.store = open_store(self.options.db)
             for rec in self.store.recover_interrupted():
                 note(recovered_note(rec))
-            from app.store.writer import LogWriter, find_recovery_files
+            from app.store.writer import LogWriter, find_recovery_files  # lazy: as open_store
 
             for path in find_recovery_files(self.options.db):
                 note(
@@ -287,7 +287,7 @@ class SessionLog:
         self._ready.wait(wait_s)
         if self.store is None:
             return None
-        from app.store.recorder import SessionRecorder
+        from app.store.recorder import SessionRecorder  # lazy: as open_store
 
         used = sensor if sensor is not None else self.options.sensor
         spec = None if used in (None, "none") else str(used)
@@ -315,19 +315,18 @@ def make_sensor(
         if options.hold_only:
             notes.append("--hold-only needs a sensor; presses are timed as usual.")
         return None
-    from app.sensor.attachment import SensorAttachment
-    from app.sensor.spec import parse_sensor_spec
+    # lazy: pyserial and the link (~80 ms), for a run with a sensor only
+    from app.sensor.attachment import SensorAttachment  # lazy: see above
+    from app.sensor.spec import open_error_message, parse_sensor_spec  # lazy: as above
 
     spec = parse_sensor_spec(str(options.sensor)).value  # ValueError: what was expected
     if spec == "none":
         return None
     if spec.startswith("/") and not os.path.exists(spec):
-        from app.sensor.spec import open_error_message
-
         missing = FileNotFoundError(2, "No such file or directory", spec)
         raise ValueError(open_error_message(spec, missing))
     if spec == "auto":
-        from app.sensor import find_auto
+        from app.sensor import find_auto  # lazy: as SensorAttachment
 
         found = find_auto()
         if found is None:
@@ -494,7 +493,7 @@ def assemble(
     runner.subscribe(session.keep_verdicts)
     mode = options.cue_mode(settings, quiet=quiet)
     if mode != "none":
-        from app.cues import attach_cues
+        from app.cues import attach_cues  # lazy: NumPy and the sound stack (~70 ms), with cues only
 
         pacing, volume, voice = options.sound(settings)
         session.player = attach_cues(
@@ -513,7 +512,7 @@ def assemble(
         runner.subscribe(session.sensor.announce)
         session.sensor.on_problem = note  # a port that will not open is said at the start
     if publish:
-        from app.publish import Publisher
+        from app.publish import Publisher  # lazy: sockets and threads, for a published run only
 
         session.publisher = Publisher(runner, time_scale=options.time_scale)
     return session

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_config_dir
+
 from app.core.pressure import DEFAULT_BAND, Band
 
 
@@ -21,8 +23,6 @@ def settings_path() -> Path:
     env = os.environ.get("HIPHOOK_CONFIG")
     if env:
         return Path(env)
-    from platformdirs import user_config_dir
-
     return Path(user_config_dir("hiphook")) / "settings.json"
 
 
