@@ -9,7 +9,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from app import completion, docs
@@ -327,6 +326,8 @@ def cmd_home(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- parser
 def package_version() -> str:
     """The installed distribution's version (pyproject's), so it is never kept twice."""
+    from importlib import metadata  # lazy: ~20 ms (email parsing) that only --version needs
+
     try:
         return metadata.version(DIST_NAME)
     except metadata.PackageNotFoundError:  # run from a source tree that was never installed

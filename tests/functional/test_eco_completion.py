@@ -1,12 +1,19 @@
-"""Tab completion: a real bash, with the script hiphook prints (or installs), completes
-subcommands and option values by calling the real `hiphook` command."""
+"""Tab completion: real bash, zsh (typed into on a pseudo-terminal) and fish, with the
+script hiphook prints (or installs), complete subcommands and option values by calling
+the real `hiphook` command."""
 
 from __future__ import annotations
 
 import os
+import pty
+import select
 import shlex
+import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -139,3 +146,97 @@ def test_install_without_a_known_shell_says_how(bindir: Path, tmp_path: Path) ->
     )
     assert res.returncode == 2 and "--shell bash|zsh|fish" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def _shell(name: str) -> str:
+    """The shell's path, or skip saying so (in CI, where .ci/run installs it, fail)."""
+    path = shutil.which(name)
+    if path is None:
+        why = f"{name} is not installed (apt-get install {name}; .ci/run installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    return path
+
+
+class Terminal:
+    """An interactive shell on a real pseudo-terminal: what it echoes is what a user sees."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: become the shell
+            os.execvpe(argv[0], argv, env)
+        self.seen = b""
+
+    def type(self, text: str) -> None:
+        os.write(self.fd, text.encode())
+
+    def wait_for(self, marker: str, timeout: float = 60.0) -> str:
+        """Everything shown until `marker` appears (a deadline, not a count of sleeps)."""
+        deadline = time.monotonic() + timeout
+        start = len(self.seen)
+        while marker.encode() not in self.seen[start:]:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{marker!r} never shown; the screen had: {self.seen[start:]!r}"
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:  # the shell ended
+                    chunk = b""
+                assert chunk, f"the shell ended before {marker!r}: {self.seen[start:]!r}"
+                self.seen += chunk
+        return self.seen[start:].decode(errors="replace")
+
+    def close(self) -> None:
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+@pytest.fixture
+def zsh_with_installed_completion(bindir: Path, tmp_path: Path) -> Iterator[Terminal]:
+    """An interactive zsh that found `hiphook completion install`'s file on its fpath."""
+    zsh = _shell("zsh")
+    env = {**_env(bindir, tmp_path), "SHELL": zsh, "PS1": "%# ", "TERM": "dumb"}
+    res = subprocess.run(
+        ["hiphook", "completion", "install"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert res.returncode == 0, res.stderr
+    term = Terminal([zsh, "-f", "-i"], env)  # -f: no user rc files, only what we type
+    try:
+        term.type(
+            "fpath=(~/.zfunc $fpath); autoload -Uz compinit && compinit -u -D; echo RE''ADY\n"
+        )
+        term.wait_for("READY")
+        yield term
+    finally:
+        term.close()
+
+
+def test_zsh_completes_a_subcommand_and_option_values(
+    zsh_with_installed_completion: Terminal,
+) -> None:
+    term = zsh_with_installed_completion
+    term.type("hiphook hist\t")
+    assert "hiphook history " in term.wait_for("history ")
+    term.type("\x15hiphook run --side \t")  # Ctrl-U clears the line first
+    offered = term.wait_for("left")
+    assert "right" in offered and "your tight hip" in offered
+
+
+def test_fish_completes_from_the_installed_script(bindir: Path, tmp_path: Path) -> None:
+    fish = _shell("fish")
+    env = {**_env(bindir, tmp_path), "SHELL": fish}
+    res = subprocess.run(
+        ["hiphook", "completion", "install"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert res.returncode == 0, res.stderr
+    # fish loads config/fish/completions/hiphook.fish by itself; `complete -C` asks it
+    # what a Tab at the end of the line would offer.
+    asked = 'complete -C "hiphook hist"; echo SPLIT; complete -C "hiphook run --side "'
+    res = subprocess.run([fish, "-c", asked], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    first, second = res.stdout.split("SPLIT\n")
+    assert [line.split("\t")[0] for line in first.splitlines()] == ["history"]
+    assert sorted(line.split("\t")[0] for line in second.splitlines()) == ["left", "right"]
