@@ -3,6 +3,13 @@
 Keys (a terminal) or lines (a pipe): space or p pauses and resumes, n skips, b goes
 back; Enter (an empty line) confirms an action step and does nothing else; q asks
 whether to stop, as the full screen does, and y or Enter stops.
+
+A step's finished line is printed only once the log's writer has committed the step
+(its confirmation comes back to the loop; the loop never waits for it): every finished
+step this face prints is on disk, whatever kills the process after. The lines after it
+wait behind it, so the order is kept, for the few milliseconds a commit takes; while the
+log says it is waiting, they go on and only the finished lines wait. Sounds and screens
+never wait for the disk.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ import os
 import signal
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from app.core.coach import CoachEvent, CoachKind
@@ -28,12 +37,16 @@ if TYPE_CHECKING:
     from app.core.pressure import Verdict
     from app.cues.players import CueRecord
     from app.session import Session
+    from app.store.recorder import SessionRecorder
     from app.store.writer import LogNotice
 
 KEYS_HELP = (
     "Keys: space or p pauses and goes on, n skips, b goes back, Enter confirms a step that "
     "waits for you, q stops (it asks first: y or Enter stops, any other key goes on)."
 )
+# How long the end of a run waits for the last commits before the log is closed (its
+# recovery file written) and the finished lines still held are printed.
+LOG_WAIT_S = 3.0
 QUIT_QUESTION = (
     "Stop the routine? y or Enter stops it (the run so far is kept); any other key goes on."
 )
@@ -219,30 +232,110 @@ def _cbreak(stream: TextIO) -> Iterator[bool]:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
 
 
+@dataclass
+class _Line:
+    """A line to print; `written` is False while the step it tells of is not on disk."""
+
+    text: str
+    written: bool = True
+
+
 class PlainFace:
-    def __init__(self, runner: SessionRunner, *, json_mode: bool, out: TextIO) -> None:
+    def __init__(
+        self,
+        runner: SessionRunner,
+        *,
+        json_mode: bool,
+        out: TextIO,
+        recorder: SessionRecorder | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        """`recorder` and `loop`: hold each finished line until the log has the step."""
         self.runner = runner
         self.json_mode = json_mode
         self.out = out
         self.asking = False  # q was pressed: the next key says whether to stop
+        self.recorder = recorder
+        self.loop = loop
+        self.held: deque[_Line] = deque()  # in order, behind a step not yet on disk
+        self.log_waiting = False  # the log said it waits: only finished lines wait
+        self.all_written = True  # no finished line waits for the log
+        self.changed = asyncio.Event()  # a line went out, or the log said something
         runner.subscribe(self.on_event)
 
     def emit(self, obj: dict[str, object] | str) -> None:
-        if isinstance(obj, dict):
-            line = json.dumps(obj)
-        else:
-            line = obj
+        """Print a line, or hold it (in order) behind a finished step not yet on disk."""
+        self._put(_Line(json.dumps(obj) if isinstance(obj, dict) else obj))
+
+    def say_now(self, obj: dict[str, object] | str) -> None:
+        """Print at once, past any held line: what the log says about itself."""
+        self._write(json.dumps(obj) if isinstance(obj, dict) else obj)
+
+    def _put(self, line: _Line) -> None:
+        self.held.append(line)
+        self._flush()
+
+    def _write(self, text: str) -> None:
         try:
-            self.out.write(line + "\n")
+            self.out.write(text + "\n")
             self.out.flush()
         except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
             self.runner.abort("output closed", interrupted=True)
 
+    def _flush(self) -> None:
+        """Print what may go: the head while it is written; while the log waits, every
+        line but the finished ones it has not written."""
+        keep: deque[_Line] = deque()
+        while self.held:
+            line = self.held.popleft()
+            if line.written and (not keep or self.log_waiting):
+                self._write(line.text)
+            else:
+                keep.append(line)
+        self.held = keep
+        self.all_written = all(line.written for line in keep)
+        self.changed.set()
+
+    def _written(self, line: _Line) -> None:
+        """On the loop: the log has committed the step `line` tells of."""
+        line.written = True
+        self._flush()
+
+    def log_state(self, state: str) -> None:
+        """On the loop: the log waits (other lines go on) or has caught up (order again)."""
+        self.log_waiting = state == "waiting"
+        self._flush()
+
+    def release(self) -> None:
+        """At the end, once the log has done what it can (written, or a recovery file)."""
+        for line in self.held:
+            line.written = True
+        self._flush()
+
+    def _hold_until_written(self, ev: Event, line: _Line) -> None:
+        """A finished step not on disk yet: its line waits until the writer commits it
+        (the confirmation hops to the loop; nothing here waits)."""
+        rec, loop = self.recorder, self.loop
+        if ev.kind is not EventKind.STEP_FINISHED or rec is None or loop is None:
+            return
+        writer, key = rec.writer, rec.key
+        if writer is None or key is None:  # no writer: the recorder committed it inline
+            return
+
+        def committed() -> None:  # on the writer's thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the run is over
+                loop.call_soon_threadsafe(self._written, line)
+
+        if writer.when_written(key, ev.step, committed):
+            line.written = False
+
     def on_event(self, ev: Event) -> None:
         if not self.json_mode:
-            self.emit(describe(ev, self.runner))
-            return
-        self.emit(event_object(ev, self.runner.clock, self.runner.engine.t()))
+            line = _Line(describe(ev, self.runner))
+        else:
+            line = _Line(json.dumps(event_object(ev, self.runner.clock, self.runner.engine.t())))
+        self._hold_until_written(ev, line)
+        self._put(line)
 
     def on_coach(self, c: CoachEvent) -> None:
         stamp = f"[{format_duration(c.t)}]"
@@ -294,8 +387,8 @@ async def run_plain(
     runner = session.runner
     inp = inp if inp is not None else sys.stdin
     out = out if out is not None else sys.stdout
-    face = PlainFace(runner, json_mode=json_mode, out=out)
     loop = asyncio.get_running_loop()
+    face = PlainFace(runner, json_mode=json_mode, out=out, recorder=session.recorder, loop=loop)
     report: asyncio.TimerHandle | None = None
     session.start(loop)
     for text in [*(notes or []), *session.notes]:
@@ -315,7 +408,8 @@ async def run_plain(
 
     def put_log(notice: LogNotice) -> None:
         if not summarized:  # the summary is the last line
-            face.emit(notice.to_dict() if json_mode else f"Log: {notice.text}")
+            face.say_now(notice.to_dict() if json_mode else f"Log: {notice.text}")
+            face.log_state(notice.state)
 
     def log_listener(notice: LogNotice) -> None:
         """On the log writer's thread: the line is printed on the loop."""
@@ -394,6 +488,16 @@ async def run_plain(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+    deadline = loop.time() + LOG_WAIT_S
+    while not face.all_written and not face.log_waiting and loop.time() < deadline:
+        face.changed.clear()  # a commit under way: its confirmation, or a word of the log
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(face.changed.wait(), deadline - loop.time())
+    if not face.all_written and session.log is not None:
+        # What the log cannot take goes to a recovery file (said by a `log` line); then
+        # those steps are safe too, and their lines are printed.
+        await asyncio.to_thread(session.log.close)
+    face.release()
     verdicts: Mapping[int, Verdict] = session.verdicts
     summarized = True
     if session.log is not None:

@@ -15,6 +15,15 @@ said at once (`LogNotice` "waiting", with the reason), and the catching up again
 ("caught_up"). The writer's own connection has a short busy timeout (0.2 s), so a lock
 is noticed in a fraction of a second instead of five.
 
+A write can also hang without failing (a stalled network or fuse disk: the call simply
+does not return). A watchdog thread holds a monotonic deadline on every write under way
+and says "waiting" once a write has not answered for `HANG_NOTICE_S`; the steps behind it
+wait in memory, and "caught_up" follows when the write returns. `close` does not wait on
+a hung write: the thread is a daemon, and the recovery file is written without it.
+
+The plain face prints a step's finished line only once its commit is confirmed
+(`when_written`), so every printed finished step is on disk (docs/log.md).
+
 If the log still cannot take everything when the process is done with it (`close`),
 each session with pieces left is saved whole, in the export format, to a recovery file
 in the log's folder (else the data folder, else the temp folder; as a last resort it is
@@ -58,6 +67,9 @@ WRITER_BUSY_TIMEOUT_MS = 200
 RETRY_FIRST_S = 0.1
 RETRY_MAX_S = 1.0
 CLOSE_WAIT_S = 3.0
+# A write under way for this long without returning is said as "not answering": a healthy
+# commit takes milliseconds and a lock ends in an error after the busy timeout (0.2 s).
+HANG_NOTICE_S = 0.8
 RECOVERY_GLOB = "*.recovery-*.json"
 
 NoticeState = Literal["waiting", "caught_up", "saved_to_file", "not_saved"]
@@ -127,6 +139,7 @@ class _Session:
 
 
 Unit = tuple[int, str, int]  # (session key, "begin" | "step" | "end" | "after", step index)
+Written = Callable[[], None]  # called on the writer's thread once a piece is committed
 
 
 class LogWriter:
@@ -141,7 +154,13 @@ class LogWriter:
         retry_first_s: float = RETRY_FIRST_S,
         retry_max_s: float = RETRY_MAX_S,
         recovery_dirs: list[Path] | None = None,
+        hang_notice_s: float = HANG_NOTICE_S,
+        close_wait_s: float = CLOSE_WAIT_S,
+        stall: Callable[[], None] | None = None,
     ) -> None:
+        """`stall`: fault injection at the boundary this class owns, called on the
+        writer's thread before each write; a test blocks in it as a stalled disk would
+        (SQLite itself offers no honest way to make a write hang without an error)."""
         self.location = store.location
         # Its own engine: a short busy timeout, and nobody else's connection in its pool.
         engine = create_engine(store.location, busy_timeout_ms=busy_timeout_ms)
@@ -162,11 +181,19 @@ class LogWriter:
         # Seconds from hand-over to commit of the last pieces written: the window in which
         # a kill loses a step that was already printed (docs/log.md; the benchmark).
         self.lags: deque[float] = deque(maxlen=10_000)
+        self.hang_notice_s = hang_notice_s
+        self.close_wait_s = close_wait_s
+        self._stall = stall
+        self._busy_since: float | None = None  # monotonic start of the write under way
+        self._hung = False  # that write has been said as not answering
+        self._waiters: dict[Unit, list[tuple[int, Written]]] = {}
         self._next_key = 0
         self._closing = False
         self._stop = False
         self._thread = threading.Thread(target=self._loop, name="log-writer", daemon=True)
         self._thread.start()
+        self._watchdog = threading.Thread(target=self._watch, name="log-watchdog", daemon=True)
+        self._watchdog.start()
 
     # ------------------------------------------------------------------ the run's side
 
@@ -220,6 +247,17 @@ class LogWriter:
     def uuid(self, key: int) -> str:
         return str(self._sessions[key].begin["uuid"])
 
+    def when_written(self, key: int, index: int, callback: Written) -> bool:
+        """Call `callback` (on the writer's thread) once step `index` as handed over so far
+        is committed; False, and no call, when it already is. Never waits."""
+        unit = (key, "step", index)
+        with self._cv:
+            version = self._units.get(unit)
+            if version is None:
+                return False
+            self._waiters.setdefault(unit, []).append((version, callback))
+            return True
+
     def pending(self) -> int:
         """Pieces handed over and not yet written."""
         with self._cv:
@@ -247,35 +285,102 @@ class LogWriter:
                 if self._stop or not self._units:
                     return
                 unit, version = next(iter(self._units.items()))
+                self._busy_since = time.monotonic()
+                self._cv.notify_all()  # the watchdog starts its deadline
             try:
+                if self._stall is not None:
+                    self._stall()
+                    if self._stop:  # closed while it hung: the recovery file has it
+                        return
                 self._write(unit)
             except StoreError as err:
+                self._answered()
                 self._failed(err.message, err.exit_code)
                 with self._cv:
                     self._cv.wait_for(lambda: self._stop, delay)
                 delay = min(delay * 2, self.retry_max_s)
                 continue
             except Exception as err:  # noqa: BLE001 - a bug must not end the thread silently
+                self._answered()
                 self._failed(f"unexpected error: {err!r}", 0)
                 with self._cv:
                     self._cv.wait_for(lambda: self._stop, delay)
                 delay = min(delay * 2, self.retry_max_s)
                 continue
             delay = self.retry_first_s
+            self._answered()
             with self._cv:
                 self.written += 1
                 if self._units.get(unit) == version:
                     del self._units[unit]
                     self.lags.append(time.monotonic() - self._since.pop(unit))
+                done: list[Written] = []
+                if unit in self._waiters:  # what was handed over up to `version` is on disk
+                    done = [cb for v, cb in self._waiters[unit] if v <= version]
+                    later = [(v, cb) for v, cb in self._waiters[unit] if v > version]
+                    if later:
+                        self._waiters[unit] = later
+                    else:
+                        del self._waiters[unit]
                 caught_up = self.failing and not self._units
                 if caught_up:
                     self.failing = False
                 self._cv.notify_all()
+            for callback in done:
+                try:
+                    callback()
+                except Exception as err:  # noqa: BLE001 - a face's bug must not stop the log
+                    print(f"hiphook: the log's listener failed ({err!r})", file=sys.stderr)
             if caught_up:
                 self._say(
                     LogNotice(
                         "caught_up",
                         "The session log has caught up: every finished step is saved.",
+                    )
+                )
+
+    def _answered(self) -> None:
+        with self._cv:
+            self._busy_since = None
+            self._hung = False
+
+    def hung(self) -> bool:
+        """A write is under way and has not answered for `hang_notice_s` or more."""
+        with self._cv:
+            since = self._busy_since
+        return since is not None and time.monotonic() - since >= self.hang_notice_s
+
+    def _watch(self) -> None:
+        """The watchdog: a deadline on the write under way; says once when it passes."""
+        while True:
+            with self._cv:
+                while True:
+                    if self._stop:
+                        return
+                    since = self._busy_since
+                    if since is None or self._hung:
+                        self._cv.wait()
+                        continue
+                    left = since + self.hang_notice_s - time.monotonic()
+                    if left > 0:
+                        self._cv.wait(left)
+                        continue
+                    self._hung = True
+                    first = not self.failing
+                    self.failing = True
+                    waited = time.monotonic() - since
+                    self.reason = f"the disk has not answered for {max(1, round(waited))} s"
+                    self.errors.append(self.reason)
+                    pending = len(self._units)
+                    break
+            if first:
+                self._say(
+                    LogNotice(
+                        "waiting",
+                        f"The session log is waiting: {self.reason}. The run goes on; its "
+                        "steps are kept and will be saved as soon as the disk answers.",
+                        reason=self.reason,
+                        pending=pending,
                     )
                 )
 
@@ -349,16 +454,20 @@ class LogWriter:
 
     # ------------------------------------------------------------------ the end
 
-    def close(self, wait_s: float = CLOSE_WAIT_S) -> LogOutcome:
-        """Give the log up to `wait_s` to take what is left, then save the rest to a
-        recovery file. Blocking: call it off the loop, when the process is done with it."""
+    def close(self, wait_s: float | None = None) -> LogOutcome:
+        """Give the log up to `wait_s` (`close_wait_s`) to take what is left, then save the
+        rest to a recovery file. Blocking: call it off the loop, when the process is done
+        with it."""
+        wait_s = self.close_wait_s if wait_s is None else wait_s
         with self._cv:
             self._closing = True
             self._cv.notify_all()
             self._cv.wait_for(lambda: not self._units, wait_s)
             self._stop = True
             self._cv.notify_all()
-        self._thread.join(timeout=2.0)  # a write under way ends within its busy timeout
+        # A write under way ends within its busy timeout; a hung one is not waited for
+        # (the thread is a daemon, and what it holds goes to the recovery file).
+        self._thread.join(timeout=0.0 if self.hung() else 2.0)
         outcome = LogOutcome()
         with self._cv:  # a write under way when time ran out may have gone through
             keys = sorted({k for k, _, _ in self._units})

@@ -46,19 +46,27 @@ def test_a_disk_full_in_mid_run_ends_in_a_recovery_file_and_exit_3(tmp_path: Pat
     lines = [json.loads(x) for x in out_file.read_text().splitlines()]
     finished = {x["step"] for x in lines if x.get("event") == "step_finished"}
     assert finished == set(range(6)), "the run went on to its end"
-    [waiting] = [x for x in lines if x.get("event") == "log"]
+    waiting, saved = [x for x in lines if x.get("event") == "log"]
     assert waiting["state"] == "waiting"
     assert waiting["reason"] == "the disk is full or cannot be written"
     # the log's own folder is full: the recovery file went to the data folder
     data = Path(os.environ["XDG_DATA_HOME"]) / "hiphook"
     [path] = sorted(data.glob("log.db.recovery-*.json"))
     assert f"hiphook import {path}" in err
+    assert saved["state"] == "saved_to_file" and saved["path"] == str(path)
 
     db = keep / "log.db"
     with open_store(db) as store:
         [s] = store.sessions()
         assert s["status"] == "in_progress"  # never "completed" with steps missing
-        assert len(s["steps"]) < 6
+        in_log = {st["index"] for st in s["steps"]}
+        assert len(in_log) < 6
+    # a finished line is printed once its step is safe: in the log, or else only after
+    # the recovery file that holds it was said
+    said_at = lines.index(saved)
+    for i, x in enumerate(lines):
+        if x.get("event") == "step_finished" and x["step"] not in in_log:
+            assert i > said_at, (x, saved)
     imported = subprocess.run(
         [sys.executable, "-m", "app", "import", str(path), "--db", str(db)],
         capture_output=True,
