@@ -1,21 +1,22 @@
 """`hiphook sensor calibrate`: fit the target band to this user and this tool.
 
-Three readings: the tool empty, lying on it relaxed, and a comfortable press. Each is
-the mean force over a few seconds once the user says they are ready (Enter), or after a
-short countdown when there is nobody to press Enter (`--yes`, or the simulator).
+Three readings: the tool empty, lying on it relaxed, and a comfortable press. Each
+starts once the user says they are in place (Enter; at once with `--yes` or the
+simulator), shows the live force, waits for it to hold still (`app/core/settle.py`) and
+then takes its mean; a force that never settles ends the calibration with what to do.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from app.core import protocol as p
 from app.core.pressure import band_from_calibration
+from app.core.settle import ReadingState, Stage, SteadyReading
 from app.settings import Settings
 
 from . import open_sensor
@@ -34,25 +35,75 @@ LIVE_EVERY_S = 0.5  # how often the live force is shown while a reading is taken
 MIN_STEP_N = 2.0  # readings closer than this (or 3 noise widths) are the same reading
 
 
-def _mean_force(
-    samples: list[float], lock: threading.Lock, seconds: float, show: bool = True
-) -> tuple[float, float] | None:
-    """The mean and spread (standard deviation) of the force over `seconds`, showing
-    the live force meanwhile; None when nothing arrived."""
-    with lock:
-        samples.clear()
-    end = time.monotonic() + seconds  # a measuring window, not routine timing
-    while (left := end - time.monotonic()) > 0:
-        time.sleep(min(LIVE_EVERY_S, left))
-        with lock:
-            last = samples[-1] if samples else None
-        if show and last is not None:
-            print(f"    now {last:7.1f} N", flush=True)
-    with lock:
-        got = list(samples)
-    if not got:
-        return None
-    return statistics.fmean(got), statistics.pstdev(got)
+class _Feed:
+    """Samples from the reader thread, stamped on the host's monotonic clock.
+
+    A batch arrives at once, but its samples were taken over the device's milliseconds:
+    each is placed that far before the batch's arrival, so the settle window measures
+    the device's time, not the reader's chunking.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: list[tuple[float, float]] = []
+
+    def on_batch(self, batch: SensorBatch) -> None:
+        if not batch.samples:
+            return
+        last_ms = batch.samples[-1].ms
+        stamped = [
+            (batch.received - ((last_ms - s.ms) % p.MS_MOD) / 1000.0, s.force_cn / 100.0)
+            for s in batch.samples
+        ]
+        with self._cond:
+            self._pending.extend(stamped)
+            self._cond.notify()
+
+    def take(self, until: float) -> list[tuple[float, float]]:
+        """What arrived since the last call, waiting for something until `until`."""
+        with self._cond:
+            left = until - time.monotonic()
+            if not self._pending and left > 0:
+                self._cond.wait(left)
+            got, self._pending = self._pending, []
+        return got
+
+
+def _live_line(state: ReadingState, measure_s: float) -> str:
+    force = "   -  " if state.last is None else f"{state.last:7.1f} N"
+    if state.stage is Stage.MEASURING:
+        return f"    now {force}  steady: reading {state.measured_s:.1f} of {measure_s:.1f} s"
+    if state.spread is None or state.allowed is None:
+        return f"    now {force}  keep still..."
+    return (
+        f"    now {force}  settling (moving by {state.spread:.1f} N, "
+        f"still is under {state.allowed:.1f} N)"
+    )
+
+
+def take_reading(
+    feed: _Feed, measure_s: float, timeout_s: float, out: TextIO = sys.stdout
+) -> ReadingState:
+    """One steady reading: the live force shown until it settles and is averaged, or
+    until the deadline passes (the state then says TIMED_OUT)."""
+    feed.take(time.monotonic())  # what came before the prompt is not this reading
+    start = time.monotonic()
+    reading = SteadyReading(start, measure_s=measure_s, timeout_s=timeout_s)
+    tty = out.isatty()
+    next_live = start + LIVE_EVERY_S
+    while True:
+        for t, force in feed.take(min(next_live, reading.deadline)):
+            reading.add(t, force)
+        now = time.monotonic()
+        state = reading.poll(now)
+        if state.stage in (Stage.DONE, Stage.TIMED_OUT):
+            if tty:
+                print(file=out)
+            return state
+        if now >= next_live:
+            line = _live_line(state, measure_s)
+            print("\r\033[K" + line if tty else line, end="" if tty else "\n", file=out, flush=True)
+            next_live = now + LIVE_EVERY_S
 
 
 def band_problem(readings: list[float], spreads: list[float]) -> str | None:
@@ -90,13 +141,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             f" — {state}."
         )
         return 0
-    lock = threading.Lock()
-    samples: list[float] = []
+    feed = _Feed()
     status: dict[str, Any] = {}
-
-    def on_batch(batch: SensorBatch) -> None:
-        with lock:
-            samples.extend(s.force_cn / 100.0 for s in batch.samples)
 
     def on_status(s: LinkStatus) -> None:
         status["state"], status["message"] = s.state, s.message
@@ -113,7 +159,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             return 1
         baud = found
     session = open_sensor(
-        args.port, on_batch, on_status, baud=baud, diy_scale_cn=args.diy_scale * 100
+        args.port, feed.on_batch, on_status, baud=baud, diy_scale_cn=args.diy_scale * 100
     )
     if session is None:
         print(
@@ -130,11 +176,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 session.set_phase(sim_phase)
                 session.sim.place_weight(sim_grams)
             if interactive:
-                input("Press Enter when you are in place... ")
-            else:
-                time.sleep(args.settle)
-            measured = _mean_force(samples, lock, args.seconds)
-            if measured is None:
+                input("Press Enter when you are in place, then keep still... ")
+            got = take_reading(feed, args.seconds, args.timeout)
+            if got.samples == 0:
                 msg = status.get("message") or "no readings arrived"
                 print(
                     f"hiphook: no force readings during the '{name}' reading ({msg}). "
@@ -142,10 +186,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            value, spread = measured
-            print(f"  {name}: {value:.1f} N (spread {spread:.1f} N)")
-            readings.append(value)
-            spreads.append(spread)
+            if got.mean is None or got.noise is None:
+                moving = "" if got.spread is None else f" (it moved by {got.spread:.1f} N)"
+                print(
+                    f"hiphook: the force did not settle within {args.timeout:g} s during the "
+                    f"'{name}' reading{moving}: keep still and try again. Nothing was changed.",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"  {name}: {got.mean:.1f} N (spread {got.noise:.1f} N)")
+            readings.append(got.mean)
+            spreads.append(got.noise)
     except (KeyboardInterrupt, EOFError):
         print("\nCalibration stopped; nothing was changed.")
         return 130
@@ -176,11 +227,14 @@ def register(sensor_sub: Any) -> None:
     cal.add_argument("--sensor", dest="port", default="auto", metavar="sim|auto|PATH|URL")
     cal.add_argument("--show", action="store_true", help="print the current band and exit")
     cal.add_argument(
-        "--yes", action="store_true", help="no prompts: take each reading after a short pause"
+        "--yes", action="store_true", help="no prompts: take each reading once the force is still"
     )
     cal.add_argument("--seconds", type=float, default=3.0, help="length of each reading")
     cal.add_argument(
-        "--settle", type=float, default=5.0, help="pause before each reading with --yes"
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="longest wait for each reading to settle and be taken (seconds)",
     )
     add_port_options(cal)
     cal.set_defaults(func=cmd_calibrate)

@@ -74,9 +74,9 @@ def seconds_arg(lo: float, hi: float) -> Callable[[str], float]:
 def _check_calibrate_arguments(cal: argparse.ArgumentParser) -> None:
     """Give calibrate's time options a type that refuses -1 and nan as a usage error.
 
-    Without it time.sleep() raised mid-calibration (a traceback) on `--settle -1`.
+    Without it a negative or nan time raised mid-calibration (a traceback).
     """
-    types = {"seconds": seconds_arg(0.5, 60), "settle": seconds_arg(0, 600)}
+    types = {"seconds": seconds_arg(0.5, 60), "timeout": seconds_arg(1, 600)}
     for action in cal._actions:
         if action.dest in types:
             action.type = types[action.dest]

@@ -9,6 +9,7 @@ from pathlib import Path
 from app.sensor.calibrate import band_problem
 from app.settings import Settings
 from firmware_sim import start_simulator
+from firmware_sim.scenarios import Profile
 
 
 def hiphook(*args: str) -> subprocess.CompletedProcess[str]:
@@ -25,9 +26,14 @@ def test_calibration_with_the_simulator_saves_a_band_that_runs_use() -> None:
     before = hiphook("sensor", "calibrate", "--show")
     assert "not calibrated" in before.stdout
     out = hiphook(
-        "sensor", "calibrate", "--sensor", "sim", "--yes", "--settle", "1.6", "--seconds", "0.5"
+        "sensor", "calibrate", "--sensor", "sim", "--yes", "--seconds", "0.5", "--timeout", "20"
     )
     assert out.returncode == 0, out.stderr
+    # the simulated body ramps onto the tool in 1.5 s: the reading waited for it to settle,
+    # so it holds only the still force (the sensor's 0.3 N noise), none of the ramp
+    waited, taken = out.stdout.split("Lie face down", 1)[1].split("relaxed:", 1)
+    assert "settling" in waited
+    assert float(taken.split("spread", 1)[1].split()[0]) < 1.0
     band = Settings.load().pressure_band()
     assert band.calibrated
     # the simulated user lies at ~150 N and presses ~50 N harder: the band sits around it
@@ -55,10 +61,8 @@ def test_a_device_that_keeps_pressing_is_refused_not_saved_as_a_band() -> None:
             "--sensor",
             sim.port,
             "--yes",
-            "--settle",
-            "0.5",
             "--seconds",
-            "1",
+            "0.5",
         )
     assert out.returncode == 2, out.stdout + out.stderr
     assert "no band saved" in out.stderr and "read the same" in out.stderr
@@ -87,3 +91,28 @@ def test_monitor_tare_on_a_loaded_sensor_warns_and_does_not_zero() -> None:
     readings = [line for line in out.stdout.splitlines() if " Hz " in line]
     forces = [float(line.split()[0]) for line in readings if not line.startswith("#")]
     assert forces and max(forces) > 20  # still reads the load: it was not zeroed
+
+
+def test_a_force_that_never_settles_times_out_with_what_to_do() -> None:
+    """Someone shifting on the tool all along: no reading is taken, nothing is saved."""
+    times = [i * 0.25 for i in range(400)]
+    shifting = Profile(times=times, forces=[100.0 + 40.0 * (i % 2) for i in range(400)])
+    shifting.levers = [False] * 400
+    with start_simulator(shifting) as sim:
+        out = hiphook(
+            "sensor",
+            "calibrate",
+            "--sensor",
+            sim.port,
+            "--yes",
+            "--seconds",
+            "0.5",
+            "--timeout",
+            "2",
+        )
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "did not settle within 2 s during the 'empty' reading" in out.stderr
+    assert "keep still and try again" in out.stderr and "Traceback" not in out.stderr
+    assert "settling (moving by" in out.stdout  # the live force said so meanwhile
+    assert "relaxed" not in out.stdout.split("Take everything off", 1)[1].split("\n", 1)[0]
+    assert not Settings.load().pressure_band().calibrated

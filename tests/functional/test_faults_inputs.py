@@ -159,11 +159,11 @@ def test_export_to_a_folder_or_into_a_missing_folder_is_a_usage_error(tmp_path: 
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--settle", "-1", "--settle: must be a number of seconds from 0 to 600, not -1"),
+        ("--timeout", "-1", "--timeout: must be a number of seconds from 1 to 600, not -1"),
         ("--seconds", "-1", "--seconds: must be a number of seconds from 0.5 to 60, not -1"),
         ("--seconds", "nan", "--seconds: must be a number of seconds from 0.5 to 60, not nan"),
         ("--seconds", "inf", "--seconds: must be a number of seconds from 0.5 to 60, not inf"),
-        ("--settle", "soon", "--settle: not a number of seconds: 'soon'"),
+        ("--timeout", "soon", "--timeout: not a number of seconds: 'soon'"),
     ],
 )
 def test_calibrate_time_options_are_checked_before_the_sensor_opens(
