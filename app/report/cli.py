@@ -62,12 +62,17 @@ def build(db: str | None, weeks: int, today: Any = None) -> Any:
     # lazy: every command builds this parser; the figures (~18 ms) wait for 'report'
     from app.report.figures import compute
 
-    # lazy: SQLAlchemy and the models take ~1 s; they wait for an open store
-    from app.store.store import open_store
+    # lazy: the stdlib reader (a few ms to import) waits for 'report', as the figures do
+    from app.report.logread import read_sessions
 
-    with open_store(db) as store:
-        store.recover_interrupted()
-        sessions = store.sessions(traces="summary")
+    sessions = read_sessions(db)
+    if sessions is None:  # a server, no file, an old schema, a run to recover: the store
+        # lazy: SQLAlchemy and the models take ~1 s; they wait for an open store
+        from app.store.store import open_store
+
+        with open_store(db) as store:
+            store.recover_interrupted()
+            sessions = store.sessions(traces="summary")
     today = today or stats.today_in(stats.local_zone_name())
     made = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M %Z")
     return compute(sessions, today, weeks, made_at=made)
@@ -91,7 +96,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             _err(PDF_MISSING)
             return 69  # EX_UNAVAILABLE
     figures = build(args.db, args.weeks)
-    page = render_html(figures)
+    page = render_html(figures, png_charts=pdf)
     if out == "-":
         if pdf:
             _err("a PDF cannot go to standard output; give a file name ending in .pdf")

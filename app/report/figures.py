@@ -164,11 +164,14 @@ def compute(
             counts[state] += 1
         calendar.append({"day": d.isoformat(), "state": state})
 
+    by_week: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for s in inside:  # grouped once: a scan of every session per week took ~1 s for ten years
+        by_week[(date.fromisoformat(s["local_day"]) - first).days // 7].append(s)
     weekly = []
     for w in range(weeks):
         start = first + timedelta(weeks=w)
         end = start + timedelta(days=6)
-        ss = [s for s in inside if start <= date.fromisoformat(s["local_day"]) <= end]
+        ss = by_week.get(w, [])
         days_in = (min(end, today) - start).days + 1
         done = sum(1 for k in range(7) if by_day.get(start + timedelta(days=k)) == "done")
         weekly.append(

@@ -8,11 +8,12 @@ reads the log or the clock; it turns `Figures` into bytes.
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import json
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from app.report.figures import DAY_STATES, Figures
@@ -31,6 +32,13 @@ STATE_COLOURS = {
     "future": "#ffffff",
 }
 WIDTH_IN = 7.0  # fits the printable width of both A4 (180 mm) and Letter (7.5 in)
+DENSE = 400  # points in one series beyond which it is drawn as an image (see _dense)
+RASTER_DPI = 150  # for those images: sharp on paper, a few tens of kB a chart
+PDF_DPI = 200  # the PDF's charts are images (see _png): sharp when printed
+YEAR_WEEKS = 53  # up to a year, weekly series have markers and the calendar square cells
+MARGIN_LEFT_IN = 0.8  # tick labels and a two-line axis label
+MARGIN_RIGHT_IN = 2.15  # the legends' longest entry ("right: completed (no sensor)")
+TABLE_WEEKS = 12  # the tables list the last weeks; the charts show the whole period
 
 
 def _plt() -> Any:
@@ -54,77 +62,137 @@ def _plt() -> Any:
     return plt
 
 
-def _svg(fig: Any) -> str:
+def _svg(fig: Any, alt: str) -> str:
+    """The chart inline, as SVG (its words stay text: searchable, sharp in print)."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(buf, format="svg", dpi=RASTER_DPI, metadata={"Date": None})
     _plt().close(fig)
     text = buf.getvalue()
     return text[text.index("<svg") :]
+
+
+def _png(fig: Any, alt: str) -> str:
+    """The chart as a PNG for the PDF: WeasyPrint lays out each SVG element in Python
+    (most of a minute for a year's charts); one image takes it milliseconds."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PDF_DPI, metadata={"Software": None})
+    _plt().close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img class="chart" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _days(values: list[str]) -> list[date]:
     return [date.fromisoformat(v) for v in values]
 
 
-def calendar_chart(f: Figures) -> str:
-    # lazy: matplotlib, like _plt: not at the report's import
+def _frame(fig: Any, bottom: float = 0.5, **adjust: float) -> None:
+    """Fixed margins, in inches: the same plot width in every chart, the legend in the
+    right one. (bbox_inches="tight" drew every chart twice to measure it: most of the
+    drawing time.)"""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=MARGIN_LEFT_IN / w,
+        right=1 - MARGIN_RIGHT_IN / w,
+        bottom=bottom / h,
+        top=1 - 0.1 / h,
+        **adjust,
+    )
+
+
+def _dense(n: int) -> dict[str, Any]:
+    """Draw a series of more than DENSE points as one image inside the SVG: thousands of
+    markers would each be an SVG element (megabytes, and slow to lay out for the PDF)."""
+    return {"rasterized": True} if n > DENSE else {}
+
+
+def calendar_chart(f: Figures) -> Any:
+    """One cell a day, Monday on top, a column a week: an image of the state codes (one
+    artist, whatever the period: a patch per day took seconds for ten years)."""
+    # lazy: matplotlib and numpy, like _plt: not at the report's import
+    import numpy as np
+    from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch, Rectangle
 
     plt = _plt()
+    states = list(STATE_COLOURS)
+    codes = np.array([states.index(c["state"]) for c in f.calendar], dtype=float)
+    grid = codes.reshape(f.weeks, 7).T  # rows Mon..Sun, a column per week
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.9))
+    _frame(fig, bottom=0.3)
+    ax.set_anchor("W")  # square cells: the plot keeps to the left, its legend beside it
+    ax.imshow(
+        grid,
+        cmap=ListedColormap([STATE_COLOURS[k] for k in states]),
+        vmin=-0.5,
+        vmax=len(states) - 0.5,
+        interpolation="none",
+        extent=(0, f.weeks, 0, 7),
+        aspect="equal" if f.weeks <= YEAR_WEEKS else "auto",
+    )
+    if f.weeks <= YEAR_WEEKS:  # white gaps between the cells, while they are big enough
+        plot_w = WIDTH_IN - MARGIN_LEFT_IN - MARGIN_RIGHT_IN
+        gap = 0.1 * 72 * min(plot_w / f.weeks, 1.5 / 7)
+        ax.hlines(range(8), 0, f.weeks, colors="white", lw=gap)
+        ax.vlines(range(f.weeks + 1), 0, 7, colors="white", lw=gap)
     for k, cell in enumerate(f.calendar):
-        w, d = divmod(k, 7)
-        ax.add_patch(
-            Rectangle(
-                (w, 6 - d),
-                0.9,
-                0.9,
-                facecolor=STATE_COLOURS[cell["state"]],
-                edgecolor="#9e9e9e" if cell["state"] == "open" else "none",
-            )
-        )
+        if cell["state"] == "open":
+            w, d = divmod(k, 7)
+            ax.add_patch(Rectangle((w, 6 - d), 1, 1, fill=False, edgecolor="#9e9e9e"))
     ax.set_xlim(0, f.weeks)
     ax.set_ylim(0, 7)
-    ax.set_yticks([6.45 - d for d in range(7)], ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+    ax.set_yticks([6.5 - d for d in range(7)], ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
     # About four week labels: the cells are small (square days), and a label a week
     # runs into the next one.
     step = max(1, -(-f.weeks // 4))
     ax.set_xticks(
-        [w + 0.45 for w in range(0, f.weeks, step)],
+        [w + 0.5 for w in range(0, f.weeks, step)],
         [
-            date.fromisoformat(f.calendar[w * 7]["day"]).strftime("%d %b")
+            date.fromisoformat(f.calendar[w * 7]["day"]).strftime(
+                "%d %b" if f.weeks <= YEAR_WEEKS else "%b %Y"
+            )
             for w in range(0, f.weeks, step)
         ],
     )
     ax.tick_params(length=0, labelsize=8)
     for s in ax.spines.values():
         s.set_visible(False)
-    ax.set_aspect("equal")
     ax.legend(
         handles=[Patch(color=STATE_COLOURS[s], label=s) for s in DAY_STATES],
         loc="upper left",
         bbox_to_anchor=(1.01, 1),
         frameon=False,
     )
-    return _svg(fig)
+    return fig
 
 
-def weekly_chart(f: Figures) -> str:
+def weekly_chart(f: Figures) -> Any:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.8))
     weeks = _days([w["week"] for w in f.weekly])
-    ax.bar(weeks, [w["sessions"] for w in f.weekly], width=5, color="#5c6bc0", label="sessions")
+    sessions = [w["sessions"] for w in f.weekly]
+    if len(weeks) <= YEAR_WEEKS:
+        ax.bar(weeks, sessions, width=5, color="#5c6bc0", label="sessions")
+    else:  # one filled outline, not a bar (an artist) per week
+        edges = [*weeks, weeks[-1] + timedelta(weeks=1)]
+        ax.stairs(sessions, edges, fill=True, color="#5c6bc0", label="sessions")
     ax.plot(
-        weeks, [w["done_days"] for w in f.weekly], "o-", color="#2e7d32", ms=3, label="days done"
+        weeks,
+        [w["done_days"] for w in f.weekly],
+        "o-" if len(weeks) <= YEAR_WEEKS else "-",
+        color="#2e7d32",
+        ms=3,
+        lw=1,
+        label="days done",
     )
     ax.set_ylabel("per week")
     ax.set_ylim(0, max([7] + [w["sessions"] for w in f.weekly]) + 0.5)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.autofmt_xdate()
-    return _svg(fig)
+    _frame(fig)
+    return fig
 
 
-def press_chart(f: Figures, name: str) -> str:
+def press_chart(f: Figures, name: str) -> Any:
     plt = _plt()
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(WIDTH_IN, 3.4), sharex=True)
     ps = [p for p in f.presses if p.name == name]
@@ -137,6 +205,7 @@ def press_chart(f: Figures, name: str) -> str:
                 ".",
                 ms=4,
                 label=f"held, {side or 'both'}",
+                **_dense(len(mine)),
             )
     planned = [p for p in ps]
     if planned:
@@ -146,6 +215,7 @@ def press_chart(f: Figures, name: str) -> str:
             "_",
             color="#9e9e9e",
             label="planned",
+            **_dense(len(planned)),
         )
     a1.set_ylabel("seconds under\npressure")
     a1.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
@@ -159,18 +229,20 @@ def press_chart(f: Figures, name: str) -> str:
         a2.plot(
             [d for d, _ in pts],
             [v for _, v in pts],
-            "o-" if sensor else "s--",
+            ("o-" if sensor else "s--") if len(pts) <= YEAR_WEEKS else ("-" if sensor else "--"),
             ms=3,
+            lw=1,
             label=f"{side}: {'confirmed (sensor)' if sensor else 'completed (no sensor)'}",
         )
     a2.set_ylim(-5, 105)
     a2.set_ylabel("% per week")
     a2.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.autofmt_xdate()
-    return _svg(fig)
+    _frame(fig, hspace=0.15)
+    return fig
 
 
-def pain_chart(f: Figures) -> str:
+def pain_chart(f: Figures) -> Any:
     # lazy: numpy takes ~0.1 s; only the pain chart needs it
     import numpy as np
 
@@ -186,7 +258,13 @@ def pain_chart(f: Figures) -> str:
         cut = [(d, v) for d, v, s in pts if s != "completed"]
         if full:
             ax.plot(
-                [d for d, _ in full], [v for _, v in full], "o", ms=3, color=colour, label=label
+                [d for d, _ in full],
+                [v for _, v in full],
+                "o",
+                ms=3,
+                color=colour,
+                label=label,
+                **_dense(len(full)),
             )
         if cut:
             ax.plot(
@@ -196,6 +274,7 @@ def pain_chart(f: Figures) -> str:
                 ms=5,
                 color=colour,
                 label=f"{label}, run not completed",
+                **_dense(len(cut)),
             )
         if len({d for d, _, _ in pts}) >= 2:
             x = np.array([d.toordinal() for d, _, _ in pts], dtype=float)
@@ -214,7 +293,8 @@ def pain_chart(f: Figures) -> str:
     ax.set_ylabel("pain 0-10")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.autofmt_xdate()
-    return _svg(fig)
+    _frame(fig)
+    return fig
 
 
 CSS = """
@@ -222,7 +302,7 @@ CSS = """
 body { font: 10pt/1.35 system-ui, sans-serif; color: #111; max-width: 190mm; margin: auto; }
 h1 { font-size: 16pt; margin: 0 0 4pt; } h2 { font-size: 12pt; margin: 14pt 0 4pt; }
 section { break-inside: avoid; page-break-inside: avoid; }
-svg { width: 100%; height: auto; }
+svg, img.chart { width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 4pt 0; }
 td, th { border-bottom: 1px solid #ccc; padding: 1pt 6pt; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
@@ -244,7 +324,28 @@ def _pct(x: float) -> str:
     return f"{round(x * 100)}%"
 
 
-def render_html(f: Figures) -> str:
+def _cut_note(f: Figures) -> str:
+    if f.weeks <= TABLE_WEEKS:
+        return ""
+    return (
+        f"<p><small>The table lists the last {TABLE_WEEKS} weeks; the chart shows all "
+        f"{f.weeks}, and every week is in the figures embedded in this file.</small></p>"
+    )
+
+
+def embedded_json(f: Figures) -> str:
+    """The figures for anyone who checks them, compact; each press's own row is left to
+    `history --json` (thousands over years), its weekly counts and shares are here."""
+    # A shallow copy, the rows (frozen dataclasses) written by vars(): asdict's deep copy
+    # of every row took most of a second for ten years.
+    data = {k: v for k, v in vars(f).items() if k != "presses"}
+    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"), default=vars)
+    return text.replace("</", "<\\/")
+
+
+def render_html(f: Figures, *, png_charts: bool = False) -> str:
+    """The page; `png_charts` draws the charts as images (the PDF's way, see _png)."""
+    chart = _png if png_charts else _svg
     s = f.summary
     st = s["streak"]
     parts = [
@@ -271,31 +372,33 @@ def render_html(f: Figures) -> str:
         + "</tr><tr>"
         + "".join(f"<td>{_fig('days.' + d, f.day_counts[d])}</td>" for d in DAY_STATES)
         + "</tr></table>",
-        calendar_chart(f),
+        chart(calendar_chart(f), "adherence calendar"),
         "<p><small>done: a completed run; partial: stopped before the end; interrupted: the "
         "app or computer stopped mid-run; missed: no run.</small></p></section>",
         "<section><h2>Sessions per week</h2>",
-        weekly_chart(f),
+        chart(weekly_chart(f), "sessions and days done per week"),
         "<table><tr><th>week of</th><th>sessions</th><th>days done</th>"
         "<th>pain before</th><th>pain after</th></tr>",
     ]
-    for w in f.weekly:
+    shown = f.weekly[-TABLE_WEEKS:]
+    since = shown[0]["week"] if shown else f.first_day
+    for w in shown:
         k = f"week.{w['week']}"
         parts.append(
             f"<tr><td>{_e(w['week'])}</td><td>{_fig(k + '.sessions', w['sessions'])}"
             f"</td><td>{_fig(k + '.done_days', w['done_days'])}</td>"
             f"<td>{_e(w['pain_before'])}</td><td>{_e(w['pain_after'])}</td></tr>"
         )
-    parts.append("</table></section>")
+    parts.append("</table>" + _cut_note(f) + "</section>")
     for name in sorted({p.name for p in f.presses}):
         parts += [
             f"<section><h2>{_e(name)}: time under pressure and verdicts</h2>",
-            press_chart(f, name),
+            chart(press_chart(f, name), f"{name}: time under pressure and verdicts"),
             "<table><tr><th>week of</th><th>side</th><th>sensor</th><th>presses</th>"
             "<th>confirmed</th><th>completed</th><th>share</th><th>held (mean s)</th>"
             "</tr>",
         ]
-        for r in (r for r in f.press_weekly if r["name"] == name):
+        for r in (r for r in f.press_weekly if r["name"] == name and r["week"] >= since):
             parts.append(
                 f"<tr><td>{_e(r['week'])}</td><td>{_e(r['side'])}</td>"
                 f"<td>{'yes' if r['sensor'] else 'no'}</td><td>{_e(r['presses'])}</td>"
@@ -304,7 +407,7 @@ def render_html(f: Figures) -> str:
                 f"<td>{_e(r['under_pressure_mean_s'])}</td></tr>"
             )
         parts.append(
-            "</table><p><small>With a sensor the share is of presses confirmed "
+            "</table>" + _cut_note(f) + "<p><small>With a sensor the share is of presses confirmed "
             "(held for 90% of the planned time); without one it is of presses "
             "completed, which the app cannot verify.</small></p></section>"
         )
@@ -314,7 +417,9 @@ def render_html(f: Figures) -> str:
     ha, la = f.pain_by_adherence["high"], f.pain_by_adherence["low"]
     parts += [
         "<section><h2>Pain (0-10) before and after each session</h2>",
-        pain_chart(f) if f.pain else "<p>No pain answers in this period.</p>",
+        chart(pain_chart(f), "pain before and after")
+        if f.pain
+        else "<p>No pain answers in this period.</p>",
         f"<p>Trend: before {_fig('trend.before', tr['before_per_week'])}, after "
         f"{_fig('trend.after', tr['after_per_week'])} points per week (least squares; "
         "negative is better). Runs not completed are drawn as ×.</p>",
@@ -340,7 +445,7 @@ def render_html(f: Figures) -> str:
         "</section>",
         f"<p class='disclaimer'>{_e(DISCLAIMER)}</p>",
         "<script type='application/json' id='hiphook-figures'>",
-        json.dumps(f.as_dict(), ensure_ascii=True).replace("</", "<\\/"),
+        embedded_json(f),
         "</script></body></html>\n",
     ]
     return "".join(parts)

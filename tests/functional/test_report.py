@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections import Counter
 from datetime import date, timedelta
 from html.parser import HTMLParser
@@ -146,17 +147,73 @@ def test_sensor_and_no_sensor_are_told_apart(log: Path) -> None:
     assert all(r["confirmed"] == 0 for r in f.press_weekly if not r["sensor"])
 
 
-def test_pdf_is_a_pdf(log: Path, tmp_path: Path) -> None:
-    # No skip: the test extra installs WeasyPrint, and .ci/run the Pango it needs.
+def test_pdf_holds_the_figures_and_the_charts(log: Path, tmp_path: Path) -> None:
+    # No skip: the test extra installs WeasyPrint, and .ci/run the Pango it needs (and
+    # poppler-utils, which reads the PDF back here).
     out = tmp_path / "r.pdf"
     res = hiphook("report", "-o", str(out), "--db", str(log))
     assert res.returncode == 0, res.stderr
-    head = out.read_bytes()[:5]
-    assert head == b"%PDF-"
+    assert out.read_bytes()[:5] == b"%PDF-"
     assert out.stat().st_mode & 0o077 == 0
+    from app.store.store import open_store
+
+    with open_store(str(log)) as store:
+        f = compute(store.sessions(traces="summary"), stats.today_in("UTC"), 12)
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    st, adh = f.summary["streak"], f.summary["adherence"]
+    assert f"Streak: {st['days']} day(s), best {st['best']}" in text
+    assert f"{round(adh['last7'] * 100)}% of the last 7 days" in text
+    assert f"Sessions in the whole log: {f.summary['sessions']}" in text
+    assert "not medical advice" in text
+    # The four charts (calendar, weeks, the press, pain) are drawn into the PDF as images.
+    images = subprocess.run(
+        ["pdfimages", "-list", str(out)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    assert len(images) >= 4, images
 
 
 def test_bad_weeks_is_a_usage_message(log: Path) -> None:
     res = hiphook("report", "--weeks", "0", "--db", str(log))
     assert res.returncode == 2
     assert "whole number of weeks" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_the_fast_reader_returns_what_the_store_does(log: Path) -> None:
+    """The report reads an up-to-date log with sqlite3; every field must be the store's."""
+    from app.report.logread import read_sessions
+    from app.store.store import open_store
+
+    with open_store(str(log)) as store:
+        want = store.sessions(traces="summary")
+    got = read_sessions(str(log))
+    assert got == want
+    assert any(st["trace"] for s in want for st in s["steps"])  # summaries were compared
+    assert any(s["notes"] for s in want) and any(not s["sensor"] for s in want)
+
+
+def test_the_fast_reader_leaves_what_needs_the_store_to_the_store(tmp_path: Path) -> None:
+    """A run left in progress (to recover), an older schema, no file, or a file that is
+    not a log: the report opens the full store, which recovers, migrates or says why."""
+    import sqlite3
+
+    from app.report.logread import read_sessions
+    from app.store.store import open_store
+
+    assert read_sessions(str(tmp_path / "none.db")) is None
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not a database at all" * 20)
+    assert read_sessions(str(bad)) is None
+    db = tmp_path / "log.db"
+    build_log(db, stats.today_in("UTC"), days=3, seed=3)
+    assert read_sessions(str(db)) is not None
+    with open_store(str(db)) as store:
+        store.begin_session("beginner", 1, side="left", tz="UTC")
+    assert read_sessions(str(db)) is None
+    with sqlite3.connect(db) as con:
+        con.execute("DELETE FROM session WHERE status = 'in_progress'")
+        con.execute("UPDATE alembic_version SET version_num = '0003'")
+    assert read_sessions(str(db)) is None
