@@ -25,7 +25,8 @@ MIN_TOLERANCE_N = 1.0  # a reading this steady is steady, whatever the noise est
 REL_TOLERANCE = 0.03  # ... and so is one within 3 % of its level (a body breathes)
 MIN_SAMPLES = 5
 CHECK_EVERY_S = 0.05  # how often (in sample time) the window is judged
-LOW_QUARTILE_ABS_DIFF = 0.3186 * math.sqrt(2.0)  # lower quartile of |x1 - x2|, x ~ N(0, 1)
+MEDIAN_ABS_DIFF = 0.6745 * math.sqrt(2.0)  # median |x1 - x2| of two N(0, 1) draws
+MOVED_FACTOR = 1.5  # a measurement restarts only past 1.5 x the still spread (hysteresis)
 
 
 class Stage(StrEnum):
@@ -59,15 +60,14 @@ def spread(forces: list[float]) -> float:
 def noise_from_diffs(diffs: list[float]) -> float:
     """The sensor's white noise (a standard deviation) from successive differences.
 
-    The lower quartile of |d - median d| over d = x[i+1] - x[i] ignores a steady trend
-    (a constant difference) and steps, even one every few samples of a slow sensor,
-    which the plain standard deviation would count as noise.
+    The median of |d - median d| over d = x[i+1] - x[i] ignores a steady trend (a
+    constant difference) and steps, which the plain standard deviation would count as
+    noise.
     """
     if len(diffs) < 4:
         return 0.0
     centre = statistics.median(diffs)
-    deviations = sorted(abs(d - centre) for d in diffs)
-    return deviations[len(deviations) // 4] / LOW_QUARTILE_ABS_DIFF
+    return statistics.median(abs(d - centre) for d in diffs) / MEDIAN_ABS_DIFF
 
 
 def noise_estimate(forces: list[float]) -> float:
@@ -131,7 +131,7 @@ class SteadyReading:
         if t - self._checked_at < CHECK_EVERY_S:
             return  # the window's statistics cost a pass over it: not on every sample
         self._checked_at = t
-        still = self._still()
+        still = self._still(1.0 if self._stage is Stage.SETTLING else MOVED_FACTOR)
         if self._stage is Stage.SETTLING:
             if still:  # the window may still hold the end of a ramp: measure from here
                 self._stage = Stage.MEASURING
@@ -145,7 +145,7 @@ class SteadyReading:
         if t - self._measured[0][0] >= self.measure_s:
             self._stage = Stage.DONE
 
-    def _still(self) -> bool:
+    def _still(self, factor: float) -> bool:
         forces = [f for _, f in self._window]
         if len(forces) < MIN_SAMPLES or self._window[-1][0] - self._window[0][0] < self.window_s:
             self._spread = spread(forces) if len(forces) > 1 else None
@@ -153,7 +153,7 @@ class SteadyReading:
             return False
         self._spread = spread(forces)
         self._allowed = allowed_spread(forces, noise_from_diffs([d for _, d in self._diffs]))
-        return self._spread <= self._allowed
+        return self._spread <= factor * self._allowed
 
     def poll(self, now: float) -> ReadingState:
         """The state at `now`; past the deadline an unfinished reading has timed out."""
