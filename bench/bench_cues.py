@@ -9,6 +9,10 @@ onsets and compares each with its planned time:
 - **stream**: the new path. The cue plan (app/core/cueplan.py) places every sound; each
   is put on the one output stream (app/cues/stream.py) with `play_at` at its planned
   time; sounds come from the sound bank (trimmed, cached).
+- **player**: the whole path of a run: a real runner at real time with `attach_cues`
+  (the CuePlayer re-plans on each step start and hands the stream each sound); the
+  sounds placed less than the stream's latency ahead (the first announcement, due when
+  the run starts) are counted apart, as the tests do.
 - **paplay**: the design it replaces, in the same run: at each boundary the cue goes on a
   queue (4 deep, stale ones dropped as before), and one worker plays it with a new
   `paplay` process, waiting for it to exit; speech is espeak-ng's untrimmed WAV.
@@ -136,6 +140,55 @@ def run_stream(server: PulseServer, routine: Routine, bank: SoundBank, name: str
         f"recorder timeline moved {r.timeline_shift_ms:.0f} ms"
     )
     return Result(name, len(expected), len(errors), errors, overlaps, counts["dropped"], note)
+
+
+# --------------------------------------------------------------------------- the player
+def run_player(server: PulseServer, routine: Routine, mode: str, name: str) -> Result:
+    """The whole path a run takes: a real runner at real time, `attach_cues` (CuePlayer:
+    re-plans on each step start, the stream, the bank), every kept sound matched."""
+    import asyncio
+
+    from app.core.clock import MonotonicClock
+    from app.cues import attach_cues
+    from app.runner import SessionRunner
+
+    runner = SessionRunner(routine, MonotonicClock())
+    t0: list[float] = []
+    runner.subscribe(
+        lambda ev: t0.append(runner.clock.now() - runner.engine.t()) if not t0 else None
+    )
+    notes: list[str] = []
+    with Recorder(server) as rec:
+        player = attach_cues(runner, mode, note=notes.append)
+        player.wait_ready(30)
+        if player.mode != "stream":
+            rec.stop()
+            return Result(name, 0, 0, [], 0, 0, f"no stream: {notes}")
+        asyncio.run(runner.run())
+        player.close()
+        time.sleep(0.1)
+    r = rec.stop()
+    kept: dict[tuple[str, float], list[float]] = {}  # (text, start) -> when each was placed
+    for c in player.records:
+        got = kept.setdefault((c.text, c.start_t), [])
+        if c.cancelled:
+            del got[:1]
+        else:
+            got.append(c.t)
+    latency = player.stream.latency_s if player.stream is not None else 0.0
+    # A sound placed less than the stream's latency ahead (the first announcement, due
+    # at t = 0 when the run starts) cannot be on time: counted apart, not in the figures.
+    ahead = sorted(start for (_x, start), ts in kept.items() if ts and start - ts[0] >= latency)
+    soon = sum(1 for (_x, start), ts in kept.items() if ts and start - ts[0] < latency)
+    found = r.match([t0[0] + s for s in ahead], late_s=latency + 0.25)
+    errors = [e * 1000 for e in found if e is not None]
+    counts = player.counts()
+    note = (
+        f"plan: {counts.get('due', 0)} due, {counts.get('dropped', 0)} dropped, {soon} placed "
+        f"under the latency ahead (left out); mean {np.mean(errors):+.1f} ms; "
+        f"recorder timeline moved {r.timeline_shift_ms:.0f} ms"
+    )
+    return Result(name, len(ahead), len(errors), errors, 0, counts.get("dropped", 0), note)
 
 
 # --------------------------------------------------------------------------- old path
@@ -380,6 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--idle-only", action="store_true", help="without the busy-core runs")
     ap.add_argument(
+        "--player-only",
+        action="store_true",
+        help="only the whole path (runner, CuePlayer, stream), not the bare plan on the stream",
+    )
+    ap.add_argument(
         "--onsets-only",
         action="store_true",
         help="only the routine runs (no library, start or CPU figures)",
@@ -416,6 +474,12 @@ def main(argv: list[str] | None = None) -> int:
             load = "busy core" if busy else "idle"
             for mode in ("tone", "voice"):
                 with busy_core(busy):
+                    print(
+                        run_player(server, routine, mode, f"player {mode}, {load}").row(),
+                        flush=True,
+                    )
+                    if args.player_only:
+                        continue
                     bank = SoundBank(mode)
                     print(
                         run_stream(server, routine, bank, f"stream {mode}, {load}").row(),
