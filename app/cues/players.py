@@ -1,4 +1,4 @@
-"""Cue players: one audio stream fed from the cue plan, or a chain of subprocess players.
+"""The cue player: one audio stream fed from the cue plan, the chain when it cannot play.
 
 A `CuePlayer` listens to the session runner. It must never slow the engine or crash a run.
 
@@ -9,261 +9,29 @@ hands each sound to the stream with the monotonic time its first sample must be 
 the plan decides the onset, not a queue or a process start-up. Sounds placed by the last
 plan that have not started are taken back first.
 
-When the stream cannot open, or dies, the chain takes over, saying so once: one worker
-thread plays each cue with paplay/aplay/afplay or espeak-ng from a small queue that drops
-cues gone stale (a "push" heard a second late names the wrong moment), each backend
-handing over to the next when it fails, the terminal bell last.
+When the stream cannot open, or dies, the fallback chain (app/cues/chain.py: subprocess
+players, then the terminal bell) takes over, and the user is told once which part
+stopped and which plays from now on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from app.core.clock import Clock
 from app.core.coach import CoachEvent
 from app.core.cueplan import Planner, Replan, all_cues, due_for_coach
-from app.core.cues import Cue, Tone, cue_for, cue_for_coach
+from app.core.cues import Cue, cue_for, cue_for_coach
 from app.core.engine import Engine, Event, EventKind
 from app.core.routine import Routine
-from app.cues.render import SoundBank as Bank
-from app.cues.stream import AudioStream
-from app.cues.tones import render_tone_wav
-
-if TYPE_CHECKING:
-    from app.runner import SessionRunner
-
-MODES = ("auto", "none", "bell", "tone", "voice")
-Which = Callable[[str], str | None]
-RunCommand = Callable[[list[str]], None]
-Note = Callable[[str], None]
-
-_PLAY_TIMEOUT_S = 10.0
-_WORDS = {"voice": "spoken cues", "tone": "tones", "bell": "the terminal bell", "none": "no sound"}
-
-
-def run_command(cmd: list[str]) -> None:
-    """Run a player to completion; raises on a missing program, a failure or a hang.
-
-    espeak-ng exits 0 even when it finds no sound device, printing "error: ..." instead,
-    so an error line on stderr counts as a failure too.
-    """
-    done = subprocess.run(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        timeout=_PLAY_TIMEOUT_S,
-        check=False,
-    )
-    err = done.stderr.decode("utf-8", "replace")
-    bad = [ln for ln in err.splitlines() if ln.lower().startswith("error")]
-    if done.returncode != 0 or bad:
-        why = bad[0] if bad else f"exit status {done.returncode}"
-        raise OSError(f"{Path(cmd[0]).name}: {why}")
-
-
-def _stderr_bell() -> None:
-    try:
-        sys.stderr.write("\a")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
-class Backend(Protocol):
-    name: str
-    inline: bool  # True: cheap enough to play on the caller's thread (the bell)
-
-    def play(self, cue: Cue) -> None: ...
-
-
-class BellBackend:
-    """The terminal bell: always there, one sound, so it rings only for the key cues."""
-
-    name = "bell"
-    inline = True
-
-    def __init__(self, ring: Callable[[], None] | None = None) -> None:
-        self.ring = ring or _stderr_bell
-
-    def play(self, cue: Cue) -> None:
-        if cue.ring:
-            self.ring()
-
-
-class ToneBackend:
-    """Generated WAV tones played through the system's sound player."""
-
-    name = "tone"
-    inline = False
-    PLAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-        ("paplay", ()),
-        ("aplay", ("-q",)),
-        ("afplay", ()),
-    )
-
-    def __init__(self, command: list[str], run: RunCommand = run_command) -> None:
-        self.command = command
-        self.run = run
-        self._dir: Path | None = None
-        self._files: dict[Tone, Path] = {}
-
-    @classmethod
-    def find(cls, which: Which = shutil.which, run: RunCommand = run_command) -> ToneBackend | None:
-        for program, flags in cls.PLAYERS:
-            exe = which(program)
-            if exe:
-                return cls([exe, *flags], run)
-        return None
-
-    def render_wav(self, cue: Cue, path: str | Path) -> Path:
-        return render_tone_wav(cue, path)
-
-    def _file(self, tone: Tone) -> Path:
-        """Each tone is rendered once per run, then reused."""
-        if tone not in self._files:
-            if self._dir is None:
-                self._dir = Path(tempfile.mkdtemp(prefix="hiphook-tones-"))
-            self._files[tone] = render_tone_wav(tone, self._dir / f"{tone.value}.wav")
-        return self._files[tone]
-
-    def play(self, cue: Cue) -> None:
-        self.run([*self.command, str(self._file(cue.tone))])
-
-    def close(self) -> None:
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-            self._files.clear()
-
-
-class VoiceBackend:
-    """Spoken words through espeak-ng, espeak or macOS `say`.
-
-    With a sound player present, words are rendered to WAV and played by it, because the
-    player's exit status is reliable; otherwise the engine speaks by itself.
-    """
-
-    name = "voice"
-    inline = False
-    ENGINES = ("espeak-ng", "espeak", "say")
-    WORDS_PER_MINUTE = 165
-
-    def __init__(
-        self, exe: str, run: RunCommand = run_command, player: list[str] | None = None
-    ) -> None:
-        self.exe = exe
-        self.run = run
-        self.player = player
-        self.is_say = Path(exe).name == "say"
-        self._dir: Path | None = None
-        self._files: dict[str, Path] = {}
-
-    @classmethod
-    def find(
-        cls,
-        which: Which = shutil.which,
-        run: RunCommand = run_command,
-        player: list[str] | None = None,
-    ) -> VoiceBackend | None:
-        for program in cls.ENGINES:
-            exe = which(program)
-            if exe:
-                return cls(exe, run, player)
-        return None
-
-    def _base(self) -> list[str]:
-        if self.is_say:
-            return [self.exe, "-r", str(self.WORDS_PER_MINUTE)]
-        return [self.exe, "-s", str(self.WORDS_PER_MINUTE)]
-
-    def render_wav(self, cue: Cue, path: str | Path) -> Path:
-        """Speak into a WAV file instead of the speakers (playing, tests, checking a voice)."""
-        path = Path(path)
-        if self.is_say:
-            cmd = [
-                *self._base(),
-                "-o",
-                str(path),
-                "--file-format=WAVE",
-                "--data-format=LEI16@22050",
-                cue.text,
-            ]
-        else:
-            cmd = [*self._base(), "-w", str(path), cue.text]
-        self.run(cmd)
-        return path
-
-    def play(self, cue: Cue) -> None:
-        if self.player is None:
-            self.run([*self._base(), cue.text])
-            return
-        path = self._files.get(cue.text)
-        if path is None:  # a routine has few distinct phrases: render each once
-            if self._dir is None:
-                self._dir = Path(tempfile.mkdtemp(prefix="hiphook-voice-"))
-            path = self.render_wav(cue, self._dir / f"{len(self._files)}.wav")
-            self._files[cue.text] = path
-        self.run([*self.player, str(path)])
-
-    def close(self) -> None:
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-            self._files.clear()
-
-
-def build_chain(
-    mode: str,
-    *,
-    ring: Callable[[], None] | None = None,
-    which: Which = shutil.which,
-    run: RunCommand = run_command,
-) -> tuple[list[Backend], list[str]]:
-    """The backends to try in order for a mode, and what to tell the user about it."""
-    if mode not in MODES:
-        raise ValueError(f"cues must be one of {', '.join(MODES)}, not {mode!r}")
-    if mode == "none":
-        return [], []
-    bell = BellBackend(ring)
-    if mode == "bell":
-        return [bell], []
-    chain: list[Backend] = []
-    notes: list[str] = []
-    tone = ToneBackend.find(which, run)
-    player = tone.command if tone else None
-    voice = VoiceBackend.find(which, run, player) if mode in ("voice", "auto") else None
-    if voice:
-        chain.append(voice)
-    if tone:
-        chain.append(tone)
-    chain.append(bell)
-    fallback = chain[0].name
-    words = {"tone": "tones", "bell": "the terminal bell"}
-    if mode == "voice" and voice is None:
-        notes.append(
-            f"Cues: no speech engine found (espeak-ng, espeak or say); "
-            f"using {words[fallback]} instead."
-        )
-    elif mode == "tone" and tone is None:
-        notes.append(
-            "Cues: no sound player found (paplay, aplay or afplay); "
-            "using the terminal bell instead."
-        )
-    elif mode == "auto" and fallback == "bell":
-        notes.append("Cues: no speech engine or sound player found; using the terminal bell.")
-    return chain, notes
+from app.cues.backends import Backend, reason
+from app.cues.chain import Chain, Note
 
 
 class SoundBank(Protocol):
@@ -357,22 +125,15 @@ class CuePlayer:
         to_mono: Callable[[float], float] | None = None,
     ) -> None:
         self.routine = routine
-        self.chain = list(chain)
         self.note = note or (lambda text: print(f"hiphook: {text}", file=sys.stderr))
         self.notes: list[str] = []
-        self.played: list[tuple[str, Cue]] = []  # (backend, cue), for tests and the benchmark
-        self.dropped = 0
+        self.chain = Chain(chain, self.say, max_queue=max_queue, now=now)
         self.records: list[CueRecord] = []  # every sound handed to the stream
         self.on_cue = on_cue
         self.pacing = pacing
         self._chain_notes = list(chain_notes)
-        self._now = now
-        self._queue: deque[tuple[float, Cue]] = deque()
-        self._max_queue = max_queue
         self._cv = threading.Condition()
-        self._thread: threading.Thread | None = None
         self._closed = False
-        self._busy = False
         # the stream path
         self.engine = engine
         self.bank = bank
@@ -388,7 +149,6 @@ class CuePlayer:
         self._planning = False
         self._finished = False
         self._scale = 1.0
-        self._t0 = 0.0
         self._plan_thread: threading.Thread | None = None
         self._to_mono = to_mono
         if self.mode == "stream":
@@ -406,9 +166,17 @@ class CuePlayer:
 
     @property
     def backend_name(self) -> str:
-        if self.mode == "stream":
-            return "stream"
-        return self.chain[0].name if self.chain else "none"
+        return "stream" if self.mode == "stream" else self.chain.name
+
+    @property
+    def played(self) -> list[tuple[str, Cue]]:
+        """(backend, cue) of every cue the chain played, for tests and the benchmark."""
+        return self.chain.played
+
+    @property
+    def dropped(self) -> int:
+        """Cues the chain dropped (stale, or pushed out of its queue)."""
+        return self.chain.dropped
 
     def say(self, text: str) -> None:
         """Tell the user something once (a fallback); never raises."""
@@ -606,86 +374,30 @@ class CuePlayer:
             if self.mode != "stream":
                 return
             self.mode = "chain"
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        nxt = _WORDS.get(self.chain[0].name, "no sound") if self.chain else "no sound"
-        self.say(f"Cues: the sound stream is not available ({reason}); {nxt} from now on.")
+        why = reason(exc, 120)
+        nxt = self.chain.describe()
+        self.say(f"Cues: the sound stream is not available ({why}); {nxt} from now on.")
         for text in self._chain_notes:
             self.say(text)
 
     # -------------------------------------------------------------- the chain
     def submit(self, cue: Cue) -> None:
-        """Play an inline backend now; queue anything slower for the worker thread."""
+        """Hand a cue to the fallback chain (it never waits for a player)."""
         with self._cv:
-            if self._closed or not self.chain:
+            if self._closed:
                 return
-            backend = self.chain[0]
-            if not backend.inline:
-                if len(self._queue) >= self._max_queue:
-                    self._queue.popleft()
-                    self.dropped += 1
-                self._queue.append((self._now(), cue))
-                self._ensure_thread()
-                self._cv.notify_all()
-                return
-        self._play(backend, cue)
-
-    def _play(self, backend: Backend, cue: Cue) -> None:
-        try:
-            backend.play(cue)
-        except Exception as exc:  # noqa: BLE001 - any failure means: use the next backend
-            self._fall_back(backend, exc)
-            with self._cv:
-                nxt = self.chain[0] if self.chain else None
-            if nxt is not None and nxt.inline:
-                self._play(nxt, cue)
-            return
-        self.played.append((backend.name, cue))
-
-    def _fall_back(self, failed: Backend, exc: Exception) -> None:
-        with self._cv:
-            if self.chain and self.chain[0] is failed:
-                self.chain.pop(0)
-            nxt = self.chain[0].name if self.chain else "none"
-        reason = type(exc).__name__ if not str(exc) else str(exc).splitlines()[0][:80]
-        self.say(f"Cues: {_WORDS[failed.name]} did not work ({reason}); {_WORDS[nxt]} from now on.")
-
-    def _ensure_thread(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="hiphook-cues", daemon=True)
-            self._thread.start()
-
-    def _work(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue and not self._closed:
-                    self._cv.wait()
-                if self._closed and not self._queue:
-                    return
-                queued_at, cue = self._queue.popleft()
-                backend = self.chain[0] if self.chain else None
-                stale = self._now() - queued_at > cue.stale_after
-                if stale:
-                    self.dropped += 1
-                self._busy = backend is not None and not stale
-            if not self._busy or backend is None:
-                continue
-            try:
-                self._play(backend, cue)
-            finally:
-                with self._cv:
-                    self._busy = False
-                    self._cv.notify_all()
+        self.chain.submit(cue)
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """Wait until nothing is queued or being planned or played by the chain."""
+        """Wait until nothing is being planned, nor queued or played by the chain."""
         end = time.monotonic() + timeout
         with self._cv:
-            while self._queue or self._busy or self._requests or self._planning:
+            while self._requests or self._planning:
                 left = end - time.monotonic()
                 if left <= 0:
                     return False
                 self._cv.wait(left)
-        return True
+        return self.chain.wait_idle(max(0.0, end - time.monotonic()))
 
     def close(self, drain_s: float | None = None) -> None:
         """Stop. After a finished run, wait (<= `drain_s`, 3 s by default) for the last
@@ -699,8 +411,8 @@ class CuePlayer:
             self.wait_idle(wait)
         with self._cv:
             self._closed = True
-            self._queue.clear()
             self._cv.notify_all()
+        self.chain.close()
         stream = self.stream
         if stream is not None:
             try:
@@ -712,74 +424,3 @@ class CuePlayer:
                 pass
         if self._plan_thread is not None:
             self._plan_thread.join(timeout=1.0)
-        for backend in self.chain:
-            closer = getattr(backend, "close", None)
-            if closer is not None:
-                closer()
-
-
-def _stream_parts(
-    mode: str, voice_found: bool, *, volume: float, voice: str | None, cache_dir: Path | None
-) -> tuple[SoundBank, OpenStream] | None:
-    """The sound bank and a stream opener for a mode, or None where there is none yet."""
-    if mode in ("none", "bell"):
-        return None
-    kind = "voice" if mode in ("voice", "auto") and voice_found else "tone"
-    bank = Bank(kind, voice=voice, volume=volume, cache_dir=cache_dir)
-
-    def open_stream(on_error: Callable[[str], None]) -> Stream:
-        opened: Stream = AudioStream.open(on_error=on_error)
-        return opened
-
-    return bank, open_stream
-
-
-def attach_cues(
-    runner: SessionRunner,
-    mode: str | None,
-    *,
-    ring: Callable[[], None] | None = None,
-    note: Note | None = None,
-    which: Which = shutil.which,
-    run: RunCommand = run_command,
-    pacing: bool = True,
-    volume: float = 1.0,
-    voice: str | None = None,
-    on_cue: Callable[[CueRecord], None] | None = None,
-    stream: bool = True,
-    cache_dir: Path | None = None,
-) -> CuePlayer:
-    """Build the player for `mode` (None means auto), subscribe it, return it.
-
-    Where to attach: any face (TUI, plain) calls this once per run, before `runner.run()`,
-    then (off the loop) `player.wait_ready()` so every sound is rendered before the first
-    cue; `player.close()` at the end. `pacing`, `volume` and `voice` are the settings;
-    `on_cue` hears every sound scheduled (on the planner's thread: hop to your loop).
-    `stream=False` keeps to the subprocess chain.
-    """
-    mode = mode or "auto"
-    chain, notes = build_chain(mode, ring=ring, which=which, run=run)
-    parts = None
-    if stream:
-        voice_found = any(which(p) for p in VoiceBackend.ENGINES)
-        parts = _stream_parts(mode, voice_found, volume=volume, voice=voice, cache_dir=cache_dir)
-    if parts is None:
-        player = CuePlayer(runner.routine, chain, note=note, chain_notes=notes)
-    else:
-        bank, opener = parts
-        now_notes = [n for n in notes if "no speech engine" in n]
-        player = CuePlayer(
-            runner.routine,
-            chain,
-            note=note,
-            engine=runner.engine,
-            bank=bank,
-            open_stream=opener,
-            pacing=pacing,
-            on_cue=on_cue,
-            chain_notes=[n for n in notes if n not in now_notes],
-        )
-        for text in now_notes:
-            player.say(text)
-    runner.subscribe(player)
-    return player

@@ -179,6 +179,81 @@ def test_a_failing_backend_falls_back_and_says_so_once() -> None:
     assert len(rings) == 5  # the first cue was not lost: the bell played it instead
 
 
+def failing_run(*failing: str):  # type: ignore[no-untyped-def]
+    """A `run` for the backends: the named programs fail, the rest "play" (and a speech
+    engine's -w writes its file)."""
+    ran: list[str] = []
+
+    def run(cmd: list[str]) -> None:
+        name = Path(cmd[0]).name
+        ran.append(name)
+        if name in failing:
+            raise OSError(f"{name}: error: it broke")
+        if "-w" in cmd:
+            Path(cmd[cmd.index("-w") + 1]).write_bytes(b"RIFF")
+
+    return run, ran
+
+
+def test_a_failing_player_hands_over_to_the_next_and_the_words_stay() -> None:
+    run, ran = failing_run("paplay")
+    chain, _ = build_chain("voice", which=fake_which("espeak-ng", "paplay", "aplay"), run=run)
+    notes: list[str] = []
+    player = CuePlayer(load_routine("ball"), chain, note=notes.append)
+    for text in ("push", "relax", "push"):
+        player.submit(Cue(text, Tone.PUSH, 0))
+        assert player.wait_idle(2)
+    player.close()
+    assert notes == [
+        "Cues: paplay did not work (error: it broke); aplay plays the cues from now on."
+    ]
+    assert [(b, c.text) for b, c in player.played] == [
+        ("voice", "push"),
+        ("voice", "relax"),
+        ("voice", "push"),
+    ]
+    assert ran.count("paplay") == 1  # never tried again
+
+
+def test_the_speech_engine_failing_hands_over_to_tones_through_the_same_player() -> None:
+    run, _ = failing_run("espeak-ng")
+    chain, _ = build_chain("voice", which=fake_which("espeak-ng", "paplay"), run=run)
+    notes: list[str] = []
+    player = CuePlayer(load_routine("ball"), chain, note=notes.append)
+    for text in ("push", "relax"):
+        player.submit(Cue(text, Tone.PUSH, 0))
+        assert player.wait_idle(2)
+    player.close()
+    assert notes == [
+        "Cues: espeak-ng did not work (error: it broke); tones through paplay from now on."
+    ]
+    assert [b for b, _c in player.played] == ["tone", "tone"]
+
+
+def test_no_player_left_is_one_word_and_the_bell_rings() -> None:
+    """Spoken cues and tones need a player: the last one failing is said once, not once
+    for the words and again for the tones."""
+    run, _ = failing_run("paplay", "aplay")
+    rings: list[int] = []
+    chain, _ = build_chain(
+        "auto",
+        ring=lambda: rings.append(1),
+        which=fake_which("espeak-ng", "paplay", "aplay"),
+        run=run,
+    )
+    notes: list[str] = []
+    player = CuePlayer(load_routine("ball"), chain, note=notes.append)
+    for _ in range(4):
+        player.submit(Cue("push", Tone.PUSH, 0, ring=True))
+        assert player.wait_idle(2)
+    player.close()
+    assert notes == [
+        "Cues: paplay did not work (error: it broke); aplay plays the cues from now on.",
+        "Cues: aplay did not work (error: it broke); the terminal bell from now on.",
+    ]
+    assert len(rings) == 4 and player.backend_name == "bell"
+
+
 def test_cues_never_block_the_caller_and_stale_ones_are_dropped() -> None:
     slow = Slow(0.25)
     player = CuePlayer(load_routine("ball"), [slow], max_queue=4)
@@ -299,7 +374,7 @@ def test_voice_plays_through_the_player_when_there_is_one(tmp_path: Path) -> Non
 
 def test_an_error_line_from_a_player_counts_as_a_failure() -> None:
     """espeak-ng exits 0 without a sound device; its "error:" line must still count."""
-    from app.cues.players import run_command
+    from app.cues.backends import run_command
 
     with pytest.raises(OSError, match="no device"):
         run_command(["sh", "-c", "echo 'error: no device' >&2"])
@@ -579,57 +654,3 @@ def test_the_player_sees_a_whole_dispatch_before_it_plans() -> None:
     stream = asyncio.run(main())
     at = sorted((t, k) for _i, t, k in stream.placed)
     assert (3.0, "push:push") in at and (3.0, "end:skipped") not in at
-
-
-# --------------------------------------------------------------- a real sound server
-def test_a_short_routine_is_heard_on_the_beat_through_a_real_sound_server(
-    pulse_server: object, tmp_path: Path
-) -> None:
-    """The player with the real sound bank and stream, at real time, recorded at a null
-    sink: every sound the plan placed is heard at its place, the last one included."""
-    from app.core.clock import MonotonicClock
-    from app.core.routine import Step
-    from app.cues.players import KEEP_AHEAD_S
-    from tests.support.pulse import Recorder
-
-    routine = Routine(
-        "r",
-        "R",
-        1,
-        "",
-        (
-            Step(StepKind.TIMED, "Get into position", "x", seconds=4.0, side="left"),
-            Step(StepKind.HOLDS, "Realignment", "x", reps=2, push_s=1.0, relax_s=1.0),
-        ),
-    )
-    records: list[object] = []
-    notes: list[str] = []
-    with Recorder(pulse_server) as rec:  # type: ignore[arg-type]
-        runner = SessionRunner(routine, MonotonicClock())
-        player = attach_cues(
-            runner, "tone", note=notes.append, on_cue=records.append, cache_dir=tmp_path
-        )
-        assert player.wait_ready(10) and player.backend_name == "stream", notes
-        asyncio.run(runner.run())
-        player.close()  # waits for "Routine complete" to be heard to its end
-        recording = rec.stop()
-    net: dict[tuple[str, float], int] = {}
-    for r in records:
-        key = (r.text, r.start_t)  # type: ignore[attr-defined]
-        net[key] = net.get(key, 0) + (-1 if r.cancelled else 1)  # type: ignore[attr-defined]
-    placed = sorted((start, text) for (text, start), n in net.items() if n > 0)
-    assert placed[-1][1] == "Routine complete. Well done."
-    assert [text for _s, text in placed].count("push") == 2
-    t0 = runner.engine.clock.now() - runner.engine.t()
-    found = recording.match([t0 + start for start, _text in placed], early_s=0.05, late_s=0.25)
-    missing = [placed[i][1] for i, e in enumerate(found) if e is None]
-    assert missing == []
-    # A sound due at the very start cannot beat the stream's own latency (the run's
-    # t = 0 is now); every later one was placed ahead and must be on the beat.
-    latency = player.stream.latency_s  # type: ignore[union-attr]
-    for (start, text), err in zip(placed, found, strict=True):
-        assert err is not None
-        bound = 0.050 + (latency if start < latency + KEEP_AHEAD_S else 0.0)
-        assert abs(err) <= bound, (text, start, err)
-    counts = player.counts()
-    assert counts["placed"] == len(placed) and counts["dropped"] == counts["dropped:merged"]

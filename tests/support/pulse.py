@@ -29,6 +29,8 @@ import numpy as np
 
 SINK = "hiphook_null"
 RATE = 48000
+# Found once, at import: a test may run the app with a PATH that lacks the sound tools.
+PAREC = shutil.which("parec") or "parec"
 
 _SCRIPT = """\
 load-module module-null-sink sink_name={sink} rate={rate} channels=2 \
@@ -134,6 +136,7 @@ class PulseServer:
                 text = (root / "pulse.log").read_text(errors="replace")[-600:]
                 raise PulseMissing(f"pulseaudio exited at start ({proc.returncode}): {text}")
             if _pactl_ok(server.full_env()):
+                keep_awake(server)
                 return server
             time.sleep(0.05)
         server.stop()
@@ -154,9 +157,11 @@ class PulseServer:
             or SINK
         )
         keep = {k: os.environ[k] for k in ("PULSE_SERVER", "PULSE_RUNTIME_PATH") if k in os.environ}
-        return cls(
+        server = cls(
             root=Path(tempfile.gettempdir()), env=keep, monitor=f"{sink}.monitor", owned=False
         )
+        keep_awake(server)
+        return server
 
     def full_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -173,6 +178,9 @@ class PulseServer:
             self.proc.wait(timeout=5)
 
     def stop(self) -> None:
+        keeper = _keepers.pop(self.env.get("PULSE_SERVER", "") + self.monitor, None)
+        if keeper is not None:
+            _stop(keeper)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -251,6 +259,37 @@ class Recording:
         return bool(seg.size and np.abs(seg.astype(np.int32)).max() > threshold * 32767)
 
 
+# An idle null sink renders in 2 s blocks: a new recording's first chunk waits for the
+# block under way (~2 s per test). One quiet listener at 250 ms keeps the blocks short
+# (~0.4% of a core for the server) from the first recording to the end of the process.
+KEEPER_LATENCY_MS = 250
+_keepers: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def keep_awake(server: PulseServer) -> None:
+    """Start the listener for this server's monitor, once; it dies with this process."""
+    key = server.env.get("PULSE_SERVER", "") + server.monitor
+    proc = _keepers.get(key)
+    if proc is not None and proc.poll() is None:
+        return
+    proc = subprocess.Popen(
+        [PAREC, "--raw", f"--latency-msec={KEEPER_LATENCY_MS}", "-d", server.monitor],
+        env=server.full_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
+    _keepers[key] = proc
+    atexit.register(_stop, proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
 class Recorder:
     """`parec` on the monitor, read by one thread that stamps each chunk on arrival."""
 
@@ -263,6 +302,8 @@ class Recorder:
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._first = threading.Event()
+        self._arrived = threading.Condition()
+        self._last_arrival = 0.0
         self._result: Recording | None = None
 
     def __enter__(self) -> Recorder:
@@ -273,9 +314,10 @@ class Recorder:
         self.stop()
 
     def start(self, timeout: float = 5.0) -> None:
+        keep_awake(self.server)
         self._proc = subprocess.Popen(
             [
-                "parec",
+                PAREC,
                 "--raw",
                 "--format=s16le",
                 "--channels=1",
@@ -318,6 +360,21 @@ class Recorder:
             self._frames += len(data) // 2
             self._chunks.append(data)
             self._first.set()
+            with self._arrived:
+                self._last_arrival = now
+                self._arrived.notify_all()
+
+    def wait_past(self, t: float, timeout: float = 2.0) -> bool:
+        """Wait until the recording holds what was heard at monotonic time `t` (a chunk
+        arrived after it): a sound that ended at `t` is then in the recording."""
+        end = time.monotonic() + timeout
+        with self._arrived:
+            while self._last_arrival <= t:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._arrived.wait(left)
+        return True
 
     def stop(self) -> Recording:
         if self._result is not None:
@@ -411,3 +468,44 @@ up_s = 2
 down_s = 2
 instruction = "Up and down."
 """
+
+
+# --------------------------------------------------------------- making players fail
+def has_sound_card() -> bool:
+    """A real card is here: without a server, PortAudio or aplay may still open it, so
+    "no device" cannot be staged."""
+    try:
+        text = Path("/proc/asound/cards").read_text()
+    except OSError:
+        return False
+    return "no soundcards" not in text and bool(text.strip())
+
+
+def nobody_here(root: Path) -> str:
+    """A PULSE_SERVER where no server listens: paplay, PortAudio and ALSA's pulse
+    plugin (through its default config) all fail to connect, for real."""
+    return f"unix:{root}/nobody-here"
+
+
+def alsa_home(server: PulseServer, root: Path) -> Path:
+    """A HOME whose ~/.asoundrc sends ALSA's default device to `server` by name, so aplay
+    reaches the server while $PULSE_SERVER (what paplay uses) points elsewhere."""
+    home = root / "alsa-home"
+    home.mkdir(parents=True, exist_ok=True)
+    name = server.env["PULSE_SERVER"]
+    (home / ".asoundrc").write_text(
+        f'pcm.!default {{ type pulse; server "{name}" }}\n'
+        f'ctl.!default {{ type pulse; server "{name}" }}\n'
+    )
+    return home
+
+
+def path_with(programs: list[str], root: Path) -> str:
+    """A PATH of one folder holding links to just these programs (those installed)."""
+    folder = root / "bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in programs:
+        exe = shutil.which(name)
+        if exe is not None and not (folder / name).exists():
+            (folder / name).symlink_to(exe)
+    return str(folder)
