@@ -14,11 +14,20 @@ from app.core.clock import MonotonicClock
 from app.core.cues import Cue, Tone
 from app.core.engine import Event, State
 from app.core.routine import parse_routine
-from app.cues.players import CueRecord, attach_cues
+from app.cues import CueRecord, attach_cues
 from app.runner import SessionRunner
 from tests.support.pulse import PulseServer, Recorder, percentiles, short_routine
 
 ONSET_BOUND_S = 0.050  # the bound, for every cue
+
+
+# Each kind of boundary cue (a timed step's and a press's 3-2-1, push/relax, up/down, the
+# end) at real time, as short as each mode allows with every drop a merge by rule: words
+# need a longer press and a second hold for the announcements to fit (shortened).
+SHAPES = {
+    "tone": {"reps": 1, "raises": 1, "timed_s": 3, "press_s": 3, "relax_s": 1},  # 13 s
+    "voice": {"reps": 2, "raises": 1, "timed_s": 3, "press_s": 5, "relax_s": 1},  # 18 s
+}
 
 
 @pytest.mark.parametrize("mode", ["tone", "voice"])
@@ -27,8 +36,7 @@ def test_every_due_cue_is_heard_on_its_beat_and_the_last_one_too(
 ) -> None:
     if mode == "voice" and shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (.ci/run installs it for CI)")
-    # a timed step (3-2-1), a press, 3 holds, 2 calf raises: 25 s at real time
-    routine = parse_routine(short_routine(reps=3, raises=2, timed_s=4, press_s=5, relax_s=2))
+    routine = parse_routine(short_routine(**SHAPES[mode]))
     runner = SessionRunner(routine, MonotonicClock())
     t0: list[float] = []
 
