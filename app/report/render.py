@@ -34,7 +34,7 @@ STATE_COLOURS = {
 WIDTH_IN = 7.0  # fits the printable width of both A4 (180 mm) and Letter (7.5 in)
 DENSE = 400  # points in one series beyond which it is drawn as an image (see _dense)
 RASTER_DPI = 150  # for those images: sharp on paper, a few tens of kB a chart
-PDF_DPI = 200  # the PDF's charts are images (see _png): sharp when printed
+PDF_DPI = 150  # the PDF's charts are images (see _png): sharp when printed
 YEAR_WEEKS = 53  # up to a year, weekly series have markers and the calendar square cells
 MARGIN_LEFT_IN = 0.8  # tick labels and a two-line axis label
 MARGIN_RIGHT_IN = 2.15  # the legends' longest entry ("right: completed (no sensor)")
@@ -73,9 +73,19 @@ def _svg(fig: Any, alt: str) -> str:
 
 def _png(fig: Any, alt: str) -> str:
     """The chart as a PNG for the PDF: WeasyPrint lays out each SVG element in Python
-    (most of a minute for a year's charts); one image takes it milliseconds."""
+    (most of a minute for a year's charts); one image takes it milliseconds. Without an
+    alpha channel, and lightly compressed: WeasyPrint decodes it and compresses it
+    again for the PDF, and an alpha channel would be split off and compressed apart."""
+    # lazy: matplotlib's raster backend and Pillow (its dependency), only for a PDF
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    fig.set_dpi(PDF_DPI)
+    canvas: Any = FigureCanvasAgg(fig)  # matplotlib leaves draw() and buffer_rgba() untyped
+    canvas.draw()
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PDF_DPI, metadata={"Software": None})
+    rgba.convert("RGB").save(buf, format="PNG", compress_level=1)
     _plt().close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<img class="chart" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
@@ -117,7 +127,11 @@ def calendar_chart(f: Figures) -> Any:
     states = list(STATE_COLOURS)
     codes = np.array([states.index(c["state"]) for c in f.calendar], dtype=float)
     grid = codes.reshape(f.weeks, 7).T  # rows Mon..Sun, a column per week
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.9))
+    square = f.weeks <= YEAR_WEEKS  # beyond a year a column is too thin for square days
+    plot_w = WIDTH_IN - MARGIN_LEFT_IN - MARGIN_RIGHT_IN
+    cell = min(plot_w / f.weeks, 0.2) if square else 0.2
+    # As tall as the cells need, and at least as the legend's four entries.
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, max(1.15, 7 * cell + 0.4)))
     _frame(fig, bottom=0.3)
     ax.set_anchor("W")  # square cells: the plot keeps to the left, its legend beside it
     ax.imshow(
@@ -127,20 +141,24 @@ def calendar_chart(f: Figures) -> Any:
         vmax=len(states) - 0.5,
         interpolation="none",
         extent=(0, f.weeks, 0, 7),
-        aspect="equal" if f.weeks <= YEAR_WEEKS else "auto",
+        aspect="equal" if square else "auto",
     )
-    if f.weeks <= YEAR_WEEKS:  # white gaps between the cells, while they are big enough
-        plot_w = WIDTH_IN - MARGIN_LEFT_IN - MARGIN_RIGHT_IN
-        gap = 0.1 * 72 * min(plot_w / f.weeks, 1.5 / 7)
+    if square:  # white gaps between the cells
+        gap = 0.1 * 72 * cell
         ax.hlines(range(8), 0, f.weeks, colors="white", lw=gap)
         ax.vlines(range(f.weeks + 1), 0, 7, colors="white", lw=gap)
-    for k, cell in enumerate(f.calendar):
-        if cell["state"] == "open":
+    for k, day in enumerate(f.calendar):
+        if day["state"] == "open":
             w, d = divmod(k, 7)
             ax.add_patch(Rectangle((w, 6 - d), 1, 1, fill=False, edgecolor="#9e9e9e"))
     ax.set_xlim(0, f.weeks)
     ax.set_ylim(0, 7)
-    ax.set_yticks([6.5 - d for d in range(7)], ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    small = cell * 72 < 9  # points: a label a row would overlap the next
+    ax.set_yticks(
+        [6.5 - d for d in range(7)],
+        [n if not small or d % 2 == 0 else "" for d, n in enumerate(days)],
+    )
     # About four week labels: the cells are small (square days), and a label a week
     # runs into the next one.
     step = max(1, -(-f.weeks // 4))
