@@ -23,10 +23,10 @@ ONSET_BOUND_S = 0.050  # the issue's bound, for every cue
 
 # Each kind of boundary cue (a timed step's and a press's 3-2-1, push/relax, up/down, the
 # end) at real time, as short as each mode allows with every drop a merge by rule: words
-# need a longer press and a second hold for the announcements to fit (shortened).
+# need a longer press for the announcements to fit (shortened).
 SHAPES = {
     "tone": {"reps": 1, "raises": 1, "timed_s": 3, "press_s": 3, "relax_s": 1},  # 13 s
-    "voice": {"reps": 2, "raises": 1, "timed_s": 3, "press_s": 5, "relax_s": 1},  # 18 s
+    "voice": {"reps": 1, "raises": 1, "timed_s": 3, "press_s": 5, "relax_s": 1},  # 15 s
 }
 
 

@@ -48,12 +48,15 @@ def test_sounds_are_heard_at_their_planned_times(
     bank = SoundBank("tone", cache_dir=tmp_path)
     cues = [Cue("3", Tone.COUNT, 0), Cue("push", Tone.PUSH, 0), Cue("relax", Tone.RELAX, 0)]
     bank.prepare(cues)
-    t0 = time.monotonic() + LEAD_S
+    at = time.monotonic() + LEAD_S
     planned = []
-    for i in range(24):  # uneven spacing: no lucky alignment with buffer sizes
-        at = t0 + i * 0.36 + (i % 5) * 0.0137  # >= 55 ms of quiet between sounds
-        s.play_at(bank.sound(cues[i % 3]), at)
+    for i in range(24):
+        sound = bank.sound(cues[i % 3])
+        s.play_at(sound, at)
         planned.append(at)
+        # uneven quiet between sounds (no lucky alignment with buffer sizes), never
+        # under the 40 ms the onset finder needs to tell two sounds apart
+        at += sound.duration_s + 0.06 + (i % 5) * 0.0137
     assert s.drain(timeout=15)
     found = rec.stop().match(planned)
     assert errors == []

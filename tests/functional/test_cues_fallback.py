@@ -167,7 +167,7 @@ def test_the_plain_runner_tells_each_failed_part_once(tmp_path: Path) -> None:
     """The plain face as a user runs it: its notices go to stderr, once each."""
     need("aplay", "alsa-utils")
     file = tmp_path / "tiny.toml"
-    file.write_text(short_routine(reps=2, raises=1, timed_s=3, press_s=3, relax_s=1))
+    file.write_text(short_routine(reps=1, raises=1, timed_s=3, press_s=3, relax_s=1))
     env = {
         **os.environ,
         "PULSE_SERVER": nobody_here(tmp_path),
@@ -176,7 +176,7 @@ def test_the_plain_runner_tells_each_failed_part_once(tmp_path: Path) -> None:
     }
     done = subprocess.run(
         [sys.executable, "-m", "app", "run", "--json", "--cues", "tone", "--routine", str(file)]
-        + ["--time-scale", "10", "--db", str(tmp_path / "h.db")],
+        + ["--time-scale", "40", "--db", str(tmp_path / "h.db")],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

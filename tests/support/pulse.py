@@ -261,20 +261,34 @@ class Recording:
 
 # An idle null sink renders in 2 s blocks: a new recording's first chunk waits for the
 # block under way (~2 s per test). One quiet listener at 250 ms keeps the blocks short
-# (~0.4% of a core for the server) from the first recording to the end of the process.
+# (~0.4% of a core for the server) from the server's first use to the end of the process;
+# the sink is suspended and resumed once it listens, so the 2 s block under way ends too.
 KEEPER_LATENCY_MS = 250
 _keepers: dict[str, subprocess.Popen[bytes]] = {}
 
 
-def keep_awake(server: PulseServer) -> None:
+def _listening(server: PulseServer, pid: int) -> bool:
+    done = subprocess.run(
+        ["pactl", "list", "source-outputs"],
+        env=server.full_env(),
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=False,
+    )
+    return f'application.process.id = "{pid}"' in done.stdout
+
+
+def keep_awake(server: PulseServer, timeout: float = 3.0) -> None:
     """Start the listener for this server's monitor, once; it dies with this process."""
     key = server.env.get("PULSE_SERVER", "") + server.monitor
     proc = _keepers.get(key)
     if proc is not None and proc.poll() is None:
         return
+    env = server.full_env()
     proc = subprocess.Popen(
         [PAREC, "--raw", f"--latency-msec={KEEPER_LATENCY_MS}", "-d", server.monitor],
-        env=server.full_env(),
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -282,6 +296,20 @@ def keep_awake(server: PulseServer) -> None:
     )
     _keepers[key] = proc
     atexit.register(_stop, proc)
+    end = time.monotonic() + timeout
+    while not _listening(server, proc.pid):
+        if time.monotonic() > end or proc.poll() is not None:
+            return  # recordings then start slowly, nothing worse
+        time.sleep(0.02)
+    sink = server.monitor.removesuffix(".monitor")
+    for flag in ("1", "0"):
+        subprocess.run(
+            ["pactl", "suspend-sink", sink, flag],
+            env=env,
+            capture_output=True,
+            timeout=5,
+            check=False,
+        )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
