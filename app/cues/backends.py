@@ -195,11 +195,6 @@ class ToneBackend:
         self.players = players if isinstance(players, Players) else Players([players], run)
         self._files = _Files("hiphook-tones-")
 
-    @property
-    def command(self) -> list[str] | None:
-        """The player command in use (None when none is left)."""
-        return self.players.commands[0] if self.players.commands else None
-
     @classmethod
     def find(cls, which: Which = shutil.which, run: RunCommand = run_command) -> ToneBackend | None:
         players = Players.find(which, run)
