@@ -45,6 +45,43 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     shutil.rmtree(runtime, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sound_server_of_this_worker() -> Iterator[None]:
+    """Under pytest-xdist, a private sound server for each worker, set for the whole worker.
+
+    The audio tests record what a null sink plays. Two workers sharing one server would
+    hear each other's cues (a plain run in one worker, a recording in the other), so each
+    worker gets its own: the tests within a worker run one at a time, as a serial run
+    does with the server `.ci/run` starts. Without pulseaudio nothing is started here;
+    `pulse_server` then says why the audio tests cannot run.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    from tests.support.pulse import PulseMissing, PulseServer
+
+    try:
+        server = PulseServer.start()
+    except PulseMissing:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in server.env}
+    os.environ.update(server.env)
+    try:
+        yield
+    finally:
+        _restore(saved)
+        server.stop()
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def pulse_server() -> Iterator[PulseServer]:
     """The PulseAudio server named by $PULSE_SERVER (CI starts one), or a private one
@@ -65,10 +102,6 @@ def pulse_server() -> Iterator[PulseServer]:
     try:
         yield server
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _restore(saved)
         if server.owned:
             server.stop()

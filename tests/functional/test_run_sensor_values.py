@@ -75,11 +75,12 @@ def run_plain(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("value", "why"),
     [
-        (f"socket://127.0.0.1:{closed_port()}", "nothing is listening"),
+        ("socket://127.0.0.1:{closed}", "nothing is listening"),
         ("/dev/null", "it is not a serial port"),
     ],
 )
 def test_a_port_that_will_not_open_is_said_at_the_start(value: str, why: str) -> None:
+    value = value.format(closed=closed_port())  # at run time: every worker collects the same ids
     done = run_plain("--routine", "beginner", "--time-scale", "200", "--sensor", value)
     assert done.returncode == 0, done.stdout
     out = done.stdout

@@ -73,11 +73,12 @@ def closed_port() -> int:
     ("url", "why"),
     [
         ("/dev/null", "not a serial port"),
-        (f"socket://127.0.0.1:{closed_port()}", "nothing is listening"),
+        ("socket://127.0.0.1:{closed}", "nothing is listening"),
         ("/dev/ttyHIPHOOKGONE", "no such port"),
     ],
 )
 def test_the_link_names_a_port_that_will_not_open(url: str, why: str) -> None:
+    url = url.format(closed=closed_port())  # at run time: every worker collects the same ids
     seen: list[LinkStatus] = []
     got = threading.Event()
 
