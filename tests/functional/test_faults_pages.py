@@ -7,6 +7,7 @@ size and header, and one page in the middle of a table or an index is overwritte
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -34,12 +35,12 @@ seconds = 2
 """
 
 
-def _log(path: Path, sessions: int = 60) -> Path:
+def _log(path: Path, sessions: int = 60, steps: int = 10) -> Path:
     """A real log with enough sessions that each table spans several pages."""
     store = open_store(path)
     for _ in range(sessions):
         sid = store.begin_session("daily", 1, "left", None, 2)
-        for i in range(10):
+        for i in range(steps):
             store.record_step(sid, StepRecord(i, "timed", f"{MARK} {i}", "left", 30.0, 30.0))
         store.end_session(sid, "completed", 10)
     store.close()
@@ -48,6 +49,18 @@ def _log(path: Path, sessions: int = 60) -> Path:
     con.close()
     assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
     return path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One 60-session log for the module (building it is most of each test's time)."""
+    return _log(tmp_path_factory.mktemp("built") / "log.db")
+
+
+@pytest.fixture
+def log(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built log for one test to damage."""
+    return Path(shutil.copy(built, tmp_path / "log.db"))
 
 
 def _page_size(path: Path) -> int:
@@ -82,8 +95,8 @@ def _digest(path: Path) -> str:
 
 @pytest.mark.parametrize("how", ["zeroed", "garbage"])
 @pytest.mark.parametrize("where", ["first step leaf", "last step leaf"])
-def test_a_damaged_step_page_is_refused_at_open(tmp_path: Path, how: str, where: str) -> None:
-    db = _log(tmp_path / "log.db")
+def test_a_damaged_step_page_is_refused_at_open(log: Path, how: str, where: str) -> None:
+    db = log
     leaves = [p for p in _pages_holding(db, MARK.encode()) if p != _root_pages(db)["step"]]
     assert len(leaves) >= 3, "the step table should span several leaf pages"
     _damage(db, leaves[0] if where.startswith("first") else leaves[-1], how)
@@ -98,8 +111,9 @@ def test_a_damaged_step_page_is_refused_at_open(tmp_path: Path, how: str, where:
 
 
 def test_a_damaged_index_page_is_refused_at_open(tmp_path: Path) -> None:
-    """The uuid index takes each new session at a random place: its pages matter too."""
-    db = _log(tmp_path / "log.db", sessions=400)
+    """The uuid index takes each new session at a random place: its pages matter too
+    (one step each: the steps play no part here)."""
+    db = _log(tmp_path / "log.db", sessions=400, steps=1)
     roots = _root_pages(db)
     con = sqlite3.connect(db)
     uuid = con.execute("SELECT uuid FROM session ORDER BY id LIMIT 1 OFFSET 200").fetchone()[0]
@@ -124,13 +138,13 @@ def _pages_holding_also(db: Path, page: int, needle: bytes) -> bool:
     return needle in db.read_bytes()[(page - 1) * size : page * size]
 
 
-def test_an_undamaged_log_passes_the_check_and_takes_a_run(tmp_path: Path) -> None:
-    db = _log(tmp_path / "log.db")
+def test_an_undamaged_log_passes_the_check_and_takes_a_run(log: Path) -> None:
+    db = log
     open_store(db).close()  # the check itself writes nothing and finds nothing
 
 
-def test_a_run_on_a_damaged_log_exits_65_before_its_first_step(tmp_path: Path) -> None:
-    db = _log(tmp_path / "log.db")
+def test_a_run_on_a_damaged_log_exits_65_before_its_first_step(log: Path, tmp_path: Path) -> None:
+    db = log
     leaves = [p for p in _pages_holding(db, MARK.encode()) if p != _root_pages(db)["step"]]
     _damage(db, leaves[-1], "garbage")
     before = _digest(db)

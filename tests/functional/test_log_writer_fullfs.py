@@ -16,17 +16,20 @@ import pytest
 from app.store.errors import EXIT_LOG_INCOMPLETE
 from app.store.store import open_store
 from tests.support.fullfs import can_mount_tmpfs, on_full_disk
+from tests.support.routines import timed_routine
 
 _WHY = can_mount_tmpfs()
 pytestmark = pytest.mark.skipif(_WHY is not None, reason=str(_WHY))
 ROOT = Path(__file__).resolve().parents[2]
+STEPS = 6  # of 20 s at x40: half a second each, so the disk fills in mid-run
 
 
 def test_a_disk_full_in_mid_run_ends_in_a_recovery_file_and_exit_3(tmp_path: Path) -> None:
     out_file, err_file, keep = tmp_path / "out.jsonl", tmp_path / "err.txt", tmp_path / "keep"
     keep.mkdir()
+    routine = timed_routine(tmp_path, STEPS, 20)
     before = (
-        f'"$PY" -m app run --plain --json --routine ball --side left --time-scale 20 '
+        f'"$PY" -m app run --plain --json --routine "{routine}" --side left --time-scale 40 '
         f'--db "$FULL/log.db" > "{out_file}" 2> "{err_file}" < /dev/null & PID=$!\n'
         # the disk fills once the first step is out (a bounded wait for that state)
         f'n=0; until grep -q step_finished "{out_file}" || [ $n -gt 1200 ]; do '
@@ -45,7 +48,7 @@ def test_a_disk_full_in_mid_run_ends_in_a_recovery_file_and_exit_3(tmp_path: Pat
     assert out.returncode == EXIT_LOG_INCOMPLETE, (out, err)
     lines = [json.loads(x) for x in out_file.read_text().splitlines()]
     finished = {x["step"] for x in lines if x.get("event") == "step_finished"}
-    assert finished == set(range(6)), "the run went on to its end"
+    assert finished == set(range(STEPS)), "the run went on to its end"
     waiting, saved = [x for x in lines if x.get("event") == "log"]
     assert waiting["state"] == "waiting"
     assert waiting["reason"] == "the disk is full or cannot be written"
@@ -60,7 +63,7 @@ def test_a_disk_full_in_mid_run_ends_in_a_recovery_file_and_exit_3(tmp_path: Pat
         [s] = store.sessions()
         assert s["status"] == "in_progress"  # never "completed" with steps missing
         in_log = {st["index"] for st in s["steps"]}
-        assert len(in_log) < 6
+        assert len(in_log) < STEPS
     # a finished line is printed once its step is safe: in the log, or else only after
     # the recovery file that holds it was said
     said_at = lines.index(saved)

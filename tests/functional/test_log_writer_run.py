@@ -19,15 +19,22 @@ from app.session import RunOptions, SessionLog
 from app.store.errors import EXIT_LOG_INCOMPLETE
 from app.store.store import open_store
 from tests.support.locker import Locker
-from tests.support.waiting import wait_for
+from tests.support.routines import timed_routine
 
 ROOT = Path(__file__).resolve().parents[2]
+# Eight steps of 20 s at x40: half a second each, four in all (the lock, its word and its
+# release fit in mid-run), instead of the twenty seconds of a built-in routine.
+STEPS = 8
+STEP_S = 20
+SCALE = "40"
 
 
 class Run:
     """A real `hiphook run --plain --json` child; its JSON lines read one by one."""
 
-    def __init__(self, tmp_path: Path, db: Path, routine: str = "ball", scale: str = "20"):
+    def __init__(self, tmp_path: Path, db: Path):
+        routine = str(timed_routine(tmp_path, STEPS, STEP_S))
+        scale = SCALE
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         env["HIPHOOK_CONFIG"] = str(tmp_path / "settings.json")
         self.proc = subprocess.Popen(
@@ -88,9 +95,7 @@ def test_a_lock_in_mid_run_is_said_and_caught_up_and_nothing_is_lost(tmp_path: P
         waiting = run.until(_log("waiting"), "a word that the log waits")
         assert waiting["reason"] == "another program is holding the file"
         # the clock went on: steps ended while the log could not take them
-        run.until(
-            lambda o: o.get("event") == "step_started" and o.get("step", 0) >= 3, "step 4"
-        )  # ball: 6 steps, about 2 s each at ×20
+        run.until(lambda o: o.get("event") == "step_started" and o.get("step", 0) >= 3, "step 4")
         lock.release()
         run.until(_log("caught_up"), "a word that the log caught up")
     code, err = run.finish()
@@ -99,7 +104,7 @@ def test_a_lock_in_mid_run_is_said_and_caught_up_and_nothing_is_lost(tmp_path: P
     finished = {x["step"] for x in run.events("step_finished")}
     [s] = _sessions(db)
     assert s["status"] == "completed"
-    assert {st["index"] for st in s["steps"]} == finished == set(range(6))
+    assert {st["index"] for st in s["steps"]} == finished == set(range(STEPS))
     # the summary is still the last line
     assert run.lines[-1]["event"] == "summary"
 
@@ -117,7 +122,15 @@ def test_a_lock_past_the_end_leaves_a_recovery_file_exit_3_and_a_note(tmp_path: 
     [path] = sorted(tmp_path.glob("log.db.recovery-*.json"))
     assert f"hiphook import {path}" in err
     [s] = _sessions(db)
-    assert s["status"] == "in_progress" and len(s["steps"]) == 1  # never "completed"
+    assert s["status"] == "in_progress"  # never "completed" with steps missing
+    # the steps in the log are those printed before the log said it waits (the lock came
+    # once the first was out); the others were printed once their recovery file was said
+    said = run.lines.index(next(o for o in run.lines if _log("waiting")(o)))
+    before = {o["step"] for o in run.lines[:said] if o.get("event") == "step_finished"}
+    assert {st["index"] for st in s["steps"]} == before and 1 <= len(before) < STEPS
+    saved = run.lines.index(next(o for o in run.lines if _log("saved_to_file")(o)))
+    after = {o["step"] for o in run.lines[saved:] if o.get("event") == "step_finished"}
+    assert before | after == set(range(STEPS))
 
     notes: list[str] = []
     log = SessionLog(RunOptions(db=str(db)))
@@ -137,7 +150,7 @@ def test_a_lock_past_the_end_leaves_a_recovery_file_exit_3_and_a_note(tmp_path: 
     [s] = _sessions(db)
     finished = {x["step"] for x in run.events("step_finished")}
     assert s["status"] == "completed" and {st["index"] for st in s["steps"]} == finished
-    assert len(finished) == 6 and not path.exists()
+    assert len(finished) == STEPS and not path.exists()
 
 
 def test_a_kill_while_the_log_waits_keeps_what_was_written_and_is_interrupted(
@@ -146,12 +159,14 @@ def test_a_kill_while_the_log_waits_keeps_what_was_written_and_is_interrupted(
     db = tmp_path / "log.db"
     run = Run(tmp_path, db)
     run.until(_finished(1), "the second step's end")
-    assert wait_for(lambda: _on_disk(db) >= 2, timeout=20), "the first steps never got written"
+    assert _on_disk(db) >= 2, "a printed finished step is on disk"
     with Locker(db) as lock:
         run.until(_log("waiting"), "a word that the log waits")
         os.kill(run.proc.pid, signal.SIGKILL)
         run.proc.wait(timeout=10)
         lock.release()
+    assert run.proc.stdout is not None
+    run.lines += [json.loads(x) for x in run.proc.stdout.read().splitlines() if x.strip()]
     assert run.proc.returncode == -signal.SIGKILL
     store = open_store(db)
     try:
@@ -160,8 +175,11 @@ def test_a_kill_while_the_log_waits_keeps_what_was_written_and_is_interrupted(
     finally:
         store.close()
     assert s["status"] == "interrupted"
-    # what docs/log.md says a kill loses: the steps the log was still waiting to write
-    assert {st["index"] for st in s["steps"]} == {0, 1} and rec["steps_recorded"] == 2
+    # what docs/log.md says a kill loses: the steps the log was still waiting to write,
+    # none of which was printed; every printed one is there
+    printed = {x["step"] for x in run.events("step_finished")}
+    assert {st["index"] for st in s["steps"]} == printed and rec["steps_recorded"] == len(printed)
+    assert printed >= {0, 1} and len(printed) < STEPS
     con = sqlite3.connect(db)
     try:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
