@@ -22,7 +22,9 @@ import json
 import os
 import signal
 import sys
+import termios
 import time
+import tty
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -220,9 +222,6 @@ def _cbreak(stream: TextIO) -> Iterator[bool]:
     if not stream.isatty():
         yield False
         return
-    import termios
-    import tty
-
     fd = stream.fileno()
     old = termios.tcgetattr(fd)
     try:
