@@ -18,13 +18,21 @@ Each figure is printed beside the behaviour before the fix, in the same run:
     lateness (p50 / p99 / max) during the lock, steps lost, how soon the user is told;
   - disk full: the log's tmpfs fills in mid-run (a private mount namespace; root);
     steps in the log, in the recovery file, lost; the exit code `hiphook run` would give;
-  - SIGKILL at random moments of a run: printed finished steps missing from the log,
-    integrity failures, sessions found interrupted.
+  - a write that hangs without an error (injected at the writer's boundary, `stall`):
+    how soon the user is told, boundary lateness meanwhile, steps lost;
+  - SIGKILL at random moments of a run, the real plain face (`app.plain.PlainFace`,
+    `--json` lines) printing: printed finished steps missing from the log, integrity
+    failures, sessions found interrupted; today's face (a finished line printed once its
+    commit is confirmed) beside the face of before (printed when the step was handed to
+    the writer) and beside the inline commit;
+  - the price of that: how long a finished line waits for its commit.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import sqlite3
 import statistics
@@ -173,10 +181,40 @@ def log_routine(steps: int, step_s: float) -> object:
     )
 
 
-class LogRun:
-    """One real run on the monotonic clock with the log attached, old or new way."""
+class Printed(io.StringIO):
+    """The plain face's stdout in the benchmark: when each finished line went out."""
 
-    def __init__(self, db: Path, variant: str, steps: int, step_s: float, quiet: bool = True):
+    def __init__(self, echo: bool = False) -> None:
+        super().__init__()
+        self.echo = echo
+        self.finished: dict[int, float] = {}
+
+    def write(self, s: str) -> int:
+        for line in s.splitlines():
+            if '"step_finished"' in line:
+                self.finished[json.loads(line)["step"]] = time.monotonic()
+            if self.echo:
+                print(line, flush=True)
+        return len(s) if self.echo else super().write(s)
+
+
+class LogRun:
+    """One real run on the monotonic clock with the log attached, old or new way, and
+    the real plain face (`--json` lines) printing to `out`.
+
+    variant: "inline" (the commit in the runner's dispatch), "handover" (the writer, the
+    finished line printed when the step is handed over: the face of before), "writer"
+    (today: the finished line printed once the writer confirms the commit)."""
+
+    def __init__(
+        self,
+        db: Path,
+        variant: str,
+        steps: int,
+        step_s: float,
+        quiet: bool = True,
+        stall: Callable[[], None] | None = None,
+    ):
         from app.core.clock import MonotonicClock
         from app.runner import SessionRunner
         from app.store.recorder import SessionRecorder
@@ -184,15 +222,17 @@ class LogRun:
         from app.store.writer import LogNotice, LogWriter
 
         self.store = open_store(db)
+        self.variant = variant
         routine = log_routine(steps, step_s)
         self.runner = SessionRunner(routine, MonotonicClock())  # type: ignore[arg-type]
         self.notices: list[tuple[float, LogNotice]] = []
         self.writer: LogWriter | None = None
-        if variant == "writer":
+        if variant in ("writer", "handover"):
             self.writer = LogWriter(
                 self.store,
-                on_notice=lambda n: self.notices.append((time.monotonic(), n)),
+                on_notice=self.notice,
                 recovery_dirs=[Path(os.environ.get("BENCH_RESCUE", tempfile.gettempdir()))],
+                stall=stall,
             )
         self.recorder = SessionRecorder(
             self.store,
@@ -204,7 +244,24 @@ class LogRun:
         self.late: list[tuple[float, float]] = []  # (when, lateness s) of each boundary
         self.handed: list[tuple[float, int]] = []
         self.quiet = quiet
-        self.runner.subscribe(self.face)
+        self.out = Printed(echo=not quiet)
+        self.plain: object = None
+        self.loop: object = None
+
+    def notice(self, n: object) -> None:
+        """On the writer's thread, as run_plain hears it: the face learns the log waits."""
+        import asyncio
+
+        from app.plain import PlainFace
+
+        self.notices.append((time.monotonic(), n))  # type: ignore[arg-type]
+        loop, face = self.loop, self.plain
+        if isinstance(loop, asyncio.AbstractEventLoop) and isinstance(face, PlainFace):
+            state = str(getattr(n, "state", ""))
+            try:
+                loop.call_soon_threadsafe(face.log_state, state)
+            except RuntimeError:  # the loop is closed: the run is over
+                pass
 
     def face(self, ev: object) -> None:
         from app.core.engine import Event, EventKind
@@ -215,13 +272,36 @@ class LogRun:
             self.late.append((now, self.runner.engine.t() - ev.planned_t))
         if ev.kind is EventKind.STEP_FINISHED:
             self.handed.append((now, ev.step))
-            if not self.quiet:
-                print(f"finished {ev.step}", flush=True)
 
     def run(self) -> None:
         import asyncio
 
-        asyncio.run(self.runner.run())
+        from app.plain import PlainFace
+
+        async def main() -> None:
+            face = PlainFace(
+                self.runner,
+                json_mode=True,
+                out=self.out,
+                recorder=self.recorder if self.variant == "writer" else None,
+                loop=asyncio.get_running_loop(),
+            )
+            self.plain = face
+            self.loop = asyncio.get_running_loop()
+            self.runner.subscribe(self.face)  # after the plain face, as a run's last
+            await self.runner.run()
+            deadline = time.monotonic() + 3.0  # as run_plain: the last commits
+            while not (face.all_written or face.log_waiting) and time.monotonic() < deadline:
+                await asyncio.sleep(0.001)
+
+        asyncio.run(main())
+
+    def release(self) -> None:
+        """After the writer's close (run_plain's end): the lines still held go out."""
+        from app.plain import PlainFace
+
+        if isinstance(self.plain, PlainFace):
+            self.plain.release()
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -289,8 +369,6 @@ def bench_lock(lock_s: float, steps: int, step_s: float) -> None:
         rescued = 0
         if outcome is not None:
             for f in outcome.recovery_files:
-                import json
-
                 rescued += len(json.loads(Path(f).read_text())["sessions"][0]["steps"])
         rows[variant] = (during, in_log, status, told, len(run.recorder.errors), rescued)
         print(
@@ -313,7 +391,8 @@ def bench_lock(lock_s: float, steps: int, step_s: float) -> None:
 
 
 def child_run(db: Path, variant: str, steps: int, step_s: float, fill: str | None) -> int:
-    """A run in this process (SIGKILL and disk-full rows); prints each finished step."""
+    """A run in this process (SIGKILL and disk-full rows); the plain face's JSON lines on
+    stdout, then a few words of how it ended."""
     import threading
 
     run = LogRun(db, variant, steps, step_s, quiet=False)
@@ -338,65 +417,167 @@ def child_run(db: Path, variant: str, steps: int, step_s: float, fill: str | Non
         for f in outcome.recovery_files:
             print(f"rescue {f}", flush=True)
         code = 0 if outcome.complete else 3
+    run.release()  # as run_plain: the lines held for the log, once it has done its best
     for _, n in run.notices:
         print(f"notice {n.state}", flush=True)
     print(f"errors {len(run.recorder.errors) + (len(run.writer.errors) if run.writer else 0)}")
     return code
 
 
-def bench_kill(kills: int, steps: int, step_s: float) -> None:
-    import random
+def printed_steps(out: str) -> set[int]:
+    """The finished steps a child printed (a line cut by the kill is not printed)."""
+    steps = set()
+    for line in out.splitlines():
+        if line.startswith("{") and '"step_finished"' in line:
+            try:
+                steps.add(int(json.loads(line)["step"]))
+            except (ValueError, KeyError):
+                continue
+    return steps
 
+
+KILL_ROWS = {
+    "writer": "today (line after the commit)",
+    "handover": "before (line at hand-over)",
+    "inline": "inline commit (old)",
+}
+
+
+def kill_once(
+    variant: str, steps: int, step_s: float, when: float | int
+) -> tuple[int, int, int, int]:
+    """One child run killed at `when`: a float is seconds after its start line, an int k
+    is at once after its k-th finished line was read (the worst moment for a face that
+    prints before the commit). Returns (printed, missing, integrity failures, found)."""
     from app.store.store import open_store
 
-    print(f"SIGKILL at a random moment of a run, {kills} runs each ({steps} steps of {step_s} s):")
-    rng = random.Random(12)
-    for variant in ("inline", "writer"):
-        missing = integrity = found = printed_total = 0
-        for _ in range(kills):
-            db = Path(tempfile.mkdtemp(prefix="hiphook-bench-kill-")) / "log.db"
-            p = subprocess.Popen(
-                [sys.executable, __file__, "--child", variant, "--db", str(db)]
-                + ["--child-steps", str(steps), "--child-step-s", str(step_s)],
-                stdout=subprocess.PIPE,
-                text=True,
+    db = Path(tempfile.mkdtemp(prefix="hiphook-bench-kill-")) / "log.db"
+    p = subprocess.Popen(
+        [sys.executable, __file__, "--child", variant, "--db", str(db)]
+        + ["--child-steps", str(steps), "--child-step-s", str(step_s)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert p.stdout is not None
+    out = p.stdout.readline()  # the run's start is out: the run is under way
+    if isinstance(when, float):
+        time.sleep(when)
+    else:
+        seen = 0
+        while seen < when:
+            line = p.stdout.readline()
+            if not line:
+                break
+            out += line
+            seen += '"step_finished"' in line
+    p.kill()
+    out += p.stdout.read()
+    p.wait()
+    printed = printed_steps(out)
+    store = open_store(db)
+    try:
+        found = len(store.recover_interrupted())
+        sessions = store.sessions()
+        saved = {st["index"] for st in sessions[0]["steps"]} if sessions else set()
+    finally:
+        store.close()
+    con = sqlite3.connect(db)
+    bad = int(con.execute("PRAGMA integrity_check").fetchone() != ("ok",))
+    con.close()
+    for f in db.parent.iterdir():
+        f.unlink()
+    db.parent.rmdir()
+    return len(printed), len(printed - saved), bad, found
+
+
+def bench_kill(kills: int, baseline_kills: int, worst: int, steps: int, step_s: float) -> None:
+    import random
+
+    print(
+        f"SIGKILL in a run ({steps} steps of {step_s} s; the plain face's --json lines): at a "
+        f"random moment, {kills} runs today and {baseline_kills} for each baseline; and "
+        f"{worst} runs each killed at once after reading a finished line (the worst moment):"
+    )
+    for how in ("random", "worst"):
+        for variant, label in KILL_ROWS.items():
+            rng = random.Random(12)  # the same moments for each variant
+            n = worst if how == "worst" else kills if variant == "writer" else baseline_kills
+            totals = [0, 0, 0, 0]
+            for _ in range(n):
+                when: float | int = (
+                    rng.uniform(0, steps * step_s * 0.8)
+                    if how == "random"
+                    else rng.randrange(1, steps)
+                )
+                for i, x in enumerate(kill_once(variant, steps, step_s, when)):
+                    totals[i] += x
+            printed, missing, bad, found = totals
+            print(
+                f"  {how:6} {label:30} printed finished steps missing from the log {missing} "
+                f"of {printed}; integrity failures {bad}; found interrupted {found}/{n}"
             )
-            assert p.stdout is not None
-            first = p.stdout.readline()  # the first step is out: the run is under way
-            time.sleep(rng.uniform(0, steps * step_s * 0.8))
-            p.kill()
-            out = first + p.stdout.read()
-            p.wait()
-            printed = {int(x.split()[1]) for x in out.splitlines() if x.startswith("finished")}
-            printed_total += len(printed)
-            store = open_store(db)
-            try:
-                found += len(store.recover_interrupted())
-                sessions = store.sessions()
-                saved = {st["index"] for st in sessions[0]["steps"]} if sessions else set()
-            finally:
-                store.close()
-            missing += len(printed - saved)
-            con = sqlite3.connect(db)
-            integrity += con.execute("PRAGMA integrity_check").fetchone() != ("ok",)
-            con.close()
-        print(
-            f"  {variant:7} printed finished steps missing from the log {missing} of "
-            f"{printed_total}; integrity failures {integrity}; found interrupted {found}/{kills}"
-        )
-    # The window in which a kill can take a printed step: hand-over to commit.
+    # What the guarantee costs: how long a finished line waits for its commit.
     db = Path(tempfile.mkdtemp(prefix="hiphook-bench-lag-")) / "log.db"
     run = LogRun(db, "writer", steps, step_s)
     run.run()
     assert run.writer is not None
     run.writer.close()
     lags = [x * 1000 for x in run.writer.lags]
+    held = [(run.out.finished[i] - when) * 1000 for when, i in run.handed if i in run.out.finished]
     print(
-        f"  writer: hand-over to commit p50 {_pct(lags, 0.5):.1f} ms, p99 "
-        f"{_pct(lags, 0.99):.1f} ms, max {max(lags):.1f} ms (a kill in that window loses "
-        f"the step just printed: {_pct(lags, 0.5) / (step_s * 1000):.1%} of a {step_s} s "
-        "step here, far less of a real one)"
+        f"  today: hand-over to commit p50 {_pct(lags, 0.5):.1f} ms, p99 {_pct(lags, 0.99):.1f}"
+        f" ms, max {max(lags):.1f} ms; a finished line waits (event to printed) p50 "
+        f"{_pct(held, 0.5):.1f} ms, p99 {_pct(held, 0.99):.1f} ms, max {max(held):.1f} ms "
+        "(before: 0, and a kill in that window lost the printed step)"
     )
+    run.store.close()
+
+
+def bench_hang(hang_s: float, steps: int, step_s: float) -> None:
+    """A write that does not return (injected at the writer's `stall` boundary)."""
+    import threading
+
+    print(
+        f"a write that hangs {hang_s:g} s without an error in mid-run ({steps} steps of "
+        f"{step_s} s; injected at LogWriter(stall=...)):"
+    )
+    window: list[float] = []
+    go = threading.Event()
+
+    def stall() -> None:
+        if not window and time.monotonic() >= start + 1.0:  # one hang, a second in
+            window.append(time.monotonic())
+            go.wait(hang_s)
+            window.append(time.monotonic())
+
+    db = Path(tempfile.mkdtemp(prefix="hiphook-bench-hang-")) / "log.db"
+    start = time.monotonic()
+    run = LogRun(db, "writer", steps, step_s, stall=stall)
+    run.run()
+    assert run.writer is not None
+    outcome = run.writer.close()
+    run.release()
+    t0, t1 = window
+    during = [late * 1000 for when, late in run.late if t0 <= when <= t1]
+    in_log, status = _steps_in(db)
+    told = [w - t0 for w, n in run.notices if n.state == "waiting"]  # type: ignore[attr-defined]
+    caught = [w - t1 for w, n in run.notices if n.state == "caught_up"]  # type: ignore[attr-defined]
+    waited = [run.out.finished[i] - w for w, i in run.handed if t0 <= w <= t1]
+    print(
+        f"  lateness during the hang p50 {_pct(during, 0.5):.2f} ms, p99 "
+        f"{_pct(during, 0.99):.2f} ms, max {max(during):.2f} ms; user told "
+        f"{told[0]:.2f} s after the write hung"
+        if told
+        else "  user never told"
+    )
+    print(
+        f"  caught up {caught[0]:.2f} s after it answered; steps in the log {in_log}/{steps} "
+        f"({status}), lost {steps - in_log}, complete {outcome.complete}; finished lines "
+        f"of the steps ended in the hang printed {min(waited):.2f}-{max(waited):.2f} s late"
+        if caught and waited
+        else f"  not caught up: {run.notices}"
+    )
+    print("  (before: no watchdog; nothing was said while the write hung)")
     run.store.close()
 
 
@@ -432,15 +613,13 @@ def bench_fullfs(steps: int, step_s: float) -> None:
             },
             timeout=300,
         )
-        if "mount" in out.stderr and out.returncode != 0 and "finished" not in out.stdout:
+        if "mount" in out.stderr and out.returncode != 0 and "step_finished" not in out.stdout:
             print(f"  skipped: no private tmpfs here ({out.stderr.strip()[:80]})")
             return
-        printed = {int(x.split()[1]) for x in out.stdout.splitlines() if x.startswith("finished")}
+        printed = printed_steps(out.stdout)
         in_log, status = _steps_in(work / "keep" / "log.db")
         rescued = 0
         for f in rescue.glob("*.json"):
-            import json
-
             rescued = len(json.loads(f.read_text())["sessions"][0]["steps"])
         notices = [x.split()[1] for x in out.stdout.splitlines() if x.startswith("notice")]
         print(
@@ -462,10 +641,18 @@ def main() -> int:
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--db", type=Path, default=None, help="an existing ten-year log to use")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", choices=["all", "routines", "pages", "log"], default="all")
-    ap.add_argument("--kills", type=int, default=40, help="SIGKILLed runs per variant")
+    ap.add_argument(
+        "--only",
+        choices=["all", "routines", "pages", "log", "lock", "fullfs", "hang", "kill"],
+        default="all",
+        help="log: the four log rows (lock, fullfs, hang, kill); or one of them",
+    )
+    ap.add_argument("--kills", type=int, default=200, help="SIGKILLed runs of today's face")
+    ap.add_argument("--baseline-kills", type=int, default=20, help="... of each baseline")
+    ap.add_argument("--worst-kills", type=int, default=30, help="... after a finished line")
     ap.add_argument("--lock-s", type=float, default=6.0)
-    ap.add_argument("--child", choices=["inline", "writer"], help=argparse.SUPPRESS)
+    ap.add_argument("--hang-s", type=float, default=3.0)
+    ap.add_argument("--child", choices=list(KILL_ROWS), help=argparse.SUPPRESS)
     ap.add_argument("--child-steps", type=int, default=30, help=argparse.SUPPRESS)
     ap.add_argument("--child-step-s", type=float, default=0.2, help=argparse.SUPPRESS)
     ap.add_argument("--child-fill", default=None, help=argparse.SUPPRESS)
@@ -473,11 +660,16 @@ def main() -> int:
     if args.child:
         return child_run(args.db, args.child, args.child_steps, args.child_step_s, args.child_fill)
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    if args.only in ("all", "log"):
+    log = args.only in ("all", "log")
+    if log or args.only == "lock":
         bench_lock(args.lock_s, steps=60, step_s=0.2)
+    if log or args.only == "fullfs":
         bench_fullfs(steps=40, step_s=0.1)
-        bench_kill(args.kills, steps=20, step_s=0.15)
-    if args.only == "log":
+    if log or args.only == "hang":
+        bench_hang(args.hang_s, steps=40, step_s=0.2)
+    if log or args.only == "kill":
+        bench_kill(args.kills, args.baseline_kills, args.worst_kills, steps=20, step_s=0.15)
+    if args.only in ("log", "lock", "fullfs", "hang", "kill"):
         return 0
     if args.only in ("all", "routines"):
         bench_routines(args.steps, args.runs, args.before_max)
