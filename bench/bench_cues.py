@@ -178,14 +178,23 @@ def run_player(server: PulseServer, routine: Routine, mode: str, name: str) -> R
     latency = player.stream.latency_s if player.stream is not None else 0.0
     # A sound placed less than the stream's latency ahead (the first announcement, due
     # at t = 0 when the run starts) cannot be on time: counted apart, not in the figures.
-    ahead = sorted(start for (_x, start), ts in kept.items() if ts and start - ts[0] >= latency)
+    ahead = sorted(
+        (start, text, ts[0])
+        for (text, start), ts in kept.items()
+        if ts and start - ts[0] >= latency
+    )
     soon = sum(1 for (_x, start), ts in kept.items() if ts and start - ts[0] < latency)
-    found = r.match([t0[0] + s for s in ahead], late_s=latency + 0.25)
+    found = r.match([t0[0] + s for s, _x, _p in ahead], late_s=latency + 0.25)
     errors = [e * 1000 for e in found if e is not None]
     counts = player.counts()
+    heard = [(abs(e), a) for e, a in zip(found, ahead, strict=True) if e is not None]
+    worst_e, (w_start, w_text, w_placed) = max(heard) if heard else (0.0, (0.0, "-", 0.0))
+    underruns = getattr(player.stream, "underruns", 0)
     note = (
         f"plan: {counts.get('due', 0)} due, {counts.get('dropped', 0)} dropped, {soon} placed "
-        f"under the latency ahead (left out); mean {np.mean(errors):+.1f} ms; "
+        f"under the latency ahead (left out); mean {np.mean(errors):+.1f} ms; worst "
+        f"{w_text!r} at {w_start:.2f} s (placed {w_start - w_placed:.2f} s ahead), "
+        f"{worst_e * 1000:.0f} ms; underruns {underruns}; "
         f"recorder timeline moved {r.timeline_shift_ms:.0f} ms"
     )
     return Result(name, len(ahead), len(errors), errors, 0, counts.get("dropped", 0), note)
