@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,16 +37,17 @@ from app.core.routine import Routine
 from app.runner import SessionRunner
 from app.session import RunOptions, SensorFactory, Session, SessionLog, assemble, demo_note
 from app.settings import Settings
+from app.store.errors import EXIT_LOG_INCOMPLETE, StoreError
 from app.tui.homedata import HomeLoader, no_history, session_log_loader
+from app.tui.screens.checkin import CheckInAnswer, CheckInScreen
+from app.tui.screens.help import HelpScreen
+from app.tui.screens.home import HomeScreen
 from app.tui.screens.routine import RoutineScreen
+from app.tui.screens.summary import AfterRun, SummaryScreen
+from app.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from app.core.engine import RunRecord
-    from app.tui.screens.checkin import CheckInAnswer
-    from app.tui.screens.home import HomeScreen
-    from app.tui.screens.summary import AfterRun
-
-if TYPE_CHECKING:
     from app.store.writer import LogNotice
 
 _HERE = Path(__file__).parent  # absolute paths: subclasses may live elsewhere
@@ -143,8 +145,6 @@ class HiphookApp(App[int]):
     def _open_log(self) -> None:
         """On a thread: the database layer takes most of a second to import."""
         assert self.session_log is not None
-        from app.store.errors import StoreError
-
         try:
             self.session_log.open(self.say)
         except StoreError as exc:
@@ -153,6 +153,7 @@ class HiphookApp(App[int]):
         if self.session_log.store is None:
             return
         try:  # while the coach is open, the daily reminder shows in it
+            # lazy: the reminder's scheduler loads on this thread, and only with a log
             from app.remind.inapp import InAppReminders
 
             self.reminders = InAppReminders(
@@ -170,8 +171,6 @@ class HiphookApp(App[int]):
 
     def go_home(self) -> None:
         """Home again: the one under the run (it reloads as it resumes), or a new one."""
-        from app.tui.screens.home import HomeScreen
-
         homes = [s for s in self.screen_stack if isinstance(s, HomeScreen)]
         if homes:
             homes[-1].pop_until_active()
@@ -186,8 +185,6 @@ class HiphookApp(App[int]):
     # callback that takes what it hands back; what a step needs travels in the callback.
     def run_flow(self, routine: Routine, side: str | None, *, check_in: bool = True) -> None:
         """Start a run, with the check-in first unless `check_in` is False."""
-        from app.tui.screens.checkin import CheckInAnswer, CheckInScreen
-
         self.pain_before = None
         if check_in:
             self.push_screen(
@@ -217,8 +214,6 @@ class HiphookApp(App[int]):
     def _run_over(
         self, routine: Routine, side: str | None, session: Session, record: RunRecord | None
     ) -> None:
-        from app.tui.screens.summary import SummaryScreen
-
         assert record is not None
         self._run_screen = None  # notices are toasts again
         # On a thread: closing lets the last cue ("well done") finish, up to 3 s.
@@ -330,10 +325,9 @@ class HiphookApp(App[int]):
         self._show_sensor_note(message.text, 20)
 
     def _show_sensor_note(self, text: str, tries: int) -> None:
-        # lazy: as go_home's and make_routine_screen's, these load with the first run
+        # lazy: the sensor package (pyserial) is loaded by a run with a sensor, the only
+        # kind that gets here; a run without one never pays for it
         from app.sensor.attachment import SENSOR_ANSWERS
-        from app.tui.screens.routine import RoutineScreen
-        from app.tui.widgets.status_line import StatusLine
 
         screen = self.screen
         if isinstance(screen, RoutineScreen) and screen.is_mounted:
@@ -352,8 +346,6 @@ class HiphookApp(App[int]):
         self.theme = self.THEMES[1] if self.theme == self.THEMES[0] else self.THEMES[0]
 
     def action_help(self) -> None:
-        from app.tui.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -387,10 +379,6 @@ def run_tui(
             app.session.close()
         outcome = app.session_log.close() if app.session_log is not None else None
     if outcome is not None and not outcome.complete:
-        import sys
-
-        from app.store.errors import EXIT_LOG_INCOMPLETE
-
         print(f"hiphook: {outcome.message}", file=sys.stderr)
         return EXIT_LOG_INCOMPLETE
     return int(result or 0)

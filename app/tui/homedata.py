@@ -13,6 +13,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
+from app.remind.home import next_reminder_text
+from app.store import reader
 from app.store.home import HomeData
 
 HomeLoader = Callable[[dt.date, "str | None"], HomeData]
@@ -27,9 +29,6 @@ def no_history(today: dt.date, store_url: str | None) -> HomeData:
 
 def session_log_loader(today: dt.date, store_url: str | None) -> HomeData:
     """Home data from the session log (the read-only reader, no database layer import)."""
-    from app.remind.home import next_reminder_text
-    from app.store import reader
-
     h = reader.load_home(store_url, today=today)
     try:
         reminder = next_reminder_text(store_url)

@@ -27,6 +27,8 @@ from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
 from app.report.sessiontext import press_title, session_header, step_lines, thin
+from app.store import stats
+from app.store.errors import StoreError
 
 PAIN_DAYS = 90  # sessions on the pain plot
 # Markers differ by shape, not colour alone; the legend is in the title, so plotext never
@@ -144,7 +146,8 @@ class HistoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="history-load")
     def load(self) -> None:
         """Open the store and read everything but the blobs, off the event loop."""
-        from app.store.errors import StoreError
+        # lazy: the database layer (SQLAlchemy, sqlmodel, alembic; most of a second)
+        # loads here, on the worker's thread, so the screen paints before it
         from app.store.store import open_store
 
         try:
@@ -161,8 +164,6 @@ class HistoryScreen(Screen[None]):
         self.loaded = True
 
     def _show(self, data: Any) -> None:
-        from app.store import stats
-
         home = data.home
         self.streak_text = f"{home.streak.text()}\n{home.streak.rule}"
         self.query_one("#calendar", Static).update(
@@ -235,8 +236,6 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="history-detail")
     def load_detail(self, session_id: int) -> None:
-        from app.store.errors import StoreError
-
         if self._store is None:
             return
         try:

@@ -284,6 +284,7 @@ class HomeScreen(Screen[None]):
 
     def action_history(self) -> None:
         try:
+            # lazy: plotext, for History's plots, loads when History first opens
             from app.tui.screens.history import HistoryScreen
         except ImportError as exc:  # history needs the plotting extra; the coach does not
             self.notify(f"History is not available: {exc}", severity="warning")

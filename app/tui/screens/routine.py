@@ -31,6 +31,7 @@ from app.core.coach import CoachEvent
 from app.core.engine import HOLD_REASON, Event, RunRecord, State, View
 from app.core.routine import StepKind
 from app.runner import STOPPED, SessionRunner, format_clock, format_duration
+from app.tui.screens.confirm import QuitConfirm
 from app.tui.widgets import BigClock, TextBar, TextLine
 from app.tui.widgets.pressure import PressurePanel
 from app.tui.widgets.status_line import StatusLine
@@ -294,8 +295,6 @@ class RoutineScreen(Screen[RunRecord]):
         self.query_one("#body").toggle_class("-howto")
 
     def action_quit_run(self) -> None:
-        from app.tui.screens.confirm import QuitConfirm
-
         self.app.push_screen(QuitConfirm(), self._quit_answer)
 
     def _quit_answer(self, stop: bool | None) -> None:

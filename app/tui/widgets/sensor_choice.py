@@ -33,6 +33,8 @@ def choices(ports: tuple[str, ...]) -> tuple[str, ...]:
 
 def default_probe(calibrated: bool, baud: int | None, diy_scale_cn: float) -> Probe:
     def probe(spec: str) -> SensorState:
+        # lazy: the sensor package and pyserial load on the probe's thread, never on
+        # the event loop before Home paints
         from app.sensor.probe import probe_sensor
 
         return probe_sensor(spec, calibrated=calibrated, baud=baud, diy_scale_cn=diy_scale_cn)
@@ -42,7 +44,7 @@ def default_probe(calibrated: bool, baud: int | None, diy_scale_cn: float) -> Pr
 
 def list_ports() -> tuple[str, ...]:
     """The serial ports a user could pick (stable by-id paths where udev made them)."""
-    from app.sensor.discovery import scan_ports
+    from app.sensor.discovery import scan_ports  # lazy: as the probe's, on a thread
 
     try:
         return tuple(port.by_id or port.device for port in scan_ports())
