@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import functools
 import sys
@@ -110,7 +109,6 @@ class HiphookApp(App[int]):
         self._run_screen: RoutineScreen | None = None
         self._early_notices: list[tuple[str, str]] | None = None  # a list while starting
         self.reminders: Any = None
-        self._pending_sensor: str | None = None  # Home's sensor choice for the next run
         self._sensor_noted = "\0"  # the sensor warning on the status line, if any
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
@@ -178,22 +176,34 @@ class HiphookApp(App[int]):
             self.push_screen(HomeScreen(self.today, self.home_loader, self.options))
 
     def on_home_screen_start_requested(self, message: HomeScreen.StartRequested) -> None:
-        self._pending_sensor = message.sensor
-        self.run_flow(message.routine, message.side)
+        self.run_flow(message.routine, message.side, options=message.options)
 
     # One run: check-in -> routine -> summary -> Home. Each screen is pushed with the
     # callback that takes what it hands back; what a step needs travels in the callback.
-    def run_flow(self, routine: Routine, side: str | None, *, check_in: bool = True) -> None:
-        """Start a run, with the check-in first unless `check_in` is False."""
+    def run_flow(
+        self,
+        routine: Routine,
+        side: str | None,
+        *,
+        options: RunOptions | None = None,
+        check_in: bool = True,
+    ) -> None:
+        """Start a run, with the check-in first unless `check_in` is False; `options`:
+        this run's (Home's, with its sensor choice), else those the coach was opened with."""
         self.pain_before = None
+        start = functools.partial(self._checked_in, options or self.options, routine, side)
         if check_in:
-            self.push_screen(
-                CheckInScreen(routine, side), functools.partial(self._checked_in, routine, side)
-            )
+            self.push_screen(CheckInScreen(routine, side), start)
         else:
-            self._checked_in(routine, side, CheckInAnswer(None))
+            start(CheckInAnswer(None))
 
-    def _checked_in(self, routine: Routine, side: str | None, answer: CheckInAnswer | None) -> None:
+    def _checked_in(
+        self,
+        options: RunOptions,
+        routine: Routine,
+        side: str | None,
+        answer: CheckInAnswer | None,
+    ) -> None:
         early, self._early_notices = self._early_notices or [], None
         if answer is None:  # backed out: nothing was started
             for text, kind in early:
@@ -202,7 +212,7 @@ class HiphookApp(App[int]):
             return
         self.pain_before = answer.pain
         self._early_notices = early  # what assembling the run says waits for its screen
-        session = self.session = self.make_session(routine, side)
+        session = self.session = self.make_session(options, routine, side)
         screen = self.make_routine_screen(session)
         early, self._early_notices = self._early_notices or [], None
         if isinstance(screen, RoutineScreen):
@@ -241,11 +251,8 @@ class HiphookApp(App[int]):
         self.go_home()
 
     # ------------------------------------------------------------------ the run
-    def make_session(self, routine: Routine, side: str | None) -> Session:
+    def make_session(self, options: RunOptions, routine: Routine, side: str | None) -> Session:
         """One run, assembled as the plain face's is; the screen subscribes last."""
-        options = self.options
-        if self._pending_sensor is not None:  # chosen on Home
-            options = dataclasses.replace(options, sensor=self._pending_sensor)
         session = assemble(
             options,
             routine,

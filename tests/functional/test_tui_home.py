@@ -13,11 +13,15 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
+from app.core.routine import Routine
+from app.sensor.attachment import SensorAttachment
+from app.session import RunOptions, Session
+from app.settings import Settings
 from app.tui.screens.checkin import CheckInScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.picker import RoutinePicker, routines_dir
 from tests.support.home import home_ready, open_picker, pick_routine, until
-from tests.support.tui import drive, make_app, screen_text
+from tests.support.tui import drive, make_app, screen_text, start_run
 
 MINE = """
 name = "mine"
@@ -180,5 +184,37 @@ def test_a_broken_remembered_file_says_what_is_wrong() -> None:
         broken.write_text(MINE)  # mended: picking it again takes it
         await pick_routine(pilot, str(broken))
         assert "My short release — about 2:00" in screen_text(app)
+
+    drive(app, body)
+
+
+def test_homes_sensor_choice_travels_with_its_run() -> None:
+    """The run started from Home is assembled from options that carry Home's sensor; the
+    app's own options (what a run the app starts itself, as `hiphook run`, uses) keep
+    theirs, and nothing of the choice is left on the app for a later run."""
+    port = "/dev/hiphook-test-no-such-port"
+    remembered = Settings.load()
+    remembered.sensor, remembered.side = port, "left"
+    assert remembered.save() is None
+    # the run's sensor: an attachment with no port, so nothing is opened
+    app, _clock = make_app(None, sensor_factory=lambda runner: SensorAttachment(runner, "none"))
+    before = dict(vars(app))
+    seen: list[RunOptions] = []
+    make_session = app.make_session
+
+    def recording(options: RunOptions, routine: Routine, side: str | None) -> Session:
+        seen.append(options)
+        return make_session(options, routine, side)
+
+    app.make_session = recording  # type: ignore[method-assign]
+
+    async def body(pilot: Pilot[int]) -> None:
+        await home_ready(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await start_run(pilot)
+        assert [o.sensor for o in seen] == [port] and seen[0].db == app.options.db
+        assert app.options == before["options"] and app.options.sensor == "none"
+        assert port not in map(str, vars(app).values())
 
     drive(app, body)

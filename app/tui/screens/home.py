@@ -114,14 +114,12 @@ class HomeScreen(Screen[None]):
     class StartRequested(Message):
         """A routine was resolved for a side: the app runs the check-in, then the run."""
 
-        def __init__(
-            self, routine: Routine, side: str | None, *, sensor: str | None = None
-        ) -> None:
-            """`sensor`: Home's choice, for this run instead of the options' (None: those)."""
+        def __init__(self, routine: Routine, side: str | None, options: RunOptions) -> None:
+            """`options`: this run's: how the coach was opened, with Home's sensor choice."""
             super().__init__()
             self.routine = routine
             self.side = side
-            self.sensor = sensor
+            self.options = options
 
     CSS_PATH = Path(__file__).with_name("home.tcss")  # absolute: subclasses elsewhere
     BINDINGS = [
@@ -306,9 +304,8 @@ class HomeScreen(Screen[None]):
             self.notify("Which hip is tight? Press s to choose it, then Enter.", severity="warning")
             return
         self._save()
-        self.post_message(
-            self.StartRequested(routine, side, sensor=self.query_one(SensorChoice).run_spec)
-        )
+        run = dataclasses.replace(self.options, sensor=self.query_one(SensorChoice).run_spec)
+        self.post_message(self.StartRequested(routine, side, run))
 
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:
