@@ -67,7 +67,9 @@ def naive(stage: str, db: Path, out: Path, weeks: int, today: date) -> None:
 
 def run(stage: str, db: Path, out: Path, weeks: int, today: date) -> dict[str, float]:
     """One way of making the report in a fresh process: wall s, CPU s, peak MB, bytes."""
-    if stage in ("html", "pdf"):
+    if stage.startswith("import "):  # a fixed cost every way pays: the imports alone
+        cmd = [sys.executable, "-c", stage]
+    elif stage in ("html", "pdf"):
         cmd = [sys.executable, "-m", "app", "report", "--weeks", str(weeks)]
         cmd += ["-o", str(out), "--db", str(db)]
     else:
@@ -80,13 +82,15 @@ def run(stage: str, db: Path, out: Path, weeks: int, today: date) -> dict[str, f
         cmd = [sys.executable, "-c", code]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TZ": "UTC"}
     out.unlink(missing_ok=True)
-    log = out.with_suffix(".stderr")
+    log = out.with_name(out.name + ".stderr")
     with log.open("wb") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=err, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own CPU time and peak RSS
         wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
+    if stage.startswith("import "):
+        out.write_text("")
     if proc.returncode != 0 or not out.exists():
         tail = log.read_text(errors="replace")[-3000:]
         raise SystemExit(f"{stage} failed ({proc.returncode}):\n{tail}")
@@ -161,6 +165,15 @@ def main() -> None:
             pdf = best_of(args.repeat, "pdf", db, work / f"{key}.pdf", weeks, today)
             print(line("PDF, as shipped", pdf, old_pdf))
             results[key] = html
+        print("fixed costs inside those figures (fresh processes, best of the same N):")
+        for label, stage in (
+            ("python + the hiphook CLI", "import app.cli"),
+            (
+                "matplotlib (+ numpy)",
+                "import matplotlib; matplotlib.use('svg'); import matplotlib.pyplot, numpy",
+            ),
+        ):
+            print(line(label, best_of(args.repeat, stage, ROOT, work / "x", 0, today), None))
         r = results["long"]
         ok = r["seconds"] <= TARGET_S and r["bytes"] <= TARGET_BYTES
         print(
