@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
+
+from tests.support.cli import command, environment
 
 COMMANDS = [
     ["routine", "show", "daily", "--json"],
@@ -25,7 +26,8 @@ def test_a_closed_pipe_ends_the_command_quietly(args: list[str]) -> None:
     os.close(read_end)  # the reader is gone before the first byte: the worst case
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "app", *args],
+            command(*args),
+            env=environment(),
             stdout=write_end,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib.metadata import version
 
 import pytest
 
+from tests.support.cli import hiphook
+
 
 @pytest.mark.parametrize("flag", ["--version", "-V"])
 def test_version_comes_from_the_package_metadata(flag: str) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "app", flag],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        stdin=subprocess.DEVNULL,
-    )
+    out = hiphook(flag, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"hiphook {version('hiphook')}"
     assert out.stderr == ""

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from tests.support.cli import hiphook
 
 CASES = [
     ("Japan", "Japan"),
@@ -25,15 +26,7 @@ CASES = [
 
 
 def _hiphook(tz: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TZ": tz}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    return hiphook(*args, timeout=60, env={"TZ": tz})
 
 
 @pytest.mark.parametrize(("tz", "name"), CASES, ids=[c[0] for c in CASES])

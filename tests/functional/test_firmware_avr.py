@@ -15,7 +15,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ import serial
 
 from app.core import protocol as p
 from app.sensor import SensorBatch, SensorLink
+from tests.support.cli import start as start_hiphook
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
@@ -427,29 +427,18 @@ def test_a_whole_press_judged_from_the_emulated_board(boards: BoardFactory, tmp_
     board.control("lever 0")
     routine = tmp_path / "r.toml"
     routine.write_text(ROUTINE)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    app = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "run",
-            "--plain",
-            "--json",
-            "--routine",
-            str(routine),
-            "--time-scale",
-            "10",
-            "--sensor",
-            board.path,
-            "--db",
-            str(tmp_path / "log.db"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.PIPE,
-        text=True,
-        env=env,
+    app = start_hiphook(
+        "run",
+        "--plain",
+        "--json",
+        "--routine",
+        str(routine),
+        "--time-scale",
+        "10",
+        "--sensor",
+        board.path,
+        "--db",
+        str(tmp_path / "log.db"),
     )
     events: list[dict] = []  # type: ignore[type-arg]
     try:

@@ -17,6 +17,7 @@ import serial
 from app.core import protocol as p
 from firmware_sim import DeviceModel, ProfileError, make_scenario, start_simulator
 from firmware_sim.scenarios import Profile
+from tests.support.cli import hiphook, start
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -257,26 +258,12 @@ def test_hiphook_sim_is_found_by_scan_and_auto_while_it_runs(stop: signal.Signal
     from app.sensor import find_auto
     from app.sensor.discovery import announced_sims
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "sim"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start("sim", cwd=ROOT)
     try:
         assert proc.stdout is not None
         path = proc.stdout.readline().strip()  # printed once it is announced
         assert [s.device for s in announced_sims()] == [path]
-        scan = subprocess.run(
-            [sys.executable, "-m", "app", "sensor", "scan"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        scan = hiphook("sensor", "scan", timeout=60)
         assert scan.returncode == 0 and path in scan.stdout
         assert "Hip Hook" in scan.stdout and "simulator" in scan.stdout
         assert find_auto() == path

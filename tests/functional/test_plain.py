@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import IO
@@ -17,16 +16,12 @@ import pytest
 
 from app.core.routine import load_routine
 from app.plain import QUIT_QUESTION
+from tests.support.cli import hiphook
+from tests.support.cli import start as start_hiphook
 
 
 def start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "app", "run", "--plain", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_hiphook("run", "--plain", *args)
 
 
 def read_until(stream: IO[str], event: str, timeout: float = 30.0) -> list[dict[str, object]]:
@@ -44,25 +39,17 @@ def read_until(stream: IO[str], event: str, timeout: float = 30.0) -> list[dict[
 
 
 def test_whole_daily_run_scaled_end_to_end() -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "run",
-            "--plain",
-            "--json",
-            "--routine",
-            "daily",
-            "--side",
-            "right",
-            "--time-scale",
-            "200",
-        ],
-        capture_output=True,
-        text=True,
+    out = hiphook(
+        "run",
+        "--plain",
+        "--json",
+        "--routine",
+        "daily",
+        "--side",
+        "right",
+        "--time-scale",
+        "200",
         timeout=60,
-        stdin=subprocess.DEVNULL,
     )
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
@@ -202,53 +189,22 @@ def test_plain_lines_are_sentences_and_q_asks_first() -> None:
 
 
 def test_missing_side_is_asked_for_not_guessed() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "app", "run", "--plain"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        stdin=subprocess.DEVNULL,
-    )
+    out = hiphook("run", "--plain", timeout=30)
     assert out.returncode == 2
     assert "--side left" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_side_is_remembered() -> None:
-    args = [
-        sys.executable,
-        "-m",
-        "app",
-        "run",
-        "--plain",
-        "--json",
-        "--routine",
-        "ball",
-        "--time-scale",
-        "400",
-    ]
-    first = subprocess.run(
-        [*args, "--side", "right"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        stdin=subprocess.DEVNULL,
-    )
+    args = ("run", "--plain", "--json", "--routine", "ball", "--time-scale", "400")
+    first = hiphook(*args, "--side", "right", timeout=30)
     assert first.returncode == 0, first.stderr
-    again = subprocess.run(
-        args, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
-    )
+    again = hiphook(*args, timeout=30)
     assert again.returncode == 0, again.stderr
     assert '"name": "Get into position (right)"' in again.stdout
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "run", "--plain", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    return hiphook("run", "--plain", *args, timeout=60)
 
 
 def test_bad_sensor_choices_are_refused_cleanly() -> None:
@@ -297,29 +253,21 @@ def test_cues_are_json_lines_and_the_sound_choices_are_remembered(
     the summary; --pacing and --volume are kept in the settings for the next run."""
     f = tmp_path / "short.toml"
     f.write_text(SHORT)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "run",
-            "--plain",
-            "--json",
-            "--routine",
-            str(f),
-            "--cues",
-            "tone",
-            "--time-scale",
-            "5",
-            "--pacing",
-            "off",
-            "--volume",
-            "40",
-        ],
-        capture_output=True,
-        text=True,
+    out = hiphook(
+        "run",
+        "--plain",
+        "--json",
+        "--routine",
+        str(f),
+        "--cues",
+        "tone",
+        "--time-scale",
+        "5",
+        "--pacing",
+        "off",
+        "--volume",
+        "40",
         timeout=60,
-        stdin=subprocess.DEVNULL,
     )
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
@@ -332,13 +280,7 @@ def test_cues_are_json_lines_and_the_sound_choices_are_remembered(
 
 
 def test_a_volume_out_of_range_is_refused_with_a_message() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "app", "run", "--plain", "--volume", "101"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        stdin=subprocess.DEVNULL,
-    )
+    out = hiphook("run", "--plain", "--volume", "101", timeout=30)
     assert out.returncode == 2
     assert "volume must be between 0 and 100" in out.stderr and "Traceback" not in out.stderr
 

@@ -38,6 +38,7 @@ from app.remind.schedule import (
 )
 from app.remind.store import MemorySettingsStore
 from app.remind.text import minutes_words, reminder_body
+from tests.support.cli import hiphook, start
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -592,16 +593,6 @@ def test_the_service_command_is_absolute() -> None:
 # --------------------------------------------------------------------------- CLI
 
 
-def hiphook(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -691,12 +682,7 @@ def test_install_command_writes_the_unit_under_xdg_config_home(
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
 def test_remind_run_ends_cleanly(sig: signal.Signals) -> None:
     hiphook("remind", "set", "07:30")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "remind", "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start("remind", "run")
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

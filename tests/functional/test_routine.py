@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from app.core.routine import (
     load_routine,
     parse_routine,
 )
+from tests.support.cli import hiphook
 
 
 def test_builtins_load() -> None:
@@ -123,9 +123,7 @@ def test_error_names_the_line_of_the_step() -> None:
 
 
 def _hiphook(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=cwd, timeout=60
-    )
+    return hiphook(*args, cwd=cwd, timeout=60)
 
 
 def test_cli_refuses_bad_file_with_exit_2_and_no_traceback(tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import hiphook
 
 ROUTINE = """
 name = "judged"
@@ -37,30 +37,22 @@ seconds = 600
 def run(tmp_path: Path, scenario: str, *extra: str, routine: str = ROUTINE) -> list[dict]:  # type: ignore[type-arg]
     f = tmp_path / "judged.toml"
     f.write_text(routine)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "run",
-            "--plain",
-            "--json",
-            "--routine",
-            str(f),
-            "--time-scale",
-            "10",
-            "--sensor",
-            "sim",
-            "--sim-scenario",
-            scenario,
-            "--db",
-            str(tmp_path / "log.db"),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
+    out = hiphook(
+        "run",
+        "--plain",
+        "--json",
+        "--routine",
+        str(f),
+        "--time-scale",
+        "10",
+        "--sensor",
+        "sim",
+        "--sim-scenario",
+        scenario,
+        "--db",
+        str(tmp_path / "log.db"),
+        *extra,
         timeout=90,
-        stdin=subprocess.PIPE,
     )
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
@@ -82,12 +74,7 @@ def test_steady_hold_is_confirmed_and_the_lever_needs_no_key(tmp_path: Path) -> 
     assert finished and finished[0]["actual_s"] < 60  # not the 600 s auto-continue
     assert events[-1]["state"] == "finished"
     assert events[-1]["sensor"]["dropped"] == 0
-    hist = subprocess.run(
-        [sys.executable, "-m", "app", "history", "--json", "--db", str(tmp_path / "log.db")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    hist = hiphook("history", "--json", "--db", str(tmp_path / "log.db"), timeout=30)
     step = json.loads(hist.stdout)["sessions"][0]["steps"][1]
     assert step["verdict"] == "confirmed" and step["under_pressure_s"] > 17
 

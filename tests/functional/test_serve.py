@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from tests.support.browser import PHONE, phone_browser
-from tests.support.cli import ROOT
+from tests.support.cli import start
 from tests.support.waiting import wait_for
 from tests.support.watch import RunProcess, write_routine
 
@@ -115,14 +113,7 @@ def test_run_serve_shows_the_run_on_a_phone_and_refuses_a_url_without_the_token(
 
 
 def test_serve_says_no_run_then_follows_a_run_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    serve = start("serve")
     run: RunProcess | None = None
     try:
         assert serve.stdout is not None

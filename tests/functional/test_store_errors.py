@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from app.store.errors import (
     StoreError,
 )
 from app.store.store import open_store
+from tests.support.cli import hiphook
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,15 +129,7 @@ def test_bad_values_are_refused(tmp_path: Path) -> None:
 
 
 def _cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HIPHOOK_CONFIG=str(tmp_path / "s.json"))
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
+    return hiphook(*args, env={"HIPHOOK_CONFIG": str(tmp_path / "s.json")}, cwd=ROOT, timeout=60)
 
 
 def test_cli_reports_without_traceback(tmp_path: Path) -> None:
@@ -167,11 +158,6 @@ def test_cli_reports_without_traceback(tmp_path: Path) -> None:
 
 def test_history_of_a_missing_log_creates_nothing(tmp_path: Path) -> None:
     db = tmp_path / "not" / "there.db"
-    out = subprocess.run(
-        [sys.executable, "-m", "app", "history", "--json", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = hiphook("history", "--json", "--db", str(db), timeout=60)
     assert out.returncode == 0 and json.loads(out.stdout) == {"sessions": []}
     assert not db.parent.exists()

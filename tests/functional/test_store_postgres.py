@@ -40,6 +40,7 @@ from app.store.schema import schema_head
 from app.store.store import open_store
 from app.store.trace import ForceTrace
 from tests.support import postgres
+from tests.support.cli import hiphook
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -52,16 +53,7 @@ def pg_url() -> Iterator[str]:
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "PYTHONPATH": str(ROOT), "TZ": "UTC", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        env=full,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
+    return hiphook(*args, env=env, cwd=ROOT, timeout=120)
 
 
 def _tables(url: str) -> set[str]:

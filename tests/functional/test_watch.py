@@ -9,7 +9,6 @@ import pty
 import re
 import select
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from textual.widgets import Static
 from app.publish.client import connect
 from app.watch import EXIT_NO_RUN
 from app.watch.app import WatchApp
-from tests.support.cli import ROOT, hiphook
+from tests.support.cli import command, environment, hiphook
 from tests.support.waiting import wait_for
 from tests.support.watch import RunProcess, write_routine
 
@@ -111,10 +110,9 @@ def test_watch_in_a_real_terminal_shows_the_run_and_q_leaves_it_running(
     master, slave = pty.openpty()
     try:
         run.wait_published()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
-        env.update(COLUMNS="80", LINES="24")
+        env = environment({"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"})
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "watch"],
+            command("watch"),
             stdin=slave,
             stdout=slave,
             stderr=slave,

@@ -1,4 +1,8 @@
-"""Run the installed command as a user would: a real process, its output and exit code."""
+"""Run the installed command as a user would: a real process, its output and exit code.
+
+One way to start `hiphook` for every test, so each runs this checkout (PYTHONPATH), in
+UTC unless told otherwise, with no terminal on stdin unless the test types into it.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,46 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def hiphook(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TZ": "UTC"}
+def command(*args: str) -> list[str]:
+    """`hiphook ARGS` as argv: this interpreter running this checkout's package."""
+    return [sys.executable, "-m", "app", *args]
+
+
+def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The test's environment (its isolated home from conftest.py), this checkout first."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), "TZ": "UTC", **(extra or {})}
+
+
+def hiphook(
+    *args: str,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    input: str | None = None,  # noqa: A002 - subprocess.run's own name for it
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run to the end; stdin is empty (or `input`), as under cron or a pipe."""
     return subprocess.run(
-        [sys.executable, "-m", "app", *args], capture_output=True, text=True, env=env, timeout=120
+        command(*args),
+        capture_output=True,
+        text=True,
+        env=environment(env),
+        timeout=timeout,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        cwd=cwd,
+    )
+
+
+def start(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[str]:
+    """Start and leave running, every stream a pipe (a test types keys and reads lines)."""
+    return subprocess.Popen(
+        command(*args),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(env),
+        cwd=cwd,
     )

@@ -4,14 +4,11 @@ and its published socket."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 from app.publish import socket_path
-from tests.support.cli import ROOT
+from tests.support.cli import start
 from tests.support.waiting import wait_for
 
 # Three steps: a timed one, one with two push/relax reps, and a lever step that waits.
@@ -56,15 +53,7 @@ class RunProcess:
     """
 
     def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TZ": "UTC"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "run", "--plain", "--json", "--cues", "none", *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        self.proc = start("run", "--plain", "--json", "--cues", "none", *args)
         self.lines: list[dict[str, object]] = []
         self.raw: list[str] = []
         self.err: list[str] = []
