@@ -14,14 +14,13 @@ import time
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-from app.core.clock import FakeClock, ScaledClock
+from app.core.clock import ScaledClock
 from app.core.coach import CoachEvent, CoachKind
 from app.core.pressure import DEFAULT_BAND, Verdict, VerdictKind, Zone
-from app.core.protocol import LeverEvent
 from app.core.routine import Routine, Step, StepKind
 from app.cues import Cue, Tone, cue_for_coach
 from app.runner import SessionRunner
-from app.sensor import LOST_MESSAGE, LinkStatus, SensorBatch
+from app.sensor import LOST_MESSAGE, LinkStatus
 from app.sensor.attachment import SensorAttachment
 from app.session import RunOptions, Session
 from app.tui.app import HiphookApp
@@ -35,10 +34,16 @@ from app.tui.widgets.pressure import (
     link_words,
     pinned,
 )
-from tests.support.tui import TODAY, display_tick, drive, make_app, screen_text, settle, start_run
-
-RATE_HZ = 100
-BATCH_S = 0.1
+from tests.support.tui import (
+    TODAY,
+    Feed,
+    display_tick,
+    drive,
+    make_app,
+    screen_text,
+    settle,
+    start_run,
+)
 
 
 def judged_routine(press_s: float = 10, position_s: float = 3) -> Routine:
@@ -54,48 +59,6 @@ def judged_routine(press_s: float = 10, position_s: float = 3) -> Routine:
             Step(StepKind.ACTION, "Lever", "Push the lever.", seconds=10),
         ),
     )
-
-
-class Feed:
-    """Plays the reader thread's part: status reports and batches of samples."""
-
-    def __init__(self) -> None:
-        self.attachment: SensorAttachment | None = None
-        self.ms = 0
-
-    def make(self, runner: SessionRunner) -> SensorAttachment:
-        """The session's sensor: no port (the test feeds it); the session starts it."""
-        self.attachment = SensorAttachment(runner, "none")
-        return self.attachment
-
-    @property
-    def att(self) -> SensorAttachment:
-        assert self.attachment is not None
-        return self.attachment
-
-    def status(self, state: str, message: str = "") -> None:
-        self.att._on_status(LinkStatus(state=state, message=message, rate_hz=RATE_HZ))
-
-    async def hold(
-        self, pilot: Pilot[int], clock: FakeClock, seconds: float, newtons: float
-    ) -> None:
-        """`seconds` of a steady force, a batch every 0.1 s, the loop let run every second."""
-        per = round(RATE_HZ * BATCH_S)
-        for i in range(round(seconds / BATCH_S)):
-            clock.advance(BATCH_S)
-            samples = []
-            for _ in range(per):
-                self.ms += 1000 // RATE_HZ
-                samples.append((self.ms, self.ms, round(newtons * 100)))
-            self.att._on_batch(SensorBatch(time.monotonic(), samples, [], "device"))
-            if i % 10 == 9:
-                await settle(pilot)
-        await settle(pilot)
-
-    async def lever(self, pilot: Pilot[int]) -> None:
-        self.ms += 10
-        self.att._on_batch(SensorBatch(time.monotonic(), [], [LeverEvent(self.ms, True)], "device"))
-        await settle(pilot)
 
 
 def cues(app: HiphookApp) -> list[Cue]:

@@ -6,13 +6,18 @@ import asyncio
 import datetime as dt
 import html
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.pilot import Pilot
 
 from app.core.clock import FakeClock
+from app.core.protocol import LeverEvent
 from app.core.routine import Routine, load_routine
+from app.runner import SessionRunner
+from app.sensor import LinkStatus, SensorBatch
+from app.sensor.attachment import SensorAttachment
 from app.session import RunOptions
 from app.tui.app import HiphookApp
 from app.tui.screens.checkin import CheckInScreen
@@ -28,13 +33,14 @@ def daily() -> Routine:
 
 
 def make_app(
-    routine: Routine | None = None, *, cues: str = "none", **kw: Any
+    routine: Routine | None = None, *, cues: str = "none", db: str | None = None, **kw: Any
 ) -> tuple[HiphookApp, FakeClock]:
+    """The coach on a fake clock and a fixed date; `db`: a session log to read (Home)."""
     clock = FakeClock()
     app = HiphookApp(
         routine,
         "left" if routine else None,
-        options=RunOptions(cues=cues),
+        options=RunOptions(cues=cues, db=db),
         clock=clock,
         today=TODAY,
         **kw,
@@ -82,19 +88,27 @@ _TEXT = re.compile(
 
 
 def screen_text(app: HiphookApp) -> str:
-    """The screen as plain text, trailing spaces removed (what a snapshot compares).
+    """The screen as plain text, trailing spaces removed.
 
     Read from `App.export_screenshot()`, Textual's public SVG of the whole screen (the
-    screens beneath a dialog included), by putting each run of text back at its column.
+    screens beneath a dialog included).
     """
+    return svg_text(app.export_screenshot(), app.size.height)
+
+
+def svg_text(svg: str, height: int | None = None) -> str:
+    """The text of a screen's SVG, each run of text put back at its column and row
+    (`height` rows; None: down to the last row with text)."""
     rows: dict[int, list[str]] = {}
-    for x, line, text in _TEXT.findall(app.export_screenshot()):
+    for x, line, text in _TEXT.findall(svg):
         row = rows.setdefault(int(line), [])
         col = round(float(x) / _CHAR_W)
         plain = html.unescape(text).replace("\xa0", " ")
         row.extend(" " * (col + len(plain) - len(row)))
         row[col : col + len(plain)] = plain
-    return "\n".join("".join(rows.get(n, [])).rstrip() for n in range(app.size.height))
+    if height is None:
+        height = max(rows, default=-1) + 1
+    return "\n".join("".join(rows.get(n, [])).rstrip() for n in range(height))
 
 
 def routine_screen(app: HiphookApp) -> RoutineScreen:
@@ -116,3 +130,60 @@ async def start_run(pilot: Pilot[int], pain: str = "s") -> RoutineScreen:
         await pilot.press(*pain, "enter")
     await settle(pilot)
     return routine_screen(pilot.app)  # type: ignore[arg-type]
+
+
+RATE_HZ = 100  # the fed sensor's sample rate
+BATCH_S = 0.1  # and how often its reader thread hands over a batch
+
+
+class Feed:
+    """Plays the sensor reader thread's part: status reports and batches of samples, on
+    the fake clock, so every word and cell of the pressure panel is known."""
+
+    def __init__(self) -> None:
+        self.attachment: SensorAttachment | None = None
+        self.ms = 0
+
+    def make(self, runner: SessionRunner) -> SensorAttachment:
+        """The session's sensor: no port (the test feeds it); the session starts it."""
+        self.attachment = SensorAttachment(runner, "none")
+        return self.attachment
+
+    @property
+    def att(self) -> SensorAttachment:
+        assert self.attachment is not None
+        return self.attachment
+
+    def status(self, state: str, message: str = "") -> None:
+        self.att._on_status(LinkStatus(state=state, message=message, rate_hz=RATE_HZ))
+
+    async def hold(
+        self,
+        pilot: Pilot[int],
+        clock: FakeClock,
+        seconds: float,
+        newtons: float,
+        *,
+        each_batch: Callable[[], object] | None = None,
+    ) -> None:
+        """`seconds` of a steady force, a batch every 0.1 s, the loop let run every second
+        (with `each_batch`, which runs after each batch, only at the end: a snapshot
+        ticks the display itself, in step with the clock)."""
+        per = round(RATE_HZ * BATCH_S)
+        for i in range(round(seconds / BATCH_S)):
+            clock.advance(BATCH_S)
+            samples = []
+            for _ in range(per):
+                self.ms += 1000 // RATE_HZ
+                samples.append((self.ms, self.ms, round(newtons * 100)))
+            self.att._on_batch(SensorBatch(time.monotonic(), samples, [], "device"))
+            if each_batch is not None:
+                each_batch()
+            elif i % 10 == 9:
+                await settle(pilot)
+        await settle(pilot)
+
+    async def lever(self, pilot: Pilot[int]) -> None:
+        self.ms += 10
+        self.att._on_batch(SensorBatch(time.monotonic(), [], [LeverEvent(self.ms, True)], "device"))
+        await settle(pilot)

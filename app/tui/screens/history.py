@@ -123,7 +123,9 @@ class HistoryScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#sessions", OptionList).focus()
+        # The keys go to the list, but the view stays at the top: on a small terminal
+        # scrolling the list into view would hide the streak, the first thing to see.
+        self.query_one("#sessions", OptionList).focus(scroll_visible=False)
         self.load()
 
     def on_unmount(self) -> None:
@@ -218,7 +220,10 @@ class HistoryScreen(Screen[None]):
                 plt.scatter([p[0] for p in stopped], [p[1] for p in stopped], marker=STOPPED)
             plt.ylim(0, 10)
             plt.yticks([0, 2, 4, 6, 8, 10])
-            ticks = xs[:: max(1, len(xs) // 4)]
+            # Three dates, far enough apart to fit at any width the screen gives the
+            # plot: where labels crowd, plotext drops some in an order that changes
+            # from one launch to the next (it goes through a set).
+            ticks = sorted({xs[0], xs[len(xs) // 2], xs[-1]})
             plt.xticks(cast("list[float]", ticks), [marks[i].day.strftime("%d %b") for i in ticks])
         widget.refresh()
 

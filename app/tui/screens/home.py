@@ -287,7 +287,7 @@ class HomeScreen(Screen[None]):
         except ImportError as exc:  # history needs the plotting extra; the coach does not
             self.notify(f"History is not available: {exc}", severity="warning")
             return
-        self.app.push_screen(HistoryScreen(self.store_url))
+        self.app.push_screen(HistoryScreen(self.store_url, today=self.today))
 
     def action_start(self) -> None:
         remembered = dataclasses.replace(self.options, routine=None, side=None)

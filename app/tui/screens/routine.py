@@ -144,6 +144,9 @@ class RoutineScreen(Screen[RunRecord]):
         self._closing = False
         self._notices: deque[tuple[str, str]] = deque()
         self._notice_timer: Timer | None = None
+        # The display timer (set on mount): a snapshot pauses it and ticks in step with
+        # its fake clock, so the pressure trend is the same on every run.
+        self.display_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         # Made here, not in __init__, so a recompose (the benchmark's baseline) gets new ones.
@@ -163,7 +166,7 @@ class RoutineScreen(Screen[RunRecord]):
             yield self.phase
             yield self.instruction
             if self.pressure is not None:
-                self.panel = PressurePanel(display_hz=DISPLAY_HZ, id="pressure")
+                self.panel = PressurePanel(id="pressure")
                 yield self.panel
             yield self.step_bar
             yield self.routine_bar
@@ -176,7 +179,7 @@ class RoutineScreen(Screen[RunRecord]):
         self.runner.subscribe(self.on_runner_event)
         if self.pressure is not None:
             self.pressure.subscribe(self.on_coach_event)
-        self.set_interval(1 / DISPLAY_HZ, self.display_tick, name="display")
+        self.display_timer = self.set_interval(1 / DISPLAY_HZ, self.display_tick, name="display")
         self.run_worker(self._run(), name="session", exclusive=True)
         self.render_view()
         self._next_notice()
@@ -237,7 +240,8 @@ class RoutineScreen(Screen[RunRecord]):
     def display_tick(self) -> None:
         """The display timer: the pressure trend takes one sample, then everything redraws."""
         if self.panel is not None and self.pressure is not None and not self._closing:
-            self.panel.sample(self.pressure.snapshot(self.runner.engine.t()))
+            t = self.runner.engine.t()
+            self.panel.sample(self.pressure.snapshot(t), t)
         self.render_view()
 
     def render_view(self) -> None:

@@ -10,6 +10,7 @@ colour only helps.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ GAUGE_CELLS = 36  # inside the brackets; the trend below is as wide, so they lin
 COMPACT_CELLS = 24  # the one-row panel leaves room for the time held
 LABEL = 9  # "Force    " and "Last 10 s" take the same width
 HISTORY_S = 10.0
+CELL_S = HISTORY_S / GAUGE_CELLS  # the span of run time one cell of the trend covers
 FILLED, IN_BAND, OUTSIDE, EDGE = "█", "░", "·", "|"
 
 ZONE_WORDS = {Zone.HELD: "HELD", Zone.OUT: "PRESS HARDER", Zone.OVER: "EASIER"}
@@ -225,13 +227,14 @@ class PressurePanel(Vertical):
 
     compact: reactive[bool] = reactive(False)
 
-    def __init__(self, *, display_hz: float = 10.0, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        # One value per cell of the trend, each the mean of a few display ticks, so the
-        # trend moves (and repaints) a few times a second, not on every tick.
-        self.ticks_per_cell = max(1, round(HISTORY_S * display_hz / GAUGE_CELLS))
+        # One value per cell of the trend, each the mean of the display ticks in its
+        # CELL_S of run time, so the trend moves (and repaints) a few times a second,
+        # not on every tick, and a tick dropped under load leaves the time axis true.
         self.history: deque[float] = deque([0.0] * GAUGE_CELLS, maxlen=GAUGE_CELLS)
         self._cell: list[float] = []
+        self._cell_at: int | None = None  # which CELL_S of run time the ticks are in
         self._press: tuple[int, int, float] = (0, 0, 0.0)  # key, samples, sum last seen
         self._last: Snapshot | None = None
 
@@ -250,8 +253,8 @@ class PressurePanel(Vertical):
         if self._last is not None:
             self.show(self._last)
 
-    def sample(self, snap: Snapshot) -> None:
-        """One display tick: note the force since the last tick.
+    def sample(self, snap: Snapshot, t: float) -> None:
+        """One display tick at run time `t`: note the force since the last tick.
 
         During a press that is the mean of the press's samples since the last snapshot
         (so a short lift still shows); otherwise the latest reading. With no link it is
@@ -266,10 +269,15 @@ class PressurePanel(Vertical):
             if fresh > 0:
                 value = (snap.press_sum_n - total) / fresh
             self._press = (snap.press_key, snap.press_samples, snap.press_sum_n)
-        self._cell.append(value)
-        if len(self._cell) >= self.ticks_per_cell:
-            self.history.append(sum(self._cell) / len(self._cell))
+        at = math.floor(t / CELL_S)
+        if self._cell and self._cell_at is not None and at != self._cell_at:
+            mean = sum(self._cell) / len(self._cell)
+            # a cell no tick fell in (the loop was busy) carries the last value on
+            for _ in range(max(1, min(at - self._cell_at, GAUGE_CELLS))):
+                self.history.append(mean)
             self._cell.clear()
+        self._cell_at = at
+        self._cell.append(value)
 
     def show(self, snap: Snapshot) -> None:
         """Draw one snapshot; widgets given what they already show do not repaint."""
