@@ -7,7 +7,8 @@ mode)` plays the plan through one audio stream, or the best subprocess backend l
 The modules, one job each: `attach` (what a mode gets, subscribed to a run), `players`
 (the CuePlayer: the plan onto the stream, handing over to the chain), `chain` (the
 fallback chain's queue and hand-overs, told once per part), `backends` (the subprocess
-players and the bell), `render` (sounds made before the run), `stream` (the one output
+players and the bell), `parts` (what the player needs of the bank and the stream, and
+its `CueRecord`), `render` (sounds made before the run), `stream` (the one output
 stream), `tones` (the tone patterns).
 """
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from app.cues.backends import ENGINES, RunCommand, Which, run_command
 from app.cues.chain import Note, build_chain
-from app.cues.players import CuePlayer, CueRecord, OpenStream, SoundBank, Stream
+from app.cues.parts import CueRecord, OpenStream, SoundBank, Stream
+from app.cues.players import CuePlayer
 from app.cues.render import SoundBank as Bank
 from app.cues.stream import AudioStream
 

@@ -21,8 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from app.core.clock import Clock
 from app.core.coach import CoachEvent
@@ -32,60 +31,10 @@ from app.core.engine import Engine, Event, EventKind
 from app.core.routine import Routine
 from app.cues.backends import Backend, reason
 from app.cues.chain import Chain, Note
+from app.cues.parts import CueRecord, OpenStream, SoundBank, Stream
 
-
-class SoundBank(Protocol):
-    """What the player needs of app.cues.render.SoundBank."""
-
-    def prepare(self, cues: Iterable[Cue], say: Callable[[str], None] | None = None) -> None: ...
-    def sound(self, cue: Cue) -> Any: ...
-    def duration(self, cue: Cue) -> float: ...
-
-
-class Stream(Protocol):
-    """What the player needs of app.cues.stream.AudioStream."""
-
-    latency_s: float
-
-    def play_at(self, sound: Any, at: float) -> int: ...
-    def cancel_from(self, at: float) -> int: ...
-    def drain(self, timeout: float = 3.0) -> bool: ...
-    def close(self, fade_s: float = 0.03) -> None: ...
-
-
-OpenStream = Callable[[Callable[[str], None]], Stream]
-
-
-@dataclass(frozen=True)
-class CueRecord:
-    """One sound handed to the stream (or taken back): for the plain face's "cue" line.
-
-    `planned_t` is the moment it belongs to (its boundary, or when the coach spoke),
-    `start_t` where the plan put it, `t` when it was scheduled, all in run seconds.
-    """
-
-    text: str
-    tone: str
-    planned_t: float
-    start_t: float
-    t: float
-    role: str
-    cancelled: bool = False
-
-    def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "event": "cue",
-            "text": self.text,
-            "tone": self.tone,
-            "planned_t": round(self.planned_t, 4),
-            "start_t": round(self.start_t, 4),
-            "t": round(self.t, 4),
-            "role": self.role,
-        }
-        if self.cancelled:
-            out["cancelled"] = True
-        return out
-
+# CueRecord is the faces' (app/plain.py, app/session.py): it stays importable from here.
+__all__ = ["DRAIN_S", "KEEP_AHEAD_S", "CuePlayer", "CueRecord"]
 
 # Sounds starting this soon (real seconds, beyond the stream's latency) are left alone
 # when re-planning: the stream may already be mixing them.
