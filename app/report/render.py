@@ -237,23 +237,31 @@ def press_chart(f: Figures, name: str) -> Any:
         )
     a1.set_ylabel("seconds under\npressure")
     a1.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    series: dict[tuple[str, bool], list[tuple[date, float]]] = defaultdict(list)
+    # Per week up to a year; beyond, per month (a week's share of three or four presses
+    # jumps between 0 and 100%, and ten years of that is a smear), pooled: the month's
+    # confirmed (or completed) presses over its presses.
+    monthly = f.weeks > YEAR_WEEKS
+    pooled: dict[tuple[str, bool], dict[date, list[int]]] = defaultdict(dict)
     for row in f.press_weekly:
         if row["name"] == name:
-            series[(row["side"] or "both", row["sensor"])].append(
-                (date.fromisoformat(row["week"]), row["share"] * 100)
-            )
-    for (side, sensor), pts in sorted(series.items()):
+            week = date.fromisoformat(row["week"])
+            key = week.replace(day=1) if monthly else week
+            good = row["confirmed"] if row["sensor"] else row["completed"]
+            tally = pooled[(row["side"] or "both", row["sensor"])].setdefault(key, [0, 0])
+            tally[0] += good
+            tally[1] += row["presses"]
+    for (side, sensor), by_key in sorted(pooled.items()):
+        pts = sorted(by_key.items())
         a2.plot(
             [d for d, _ in pts],
-            [v for _, v in pts],
+            [100 * good / n for _, (good, n) in pts],
             ("o-" if sensor else "s--") if len(pts) <= YEAR_WEEKS else ("-" if sensor else "--"),
             ms=3,
             lw=1,
             label=f"{side}: {'confirmed (sensor)' if sensor else 'completed (no sensor)'}",
         )
     a2.set_ylim(-5, 105)
-    a2.set_ylabel("% per week")
+    a2.set_ylabel("% per month" if monthly else "% per week")
     a2.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.autofmt_xdate()
     _frame(fig, hspace=0.15)
