@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from app.core.routine import Routine, parse_routine
 from app.cues import CuePlayer, attach_cues
 from app.runner import SessionRunner
 from app.tui.screens.routine import RoutineScreen
+from tests.support.cli import hiphook
 from tests.support.pulse import (
     PulseServer,
     Recorder,
@@ -168,22 +167,9 @@ def test_the_plain_runner_tells_each_failed_part_once(tmp_path: Path) -> None:
     need("aplay", "alsa-utils")
     file = tmp_path / "tiny.toml"
     file.write_text(short_routine(reps=1, raises=1, timed_s=3, press_s=3, relax_s=1))
-    env = {
-        **os.environ,
-        "PULSE_SERVER": nobody_here(tmp_path),
-        "PATH": path_with(["paplay", "aplay"], tmp_path),
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "app", "run", "--json", "--cues", "tone", "--routine", str(file)]
-        + ["--time-scale", "40", "--db", str(tmp_path / "h.db")],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    env = {"PULSE_SERVER": nobody_here(tmp_path), "PATH": path_with(["paplay", "aplay"], tmp_path)}
+    args = ["run", "--json", "--cues", "tone", "--routine", str(file), "--time-scale", "40"]
+    done = hiphook(*args, "--db", str(tmp_path / "h.db"), env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     said = [ln.removeprefix("hiphook: ") for ln in done.stderr.replace("\a", "").splitlines()]
     said = cue_notes(said)

@@ -31,6 +31,7 @@ SINK = "hiphook_null"
 RATE = 48000
 # Found once, at import: a test may run the app with a PATH that lacks the sound tools.
 PAREC = shutil.which("parec") or "parec"
+PACTL = shutil.which("pactl") or "pactl"
 
 _SCRIPT = """\
 load-module module-null-sink sink_name={sink} rate={rate} channels=2 \
@@ -57,7 +58,7 @@ class PulseMissing(RuntimeError):
 def _pactl_ok(env: dict[str, str], timeout: float = 2.0) -> bool:
     try:
         done = subprocess.run(
-            ["pactl", "info"], env=env, capture_output=True, timeout=timeout, check=False
+            [PACTL, "info"], env=env, capture_output=True, timeout=timeout, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -136,7 +137,6 @@ class PulseServer:
                 text = (root / "pulse.log").read_text(errors="replace")[-600:]
                 raise PulseMissing(f"pulseaudio exited at start ({proc.returncode}): {text}")
             if _pactl_ok(server.full_env()):
-                keep_awake(server)
                 return server
             time.sleep(0.05)
         server.stop()
@@ -152,16 +152,14 @@ class PulseServer:
             return None
         sink = (
             subprocess.run(
-                ["pactl", "get-default-sink"], env=env, capture_output=True, text=True, check=False
+                [PACTL, "get-default-sink"], env=env, capture_output=True, text=True, check=False
             ).stdout.strip()
             or SINK
         )
         keep = {k: os.environ[k] for k in ("PULSE_SERVER", "PULSE_RUNTIME_PATH") if k in os.environ}
-        server = cls(
+        return cls(
             root=Path(tempfile.gettempdir()), env=keep, monitor=f"{sink}.monitor", owned=False
         )
-        keep_awake(server)
-        return server
 
     def full_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -261,15 +259,16 @@ class Recording:
 
 # An idle null sink renders in 2 s blocks: a new recording's first chunk waits for the
 # block under way (~2 s per test). One quiet listener at 250 ms keeps the blocks short
-# (~0.4% of a core for the server) from the server's first use to the end of the process;
-# the sink is suspended and resumed once it listens, so the 2 s block under way ends too.
+# (~0.4% of a core for the server) from the first recording to the end of the process
+# (only a process that records pays it); the sink is suspended and resumed once it
+# listens, so the 2 s block under way ends too.
 KEEPER_LATENCY_MS = 250
 _keepers: dict[str, subprocess.Popen[bytes]] = {}
 
 
 def _listening(server: PulseServer, pid: int) -> bool:
     done = subprocess.run(
-        ["pactl", "list", "source-outputs"],
+        [PACTL, "list", "source-outputs"],
         env=server.full_env(),
         capture_output=True,
         text=True,
@@ -304,7 +303,7 @@ def keep_awake(server: PulseServer, timeout: float = 3.0) -> None:
     sink = server.monitor.removesuffix(".monitor")
     for flag in ("1", "0"):
         subprocess.run(
-            ["pactl", "suspend-sink", sink, flag],
+            [PACTL, "suspend-sink", sink, flag],
             env=env,
             capture_output=True,
             timeout=5,
