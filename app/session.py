@@ -304,6 +304,11 @@ class SessionLog:
 
 
 # ---------------------------------------------------------------------- the sensor
+NO_SENSOR_FOUND = (
+    "No sensor found (`hiphook sensor scan --all` lists the ports): the presses are timed as usual."
+)
+
+
 def make_sensor(
     options: RunOptions, runner: SessionRunner, settings: Settings, notes: list[str]
 ) -> SensorAttachment | None:
@@ -330,10 +335,7 @@ def make_sensor(
 
         found = find_auto()
         if found is None:
-            notes.append(
-                "No sensor found (`hiphook sensor scan --all` lists the ports): "
-                "the presses are timed as usual."
-            )
+            notes.append(NO_SENSOR_FOUND)
             return None
         spec = found
     band = settings.pressure_band()
@@ -406,6 +408,8 @@ class Session:
             self.sensor.start(loop)
         except (ValueError, OSError) as exc:
             self.notes.append(f"Sensor not used ({exc}); the presses are timed as usual.")
+            if self.recorder is not None:
+                self.recorder.note_sensor(f"sensor not used: {exc}")
             self.sensor.close()
             self.sensor = None
         if self.sensor is not None and self.publisher is not None:
@@ -451,6 +455,18 @@ class Session:
             self.player.close()
 
 
+def _said_and_logged(note: Note | None, recorder: SessionRecorder | None) -> Callable[[str], None]:
+    """The sensor's problem (on the loop): to the face's note, and to the run's log row."""
+
+    def tell(message: str) -> None:
+        if recorder is not None:
+            recorder.note_sensor(message)
+        if note is not None:
+            note(message)
+
+    return tell
+
+
 def assemble(
     options: RunOptions,
     routine: Routine,
@@ -476,6 +492,7 @@ def assemble(
     """
     runner = SessionRunner(routine, clock, side=side)
     session = Session(runner)
+    sensor_problem = None  # why the sensor is left out, for the log
     if sensor_factory is not None:
         session.sensor = sensor_factory(runner)
     else:
@@ -485,11 +502,16 @@ def assemble(
             if strict:
                 raise
             session.notes.append(f"Sensor not used: {exc}")
+            sensor_problem = str(exc)
+        if NO_SENSOR_FOUND in session.notes:
+            sensor_problem = "no sensor found"
     if log is not None:
         session.log = log
         session.recorder = log.recorder(runner, pain_before, sensor=options.sensor)
         if session.recorder is not None:
             runner.subscribe(session.recorder)
+            if sensor_problem is not None:
+                session.recorder.note_sensor(sensor_problem)
     runner.subscribe(session.keep_verdicts)
     mode = options.cue_mode(settings, quiet=quiet)
     if mode != "none":
@@ -510,7 +532,8 @@ def assemble(
             session.sensor.subscribe(session.player.coach_cue)
     if session.sensor is not None:
         runner.subscribe(session.sensor.announce)
-        session.sensor.on_problem = note  # a port that will not open is said at the start
+        # a port that will not open is said at the start, and kept with the run in the log
+        session.sensor.on_problem = _said_and_logged(note, session.recorder)
     if publish:
         from app.publish import Publisher  # lazy: sockets and threads, for a published run only
 

@@ -335,6 +335,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"  {line}")
     if session.get("notes"):
         print(f"  Note: {session['notes']}")
+    if session.get("sensor_notice"):
+        print(f"  Sensor: {session['sensor_notice']}")
     if not presses:
         print("No force traces in this session (no sensor was used).")
         return 0

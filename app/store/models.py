@@ -43,6 +43,8 @@ class RunSession(SQLModel, table=True):
     routine_version: int
     side: str | None = Field(default=None, max_length=8)
     sensor: str | None = Field(default=None, max_length=200)
+    # why the sensor gave no readings (cannot be opened, no answer), as said at the start
+    sensor_notice: str | None = Field(default=None, max_length=1000)  # revision 0005
     status: str = Field(max_length=16)
     pain_before: int | None = None
     pain_after: int | None = None

@@ -75,6 +75,7 @@ class SessionRecorder:
         self.errors: list[str] = []
         self.writer = writer
         self._key: int | None = None  # the writer's handle for this run
+        self.sensor_notice: str | None = None  # why the sensor gave no readings
 
     @property
     def started(self) -> bool:
@@ -130,6 +131,29 @@ class SessionRecorder:
         except StoreError as err:
             self._fail(str(err))
 
+    def note_sensor(self, notice: str) -> None:
+        """Keep with the run why its sensor gave no readings (it cannot be opened, it
+        does not answer): written now if the run is in the log, else when it starts.
+        A later notice (the sensor answered after all) is added to the first."""
+        self.sensor_notice = (
+            notice if self.sensor_notice is None else (f"{self.sensor_notice} / {notice}")
+        )
+        self._put_sensor_notice()
+
+    def _put_sensor_notice(self) -> None:
+        if self.sensor_notice is None:
+            return
+        if self.writer is not None:
+            if self._key is not None:
+                self.writer.update(self._key, sensor_notice=self.sensor_notice)
+            return
+        if self.session_id is None:
+            return
+        try:
+            self.store.update_session(self.session_id, sensor_notice=self.sensor_notice)
+        except StoreError as err:
+            self._fail(str(err))
+
     # ------------------------------------------------------------------ internals
 
     def _fail(self, message: str) -> None:
@@ -149,6 +173,7 @@ class SessionRecorder:
                     tz=self.tz,
                     demo=self.demo,
                 )
+                self._put_sensor_notice()
             return
         if self.session_id is None:
             self.session_id = self.store.begin_session(
@@ -160,6 +185,7 @@ class SessionRecorder:
                 tz=self.tz,
                 demo=self.demo,
             )
+            self._put_sensor_notice()
 
     def _step(self, event: Event) -> None:
         self._begin()

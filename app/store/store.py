@@ -64,6 +64,7 @@ SESSION_FIELDS = (
     "routine_version",
     "side",
     "sensor",
+    "sensor_notice",
     "status",
     "pain_before",
     "pain_after",
@@ -313,11 +314,19 @@ class Store:
             conn.execute(update(S).where(S.c.id == session_id).values(**values))
 
     def update_session(
-        self, session_id: int, *, pain_after: int | None = None, notes: str | None = None
+        self,
+        session_id: int,
+        *,
+        pain_after: int | None = None,
+        notes: str | None = None,
+        sensor_notice: str | None = None,
     ) -> None:
-        """Add what is asked after a run: pain after, notes."""
+        """Add what is asked after a run (pain after, notes), or why its sensor gave no
+        readings."""
         _check_pain(pain_after, "pain_after")
         values: dict[str, Any] = {}
+        if sensor_notice is not None:
+            values["sensor_notice"] = sensor_notice[:1000]
         if pain_after is not None:
             values["pain_after"] = pain_after
         if notes is not None:
@@ -602,6 +611,8 @@ class Store:
         end = {f: s[f] for f in ("status", "ended_utc", "elapsed_s", "pain_after", "notes")}
         if end["status"] == "in_progress":
             end["status"] = "interrupted"  # the process that wrote it has ended
+        if s.get("sensor_notice"):
+            end["sensor_notice"] = s["sensor_notice"]
         conn.execute(update(S).where(S.c.id == sid).values(**end))
         return True
 

@@ -205,6 +205,7 @@ def _session(d: Any) -> dict[str, Any]:
         "routine_version": _int(d, "routine_version", lo=0, hi=2**31 - 1),
         "side": _side(d),
         "sensor": _text(d, "sensor", optional=True),
+        "sensor_notice": _text(d, "sensor_notice", optional=True, limit=1000),
         "status": status,
         "pain_before": _int(d, "pain_before", optional=True, lo=0, hi=10),
         "pain_after": _int(d, "pain_after", optional=True, lo=0, hi=10),

@@ -230,13 +230,22 @@ class LogWriter:
             }
             self._put((key, "end", 0))
 
-    def update(self, key: int, *, pain_after: int | None = None, notes: str | None = None) -> None:
+    def update(
+        self,
+        key: int,
+        *,
+        pain_after: int | None = None,
+        notes: str | None = None,
+        sensor_notice: str | None = None,
+    ) -> None:
         with self._cv:
             after = self._sessions[key].after
             if pain_after is not None:
                 after["pain_after"] = pain_after
             if notes is not None:
                 after["notes"] = notes
+            if sensor_notice is not None:
+                after["sensor_notice"] = sensor_notice
             self._put((key, "after", 0))
 
     def handed(self, key: int) -> dict[int, str | None]:
@@ -449,7 +458,10 @@ class LogWriter:
             )
         elif what == "after":
             self.store.update_session(
-                s.sid, pain_after=after.get("pain_after"), notes=after.get("notes")
+                s.sid,
+                pain_after=after.get("pain_after"),
+                notes=after.get("notes"),
+                sensor_notice=after.get("sensor_notice"),
             )
 
     # ------------------------------------------------------------------ the end
@@ -538,6 +550,7 @@ class LogWriter:
         row["elapsed_s"] = end.get("elapsed_s")
         row["pain_after"] = after.get("pain_after")
         row["notes"] = after.get("notes") or ""
+        row["sensor_notice"] = after.get("sensor_notice")
         out_steps = []
         for index in sorted(steps):
             record, verdict, ups, trace = steps[index]

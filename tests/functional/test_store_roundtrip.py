@@ -83,6 +83,7 @@ def sessions(draw: st.DrawFn) -> dict[str, Any]:
         "routine_version": draw(st.integers(0, 2**31 - 1)),
         "side": draw(st.sampled_from([None, "left", "right"])),
         "sensor": draw(st.none() | st.text(max_size=200)),
+        "sensor_notice": draw(st.none() | st.text(max_size=1000)),
         "status": draw(st.sampled_from(["completed", "interrupted", "aborted", "in_progress"])),
         "pain_before": draw(st.none() | st.integers(0, 10)),
         "pain_after": draw(st.none() | st.integers(0, 10)),
