@@ -108,7 +108,7 @@ def serve(transport: str, sim: Simulator) -> Iterator[str]:
         yield sim.tcp_url
     else:  # the server in its own process, as pyserial's example runs beside the app
         server = subprocess.Popen(
-            [sys.executable, "-m", "tests.rfc2217_bridge", sim.port],
+            [sys.executable, "-m", "tests.support.rfc2217_bridge", sim.port],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -116,7 +116,10 @@ def serve(transport: str, sim: Simulator) -> Iterator[str]:
         )
         try:
             assert server.stdout is not None
-            yield server.stdout.readline().strip()
+            url = server.stdout.readline().strip()
+            if not url:  # it said why on stderr; a blank URL would read as "no such port"
+                raise SystemExit(f"the RFC 2217 server did not start (exit {server.wait()})")
+            yield url
         finally:
             server.communicate(timeout=5)  # EOF on its stdin: it stops
 

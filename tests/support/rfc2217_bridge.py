@@ -127,13 +127,13 @@ class Rfc2217Bridge:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m tests.rfc2217_bridge DEVICE`: serve DEVICE, print the URL, stop at EOF
+    """`python -m tests.support.rfc2217_bridge DEVICE`: serve DEVICE, print the URL, stop at EOF
     on stdin (a separate process, as the example runs beside the app)."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m tests.rfc2217_bridge DEVICE", file=sys.stderr)
+        print("usage: python -m tests.support.rfc2217_bridge DEVICE", file=sys.stderr)
         return 2
     with Rfc2217Bridge(args[0]) as bridge:
         print(bridge.url, flush=True)
