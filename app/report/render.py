@@ -68,7 +68,8 @@ def _svg(fig: Any, alt: str) -> str:
     fig.savefig(buf, format="svg", dpi=RASTER_DPI, metadata={"Date": None})
     _plt().close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg") :]
+    label = f'<svg role="img" aria-label="{html.escape(alt)}"'
+    return label + text[text.index("<svg") + len("<svg") :]
 
 
 def _png(fig: Any, alt: str) -> str:
