@@ -76,7 +76,7 @@ def _live_line(state: ReadingState, measure_s: float) -> str:
     if state.spread is None or state.allowed is None:
         return f"    now {force}  keep still..."
     return (
-        f"    now {force}  settling (moving by {state.spread:.1f} N, "
+        f"    now {force}  settling (it moves by {state.spread:.1f} N; "
         f"still is under {state.allowed:.1f} N)"
     )
 

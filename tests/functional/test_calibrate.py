@@ -113,6 +113,6 @@ def test_a_force_that_never_settles_times_out_with_what_to_do() -> None:
     assert out.returncode == 1, out.stdout + out.stderr
     assert "did not settle within 2 s during the 'empty' reading" in out.stderr
     assert "keep still and try again" in out.stderr and "Traceback" not in out.stderr
-    assert "settling (moving by" in out.stdout  # the live force said so meanwhile
+    assert "settling (it moves by" in out.stdout  # the live force said so meanwhile
     assert "relaxed" not in out.stdout.split("Take everything off", 1)[1].split("\n", 1)[0]
     assert not Settings.load().pressure_band().calibrated
