@@ -153,8 +153,8 @@ def _child_app(args: argparse.Namespace) -> None:
 
     original_make_session = app.make_session
 
-    def make_session(routine_: Any, side: Any) -> Session:
-        session = original_make_session(routine_, side)
+    def make_session(options: Any, routine_: Any, side: Any) -> Session:
+        session = original_make_session(options, routine_, side)
         if args.child == "lag":
             session.runner.subscribe(on_event)
         return session

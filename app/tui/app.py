@@ -85,10 +85,14 @@ class HiphookApp(App[int]):
         sensor_factory: SensorFactory | None = None,
         notes: Sequence[str] = (),
         check_in: bool = True,
+        settings: Settings | None = None,
     ) -> None:
         """`log`: the session log, opened on a thread after the first paint (None: runs
-        are not logged). `sensor_factory` stands in for the options' sensor (tests)."""
+        are not logged). `sensor_factory` stands in for the options' sensor (tests).
+        `settings`: the remembered choices; None reads them now, before the app's event
+        loop runs, so no screen reads the file on it. Home and each run share them."""
         super().__init__()
+        self.settings = settings if settings is not None else Settings.load()
         self.options = options or RunOptions()
         # `hiphook run` goes straight into the routine; Home's Enter asks about pain first.
         self.check_in = check_in
@@ -173,7 +177,7 @@ class HiphookApp(App[int]):
         if homes:
             homes[-1].pop_until_active()
         else:
-            self.push_screen(HomeScreen(self.today, self.home_loader, self.options))
+            self.push_screen(HomeScreen(self.today, self.home_loader, self.options, self.settings))
 
     def on_home_screen_start_requested(self, message: HomeScreen.StartRequested) -> None:
         self.run_flow(message.routine, message.side, options=message.options)
@@ -258,7 +262,7 @@ class HiphookApp(App[int]):
             routine,
             side,
             clock=self.clock,
-            settings=Settings.load(),
+            settings=self.settings,
             log=self.session_log,
             pain_before=self.pain_before,
             ring=self.ring,

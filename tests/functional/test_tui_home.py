@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -17,10 +19,12 @@ from app.core.routine import Routine
 from app.sensor.attachment import SensorAttachment
 from app.session import RunOptions, Session
 from app.settings import Settings
+from app.store.stats import Streak
+from app.tui.homedata import HomeData
 from app.tui.screens.checkin import CheckInScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.picker import RoutinePicker, routines_dir
-from tests.support.home import home_ready, open_picker, pick_routine, until
+from tests.support.home import home_ready, open_picker, pick_routine, settings_saved, until
 from tests.support.tui import drive, make_app, screen_text, start_run
 
 MINE = """
@@ -218,3 +222,76 @@ def test_homes_sensor_choice_travels_with_its_run() -> None:
         assert port not in map(str, vars(app).values())
 
     drive(app, body)
+
+
+# Files of the user's opened on the event loop's thread while the watch is on: Home must
+# leave every read and write of settings, routines and the log to its thread workers.
+# (An audit hook cannot be removed, so the one hook stays and does nothing when off.)
+_watched: list[Path] = []
+_on_the_loop: list[tuple[str, str]] = []
+_hooked = False
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if not _watched or event not in ("open", "os.scandir", "os.listdir", "sqlite3.connect"):
+        return
+    if threading.current_thread() is not threading.main_thread() or not args:
+        return
+    if isinstance(args[0], str | Path) and any(
+        str(args[0]).startswith(str(root)) for root in _watched
+    ):
+        _on_the_loop.append((event, str(args[0])))
+
+
+def watch_the_loop(root: Path) -> None:
+    global _hooked
+    if not _hooked:
+        sys.addaudithook(_audit)
+        _hooked = True
+    _on_the_loop.clear()
+    _watched[:] = [root]
+
+
+def test_home_paints_before_its_history_loads_and_reads_no_file_on_the_loop(
+    tmp_path: Path,
+) -> None:
+    """The history loader (a thread worker) is held until Home has painted and answered
+    keys; meanwhile the remembered routine file, the settings and the choice of routine
+    at Enter are read and written on threads only (an audit hook sees every open)."""
+    mine = own_routine("mine.toml")
+    remember(routine=str(mine), side="left")
+    release = threading.Event()
+    loading = threading.Event()
+
+    def held_loader(today: object, url: str | None) -> HomeData:
+        loading.set()
+        assert release.wait(10), "the test never let the loader go"
+        return HomeData(done_today=False, streak=Streak(12, 0, None, False, 12))
+
+    app, _clock = make_app(None, home_loader=held_loader)  # the settings read, before the loop
+    watch_the_loop(tmp_path)
+
+    async def body(pilot: Pilot[int]) -> None:
+        home = await home_ready(pilot)  # painted, its routine file read on a thread
+        assert loading.is_set() and not home.loaded
+        text = screen_text(app)
+        assert "Streak       no history yet" in text and "My short release" in text
+        await pilot.press("s")  # the keys answer while the loader is held
+        await until(pilot, lambda: "Tight side   right" in screen_text(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await pilot.press("q")  # back to Home, nothing started
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        assert not home.loaded
+        release.set()
+        await until(pilot, lambda: home.loaded)
+        await settings_saved(pilot)
+        assert "Streak       12 days" in screen_text(app)
+
+    try:
+        drive(app, body)
+    finally:
+        release.set()
+        _watched.clear()
+    assert settings()["side"] == "right"
+    assert not _on_the_loop, f"read or written on the event loop: {_on_the_loop}"

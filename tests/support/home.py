@@ -22,7 +22,7 @@ async def until(pilot: Pilot[int], pred: Callable[[], bool], timeout: float = 10
 
 
 async def home_ready(pilot: Pilot[int]) -> HomeScreen:
-    """Home with its remembered routine read (that happens on a thread)."""
+    """Home with its remembered routine read and its settings saved (both on threads)."""
     screen = pilot.app.screen
     assert isinstance(screen, HomeScreen), type(screen)
 
@@ -30,8 +30,16 @@ async def home_ready(pilot: Pilot[int]) -> HomeScreen:
         return screen.choice is not None
 
     await until(pilot, routine_read)
+    await settings_saved(pilot)
     await pilot.pause()
     return screen
+
+
+async def settings_saved(pilot: Pilot[int]) -> None:
+    """Wait for Home's settings writes (thread workers) started so far to finish."""
+    saves = [w for w in pilot.app.workers if w.group == "home-save"]
+    if saves:  # (an empty list would mean every worker)
+        await pilot.app.workers.wait_for_complete(saves)
 
 
 async def open_picker(pilot: Pilot[int]) -> RoutinePicker:

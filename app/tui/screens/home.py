@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,16 +141,26 @@ class HomeScreen(Screen[None]):
     ]
 
     def __init__(
-        self, today: dt.date, loader: HomeLoader, options: RunOptions | None = None
+        self,
+        today: dt.date,
+        loader: HomeLoader,
+        options: RunOptions | None = None,
+        settings: Settings | None = None,
     ) -> None:
         """`options`: how the coach was opened (log, sensor, time scale); the routine
-        and side come from the remembered settings."""
+        and side come from the remembered `settings`, the app's, read before its event
+        loop ran (a host that has none, such as a test's, reads them here)."""
         super().__init__()
         self.today = today
         self.loader = loader
         self.options = options or RunOptions()
         self.store_url = self.options.db
-        self.settings = Settings.load()
+        self.settings = settings if settings is not None else Settings.load()
+        # Each change is saved on a thread; the newest state is written, however the
+        # threads race (changes made, the last one written, under the lock).
+        self._changes = 0
+        self._written = 0
+        self._save_lock = threading.Lock()
         self.data = HomeData()
         self.loaded = False
         self.choice: RoutineChoice | None = None
@@ -246,9 +257,19 @@ class HomeScreen(Screen[None]):
         self.query_one("#status", Static).update("\n".join(lines))
 
     def _save(self) -> None:
-        problem = self.settings.save()
+        """Keep the settings as they are now, written on a thread (never on the loop)."""
+        self._changes += 1
+        self.save_settings(self._changes, dataclasses.replace(self.settings))
+
+    @work(thread=True, group="home-save")
+    def save_settings(self, change: int, settings: Settings) -> None:
+        with self._save_lock:
+            if change <= self._written:
+                return  # a newer state is written already
+            problem = settings.save()
+            self._written = change
         if problem:
-            self.notify(problem, severity="warning")
+            self.app.call_from_thread(self.notify, problem, severity="warning")
 
     # ------------------------------------------------------------------ actions
     def action_toggle_side(self) -> None:
@@ -290,21 +311,40 @@ class HomeScreen(Screen[None]):
         self.app.push_screen(HistoryScreen(self.store_url, today=self.today))
 
     def action_start(self) -> None:
-        remembered = dataclasses.replace(self.options, routine=None, side=None)
-        try:  # the same resolution as `hiphook run`
-            loaded = self.runs
-            evidence = None
-            if loaded is not None:  # the runs read for the routine now remembered, if so
-                evidence = lambda name: loaded[1] if name == loaded[0] else None  # noqa: E731
-            routine, side, _notes = prepare_routine(remembered, self.settings, None, evidence)
+        run = dataclasses.replace(self.options, sensor=self.query_one(SensorChoice).run_spec)
+        self.resolve_start(run, dataclasses.replace(self.settings), self.runs)
+
+    @work(thread=True, exclusive=True, group="home-start")
+    def resolve_start(
+        self,
+        run: RunOptions,
+        settings: Settings,
+        loaded: tuple[str, list[RunEvidence]] | None,
+    ) -> None:
+        """On a thread, as `hiphook run` resolves it: the routine (a user's file is read
+        again, it may have changed), the side, the progression from the runs read."""
+        remembered = dataclasses.replace(run, routine=None, side=None)
+        evidence = None
+        if loaded is not None:  # the runs read for the routine now remembered, if so
+            evidence = lambda name: loaded[1] if name == loaded[0] else None  # noqa: E731
+        try:
+            routine, side, _notes = prepare_routine(remembered, settings, None, evidence)
         except RoutineError as exc:
-            self.notify(str(exc), severity="error")
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
         except ValueError:
-            self.notify("Which hip is tight? Press s to choose it, then Enter.", severity="warning")
+            words = "Which hip is tight? Press s to choose it, then Enter."
+            self.app.call_from_thread(self.notify, words, severity="warning")
             return
+        self.app.call_from_thread(self._start_resolved, routine, side, run, settings)
+
+    def _start_resolved(
+        self, routine: Routine, side: str | None, run: RunOptions, settings: Settings
+    ) -> None:
+        """What the resolution remembered (the side, a beginner's first day) is kept."""
+        self.settings.side = settings.side
+        self.settings.beginner_started = settings.beginner_started
         self._save()
-        run = dataclasses.replace(self.options, sensor=self.query_one(SensorChoice).run_spec)
         self.post_message(self.StartRequested(routine, side, run))
 
     @on(Button.Pressed, "#start")
