@@ -19,7 +19,10 @@ from typing import Any
 from app.store.reader import log_file, read_only
 from app.store.schema import schema_head
 
-# Store.sessions's columns, in its order (app/store/store.py SESSION_FIELDS, STEP_FIELDS).
+# Store.sessions's columns, in its order (app/store/store.py SESSION_FIELDS, STEP_FIELDS),
+# as of this schema revision. A log at any other revision goes through the store: a new
+# revision may add a column this list lacks (test_report.py then fails, to update both).
+REVISION = "0005"
 SESSION_COLS = (
     "uuid",
     "started_utc",
@@ -31,6 +34,7 @@ SESSION_COLS = (
     "routine_version",
     "side",
     "sensor",
+    "sensor_notice",
     "status",
     "pain_before",
     "pain_after",
@@ -75,7 +79,7 @@ def read_sessions(target: str | None) -> list[dict[str, Any]] | None:
     try:
         with read_only(path) as con:
             revs = con.execute("SELECT version_num FROM alembic_version").fetchall()
-            if revs != [(schema_head(),)]:
+            if revs != [(REVISION,)] or schema_head() != REVISION:
                 return None
             if con.execute("SELECT 1 FROM session WHERE status = 'in_progress'").fetchone():
                 return None  # the store marks dead runs interrupted first

@@ -184,12 +184,17 @@ def test_bad_weeks_is_a_usage_message(log: Path) -> None:
 
 def test_the_fast_reader_returns_what_the_store_does(log: Path) -> None:
     """The report reads an up-to-date log with sqlite3; every field must be the store's."""
-    from app.report.logread import read_sessions
+    from app.report.logread import REVISION, read_sessions
+    from app.store.schema import schema_head
     from app.store.store import open_store
 
     with open_store(str(log)) as store:
         want = store.sessions(traces="summary")
     got = read_sessions(str(log))
+    assert got is not None, (
+        f"app/report/logread.py reads revision {REVISION}, the schema is at {schema_head()}: "
+        "bring its columns up to date with Store.sessions and its REVISION with the schema"
+    )
     assert got == want
     assert any(st["trace"] for s in want for st in s["steps"])  # summaries were compared
     assert any(s["notes"] for s in want) and any(not s["sensor"] for s in want)
