@@ -22,7 +22,7 @@ from collections.abc import Callable
 from app.core.engine import Engine, Event, EventKind, Trace
 from app.core.routine import Routine
 from app.store.errors import StoreError
-from app.store.store import Store
+from app.store.store import SessionStart, Store
 from app.store.trace import ForceTrace, TraceError
 from app.store.writer import LogWriter
 
@@ -161,30 +161,25 @@ class SessionRecorder:
         if self.on_error is not None:
             self.on_error(message)
 
+    def _start(self) -> SessionStart:
+        return SessionStart(
+            self.routine.name,
+            self.routine.version,
+            self.side,
+            self.sensor,
+            self.pain_before,
+            tz=self.tz,
+            demo=self.demo,
+        )
+
     def _begin(self) -> None:
         if self.writer is not None:
             if self._key is None:
-                self._key = self.writer.begin(
-                    routine=self.routine.name,
-                    routine_version=self.routine.version,
-                    side=self.side,
-                    sensor=self.sensor,
-                    pain_before=self.pain_before,
-                    tz=self.tz,
-                    demo=self.demo,
-                )
+                self._key = self.writer.begin(self._start())
                 self._put_sensor_notice()
             return
         if self.session_id is None:
-            self.session_id = self.store.begin_session(
-                self.routine.name,
-                self.routine.version,
-                self.side,
-                self.sensor,
-                self.pain_before,
-                tz=self.tz,
-                demo=self.demo,
-            )
+            self.session_id = self.store.begin(self._start())
             self._put_sensor_notice()
 
     def _step(self, event: Event) -> None:

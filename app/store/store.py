@@ -8,13 +8,14 @@ trace blobs unless a press's curve is asked for.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import socket
 import uuid as uuidlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import CursorResult, Engine, delete, func, insert, select, text, update
 
@@ -136,41 +137,88 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def session_row(
-    routine: str,
-    routine_version: int,
-    side: str | None = None,
-    sensor: str | None = None,
-    pain_before: int | None = None,
-    *,
-    started: datetime | None = None,
-    tz: str | None = None,
-    uuid: str | None = None,
-    demo: bool = False,
-) -> dict[str, Any]:
-    """A new session's row, as `begin_session` writes it and a recovery file keeps it."""
-    _check_pain(pain_before, "pain_before")
-    started = _utc(started) or datetime.now(UTC)
-    tz = tz or stats.local_zone_name()
-    offset = started.astimezone(stats.zone(tz)).utcoffset() or timedelta(0)
-    return {
-        "uuid": uuid or str(uuidlib.uuid4()),
-        "started_utc": started,
-        "ended_utc": None,
-        "tz": tz,
-        "utc_offset_min": int(offset.total_seconds() // 60),
-        "local_day": stats.local_day(started, tz),
-        "routine": routine,
-        "routine_version": int(routine_version),
-        "side": side,
-        "sensor": sensor,
-        "status": "in_progress",
-        "pain_before": pain_before,
-        "pain_after": None,
-        "notes": "",
-        "elapsed_s": None,
-        "demo": bool(demo),
-    }
+@dataclass(frozen=True)
+class SessionStart:
+    """What a new session is made of, declared once: `session_row` and
+    `Store.begin_session` take these fields, the log's writer keeps one per run, and a
+    recovery file saves the row it makes."""
+
+    routine: str
+    routine_version: int
+    side: str | None = None
+    sensor: str | None = None
+    pain_before: int | None = None
+    _: KW_ONLY
+    started: datetime | None = None
+    tz: str | None = None
+    uuid: str | None = None
+    demo: bool = False
+
+    def row(self) -> dict[str, Any]:
+        """The session's row, as `begin_session` writes it and a recovery file keeps it."""
+        _check_pain(self.pain_before, "pain_before")
+        started = _utc(self.started) or datetime.now(UTC)
+        tz = self.tz or stats.local_zone_name()
+        offset = started.astimezone(stats.zone(tz)).utcoffset() or timedelta(0)
+        return {
+            "uuid": self.uuid or str(uuidlib.uuid4()),
+            "started_utc": started,
+            "ended_utc": None,
+            "tz": tz,
+            "utc_offset_min": int(offset.total_seconds() // 60),
+            "local_day": stats.local_day(started, tz),
+            "routine": self.routine,
+            "routine_version": int(self.routine_version),
+            "side": self.side,
+            "sensor": self.sensor,
+            "status": "in_progress",
+            "pain_before": self.pain_before,
+            "pain_after": None,
+            "notes": "",
+            "elapsed_s": None,
+            "demo": bool(self.demo),
+        }
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_Self = TypeVar("_Self")
+
+
+def _fields_of(
+    cls: Callable[_P, SessionStart],
+) -> Callable[[Callable[[SessionStart], _R]], Callable[_P, _R]]:
+    """Call a function of a `SessionStart` with its fields instead (typed from them)."""
+
+    def decorate(fn: Callable[[SessionStart], _R]) -> Callable[_P, _R]:
+        @functools.wraps(fn)
+        def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            return fn(cls(*args, **kwargs))
+
+        return call
+
+    return decorate
+
+
+def _method_fields_of(
+    cls: Callable[_P, SessionStart],
+) -> Callable[[Callable[[_Self, SessionStart], _R]], Callable[Concatenate[_Self, _P], _R]]:
+    """The same for a method: `store.begin_session("daily", 1, "left", pain_before=3)`."""
+
+    def decorate(fn: Callable[[_Self, SessionStart], _R]) -> Callable[Concatenate[_Self, _P], _R]:
+        def call(self: _Self, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            return fn(self, cls(*args, **kwargs))
+
+        call.__name__, call.__doc__ = fn.__name__, fn.__doc__  # (wraps loses Concatenate)
+        return call
+
+    return decorate
+
+
+@_fields_of(SessionStart)
+def session_row(start: SessionStart) -> dict[str, Any]:
+    """A new session's row, from `SessionStart`'s fields."""
+    return start.row()
 
 
 def step_values(
@@ -219,33 +267,15 @@ class Store:
 
     # ------------------------------------------------------------------ writing a run
 
-    def begin_session(
-        self,
-        routine: str,
-        routine_version: int,
-        side: str | None = None,
-        sensor: str | None = None,
-        pain_before: int | None = None,
-        *,
-        started: datetime | None = None,
-        tz: str | None = None,
-        uuid: str | None = None,
-        demo: bool = False,
-    ) -> int:
-        """Log a run as in progress now; returns its id for the other calls.
+    @_method_fields_of(SessionStart)
+    def begin_session(self, start: SessionStart) -> int:
+        """Log a run as in progress now (`SessionStart`'s fields); returns its id for the
+        other calls. `demo`: time-scaled; kept, but it never makes a day done."""
+        return self.begin(start)
 
-        `demo`: time-scaled; kept, but it never makes a day done (stats.DAY_RULE)."""
-        row = session_row(
-            routine,
-            routine_version,
-            side,
-            sensor,
-            pain_before,
-            started=started,
-            tz=tz,
-            uuid=uuid,
-            demo=demo,
-        )
+    def begin(self, start: SessionStart) -> int:
+        """`begin_session` with its fields in one value (the log's writer keeps them)."""
+        row = start.row()
         row = {**row, "pid": os.getpid(), "host": socket.gethostname()}
         with translated(self.where), write_txn(self.engine) as conn:
             return _new_id(conn.execute(insert(S).values(**row)))

@@ -36,6 +36,7 @@ Imports only the standard library at module level; the store is the caller's.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import sys
@@ -53,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from app.store.db import create_engine
 from app.store.errors import StoreError
 from app.store.location import default_path, resolve
-from app.store.store import STEP_FIELDS, session_row, step_values
+from app.store.store import STEP_FIELDS, SessionStart, step_values
 from app.store.store import Store as StoreClass
 from app.store.trace import CODEC, TraceError, encode_trace
 from app.store.transfer import EXPORT_FORMAT, EXPORT_VERSION, RECOVERY_ROLE
@@ -130,7 +131,7 @@ def reason_words(exit_code: int) -> str:
 class _Session:
     """All this process knows of one run, so it can be saved whole if the log fails."""
 
-    begin: dict[str, Any]  # session_row() arguments
+    start: SessionStart  # its uuid and start time fixed when it was handed over
     row: dict[str, Any] | None = None  # the row as written (computed on the writer thread)
     sid: int | None = None
     steps: dict[int, tuple[Any, ...]] = field(default_factory=dict)
@@ -197,14 +198,17 @@ class LogWriter:
 
     # ------------------------------------------------------------------ the run's side
 
-    def begin(self, **fields: Any) -> int:
-        """A new session (session_row's arguments); returns its key for the other calls."""
-        fields.setdefault("uuid", str(uuidlib.uuid4()))
-        fields.setdefault("started", datetime.now(UTC))
+    def begin(self, start: SessionStart) -> int:
+        """A new session; returns its key for the other calls."""
+        start = dataclasses.replace(
+            start,
+            uuid=start.uuid or str(uuidlib.uuid4()),
+            started=start.started or datetime.now(UTC),
+        )
         with self._cv:
             key = self._next_key
             self._next_key += 1
-            self._sessions[key] = _Session(begin=fields)
+            self._sessions[key] = _Session(start=start)
             self._put((key, "begin", 0))
         return key
 
@@ -254,7 +258,7 @@ class LogWriter:
             return {i: piece[1] for i, piece in self._sessions[key].steps.items()}
 
     def uuid(self, key: int) -> str:
-        return str(self._sessions[key].begin["uuid"])
+        return str(self._sessions[key].start.uuid)
 
     def when_written(self, key: int, index: int, callback: Written) -> bool:
         """Call `callback` (on the writer's thread) once step `index` as handed over so far
@@ -420,7 +424,7 @@ class LogWriter:
 
     def _row(self, s: _Session) -> dict[str, Any]:
         if s.row is None:
-            s.row = session_row(**s.begin)
+            s.row = s.start.row()
         return s.row
 
     def _write(self, unit: Unit) -> None:
@@ -431,18 +435,9 @@ class LogWriter:
             end = dict(s.end)
             after = dict(s.after)
         if what == "begin":
-            row = self._row(s)
-            b = s.begin
-            s.sid = self.store.begin_session(
-                b["routine"],
-                b["routine_version"],
-                b.get("side"),
-                b.get("sensor"),
-                b.get("pain_before"),
-                started=row["started_utc"],
-                tz=row["tz"],
-                uuid=row["uuid"],
-                demo=bool(b.get("demo")),
+            row = self._row(s)  # the row a recovery file would keep: the same start, zone
+            s.sid = self.store.begin(
+                dataclasses.replace(s.start, started=row["started_utc"], tz=row["tz"])
             )
             return
         assert s.sid is not None  # its begin is ahead of it in the queue

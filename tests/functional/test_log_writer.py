@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.engine import StepRecord
-from app.store.store import Store, open_store
+from app.store.store import SessionStart, Store, open_store
 from app.store.trace import ForceTrace
 from app.store.writer import LogNotice, LogWriter, find_recovery_files
 from tests.support.locker import Locker
@@ -66,7 +66,7 @@ def test_a_locked_log_is_said_retried_and_caught_up_in_order(tmp_path: Path) -> 
     store = open_store(db)
     heard = Heard()
     writer = _writer(store, heard, tmp_path)
-    key = writer.begin(routine="daily", routine_version=1, side="left", pain_before=3)
+    key = writer.begin(SessionStart("daily", 1, "left", pain_before=3))
     assert writer.wait_idle(10)
     with Locker(db) as lock:
         for i in range(3):  # handed over while the file is locked: none of these waits
@@ -99,7 +99,7 @@ def test_what_the_log_cannot_take_goes_to_a_recovery_file_that_import_completes(
     store = open_store(db)
     heard = Heard()
     writer = _writer(store, heard, tmp_path)
-    key = writer.begin(routine="daily", routine_version=1, side="left")
+    key = writer.begin(SessionStart("daily", 1, "left"))
     writer.step(key, _record(0), None, None, None)
     assert writer.wait_idle(10)  # the start and the first step are in the log
     with Locker(db) as lock:
@@ -136,7 +136,7 @@ def test_a_recovery_file_of_a_run_the_log_never_saw_is_added_whole(tmp_path: Pat
     heard = Heard()
     with Locker(db) as lock:
         writer = _writer(store, heard, tmp_path)
-        key = writer.begin(routine="ball", routine_version=1, side="right", pain_before=5)
+        key = writer.begin(SessionStart("ball", 1, "right", pain_before=5))
         writer.step(key, _record(0), None, None, None)
         writer.end(key, "aborted", 12.0)
         outcome = writer.close(wait_s=0.3)
@@ -160,7 +160,7 @@ def test_import_on_the_command_line_takes_the_file_back_and_removes_it(tmp_path:
     store = open_store(db)
     with Locker(db) as lock:
         writer = LogWriter(store, recovery_dirs=[tmp_path])
-        key = writer.begin(routine="daily", routine_version=1, side="left")
+        key = writer.begin(SessionStart("daily", 1, "left"))
         writer.step(key, _record(0), None, None, None)
         writer.end(key, "completed", 30.0)
         outcome = writer.close(wait_s=0.3)
