@@ -15,6 +15,7 @@ from app.store.stats import local_zone_name, today_in
 from app.store.store import open_store
 from app.store.trace import ForceTrace
 from app.tui.screens.history import HistoryScreen
+from tests.support.waiting import until
 
 
 def _small_log(path: Path) -> None:
@@ -47,14 +48,6 @@ class _Host(App[None]):
         self.push_screen(HistoryScreen(self.url))
 
 
-async def _settle(app: App[None], pilot: object, cond: object) -> None:
-    for _ in range(100):
-        await pilot.pause(0.02)  # type: ignore[attr-defined]
-        if cond():  # type: ignore[operator]
-            return
-    raise AssertionError("the screen never finished loading")
-
-
 def test_history_screen_shows_streak_and_presses(tmp_path: Path) -> None:
     asyncio.run(_shows_streak_and_presses(tmp_path))
 
@@ -66,7 +59,7 @@ async def _shows_streak_and_presses(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
-        await _settle(app, pilot, lambda: screen.loaded)
+        await until(pilot, lambda: screen.loaded)
         assert screen.streak_text.startswith("Streak: 4 days, bent 1×")
         streak = str(screen.query_one("#streak", Static).render())
         assert "Streak: 4 days" in streak and "two missed days in a row break it" in streak
@@ -74,7 +67,7 @@ async def _shows_streak_and_presses(tmp_path: Path) -> None:
         assert calendar.count("■") == 4 + 1  # four days and the legend
         options = screen.query_one("#sessions", OptionList)
         assert options.option_count == 4
-        await _settle(app, pilot, lambda: "Psoas press" in screen.detail_text)
+        await until(pilot, lambda: "Psoas press" in screen.detail_text)
         assert "steady" in screen.detail_text
         await pilot.press("escape")
         await pilot.pause()
@@ -92,7 +85,7 @@ async def _reports_a_bad_log(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
-        await _settle(app, pilot, lambda: screen.loaded)
+        await until(pilot, lambda: screen.loaded)
         assert "cannot be read" in screen.streak_text and "damaged" in screen.streak_text
 
 
@@ -140,25 +133,27 @@ async def _keys_and_steps(tmp_path: Path) -> None:
     async with app.run_test(size=(200, 60)) as pilot:
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
-        await _settle(app, pilot, lambda: screen.loaded)
+        await until(pilot, lambda: screen.loaded)
         options = screen.query_one("#sessions", OptionList)
         assert app.focused is options  # no Tab needed
         # The newest session's details come at once, every step, every press plotted.
-        await _settle(app, pilot, lambda: f"#{newest} " in screen.detail_text)
-        await _settle(app, pilot, lambda: len(screen.press_titles) == 4)
+        await until(pilot, lambda: f"#{newest} " in screen.detail_text)
+        await until(pilot, lambda: len(screen.press_titles) == 4)
         assert [ln.split(":")[0] for ln in screen.detail_text.splitlines()[1:11]] == names
         detail = screen.query_one("#detail", Static)
         shown = str(detail.render())
         assert all(n in shown for n in names) and "10. Calf raises" in shown
-        # ...and on screen at 200x60, not cut off below the fold.
-        assert detail.region.bottom <= 60 - 1 and detail.region.height >= 12
+        # ...and on screen at 200x60, not cut off below the fold (once laid out: the new
+        # text's size is known at the next refresh, not when the text is set).
+        await until(pilot, lambda: detail.region.height >= 12)
+        assert detail.region.bottom <= 60 - 1
         plots = list(screen.query(".press"))
         assert len(plots) == 4 and "Psoas press (left): confirmed" in screen.press_titles[0]
         # Down picks the previous session, Up comes back; Enter brings the details in view.
         await pilot.press("down")
-        await _settle(app, pilot, lambda: f"#{newest - 1} " in screen.detail_text)
+        await until(pilot, lambda: f"#{newest - 1} " in screen.detail_text)
         await pilot.press("up")
-        await _settle(app, pilot, lambda: f"#{newest} " in screen.detail_text)
+        await until(pilot, lambda: f"#{newest} " in screen.detail_text)
         await pilot.press("enter")
         await pilot.pause()
         assert screen.query_one("#detail-box").region.y >= 0
@@ -196,7 +191,7 @@ async def _pain_plot(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
-        await _settle(app, pilot, lambda: screen.loaded)
+        await until(pilot, lambda: screen.loaded)
         await pilot.pause()
         svg = app.export_screenshot()
         region = screen.query_one("#pain").region

@@ -3,8 +3,6 @@ Esc leaves the field without saving, and the pain keys work again afterwards."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from app.tui.screens.summary import SummaryScreen
 from app.tui.widgets import PainScale
 from app.tui.widgets.note_input import NoteInput
 from tests.support.tui import daily, drive, make_app, screen_text, settle, start_run
+from tests.support.waiting import until
 
 
 def logged(db: Path) -> list[dict[str, Any]]:
@@ -26,14 +25,6 @@ def logged(db: Path) -> list[dict[str, Any]]:
         return store.sessions(steps=False)
     finally:
         store.close()
-
-
-async def until(pilot: Pilot[int], pred: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Let the app run until `pred` holds (a thread worker is writing the log)."""
-    end = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < end, "the state never came"
-        await pilot.pause(0.02)
 
 
 def test_a_note_at_the_summary_is_saved_in_the_log(tmp_path: Path) -> None:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.picker import RoutinePicker
-
-
-async def until(pilot: Pilot[int], pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Let the app run until `pred()` holds; `timeout` bounds a hung state only."""
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            raise AssertionError(f"the app never reached the state {pred.__name__}")
-        await pilot.pause(0.01)
+from tests.support.waiting import until as until  # the tests of Home wait with it
 
 
 async def home_ready(pilot: Pilot[int]) -> HomeScreen:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
 
 
 def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -14,3 +17,13 @@ def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return pred()
+
+
+async def until(pilot: Pilot[Any], pred: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let a Pilot-driven app run until `pred()` holds (a worker loading, a thread
+    writing the log); `timeout` bounds a hung state only."""
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            raise AssertionError(f"the app never reached the state {pred.__name__}")
+        await pilot.pause(0.01)
