@@ -20,6 +20,7 @@ baseline measured the same way in the same run:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import fcntl
 import json
 import os
@@ -149,7 +150,9 @@ def _child_app(args: argparse.Namespace) -> None:
             Path(args.out).write_text(
                 json.dumps({"lags_ms": lags, "event_lags_ms": event_lags, "missed": len(missed)})
             )
-            app.set_timer(0.3, app.exit)
+            # A runner listener is a plain loop callback, outside the app's context,
+            # where a Textual timer never fires: the loop's own timer ends the app.
+            asyncio.get_running_loop().call_later(0.3, app.exit)
 
     original_make_session = app.make_session
 
