@@ -24,9 +24,6 @@ from tests.support.importgraph import (
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("app", "firmware_sim")
-# Packages whose imports inside functions are still being sorted (moved up, or given their
-# reason); the list shrinks to nothing, one package at a time.
-PENDING: tuple[str, ...] = ()
 
 
 def product_graph() -> Graph:
@@ -41,7 +38,7 @@ def test_the_product_has_no_import_cycle() -> None:
 
 
 def test_every_import_inside_a_function_says_why_it_is_lazy() -> None:
-    missing = [s for s in unexplained_lazy(product_graph()) if not str(s.path).startswith(PENDING)]
+    missing = unexplained_lazy(product_graph())
     assert not missing, (
         "imports inside functions without a '# lazy: why' comment (move them to the top of "
         "the module, or say what loading them late buys):\n" + "\n".join(map(str, missing))
