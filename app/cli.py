@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import json
 import os
@@ -12,31 +11,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from app import completion, docs
-from app.core.engine import Event, EventKind, RunRecord
 from app.core.routine import SIDES, Routine, RoutineError, StepKind, builtin_names, load_routine
 from app.remind import cli as remind_cli
 from app.report import cli as report_cli
-from app.runner import format_clock
 from app.sensor import cli as sensor_cli
-from app.sensor.baud import add_port_options, resolve_baud
-from app.sensor.spec import parse_sensor_spec
+from app.sensor.baud import add_port_options
 from app.serve import cli as serve_cli
-from app.session import (
-    RunOptions,
-    SessionLog,
-    assemble,
-    demo_note,
-    prepare_routine,
-    remember_sound,
-)
-from app.settings import Settings
 from app.store import cli as store_cli
-from app.store.errors import EXIT_LOG_INCOMPLETE, StoreError
 from app.store.stats import DAY_RULE
 from app.watch import cli as watch_cli
 
 if TYPE_CHECKING:
     from app.serve.server import ServeThread
+    from app.session import RunOptions
+    from app.settings import Settings
 
 # The exit codes, as the README's table lists them (the store's 65-78 are in
 # app/store/errors.py; the reminder's in app/remind/cli.py).
@@ -98,6 +86,10 @@ def _routine_json(r: Routine) -> dict[str, object]:
 
 
 def cmd_routine_show(args: argparse.Namespace) -> int:
+    # lazy: app.runner brings asyncio and the engine (~0.1 s), which listing steps never runs
+    from app.runner import format_clock
+    from app.settings import Settings  # lazy: platformdirs and the pressure band, for the handler
+
     try:
         r = load_routine(args.routine or Settings.load().routine)
     except RoutineError as exc:
@@ -136,6 +128,8 @@ def cmd_routine_show(args: argparse.Namespace) -> int:
 
 
 def cmd_routine_list(args: argparse.Namespace) -> int:
+    from app.runner import format_clock  # lazy: asyncio and the engine, which a list never runs
+
     for name in builtin_names():
         r = load_routine(name)
         print(f"{name:<10} {format_clock(r.total_s):>6}  {r.title}")
@@ -160,6 +154,8 @@ def _ask_side() -> str | None:
 
 def options_from_args(args: argparse.Namespace) -> RunOptions:
     """The typed options for a run, from `hiphook run`'s flags (or none, for Home)."""
+    from app.session import RunOptions  # lazy: a run's layers (asyncio, engine) for a run only
+
     return RunOptions(
         routine=getattr(args, "routine", None),
         side=getattr(args, "side", None),
@@ -179,6 +175,11 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # lazy: a run's layers (asyncio, the engine, pyserial) cost every other command ~0.1 s
+    from app.sensor.baud import resolve_baud
+    from app.session import prepare_routine, remember_sound
+    from app.settings import Settings
+
     options = options_from_args(args)
     settings = Settings.load()
     evidence = None
@@ -236,7 +237,12 @@ def _run_plain(
     *,
     json_mode: bool,
 ) -> int:
+    import asyncio  # lazy: ~0.1 s of start-up that only a run spends
+
+    from app.core.engine import Event, EventKind, RunRecord  # lazy: with asyncio, a run only
     from app.plain import KEYS_HELP, run_plain  # lazy: plain mode only (the TUI never needs it)
+    from app.session import SessionLog, assemble, demo_note  # lazy: a run's layers, a run only
+    from app.store.errors import EXIT_LOG_INCOMPLETE, StoreError  # lazy: as app.session
 
     if (demo := demo_note(options)) is not None:
         notes.append(demo)
@@ -307,6 +313,9 @@ def _run_tui(
 
 def cmd_home(args: argparse.Namespace) -> int:
     """Open Home; `hiphook --sensor X` makes X Home's remembered sensor first."""
+    from app.sensor.spec import parse_sensor_spec  # lazy: Home only, not every command
+    from app.settings import Settings  # lazy: platformdirs and the pressure band, Home only
+
     settings = Settings.load()
     chosen = getattr(args, "home_sensor", None)
     if chosen is not None:

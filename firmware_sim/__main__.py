@@ -12,7 +12,6 @@ from app.core.protocol import RATE_MAX_HZ, RATE_MIN_HZ
 
 from .announce import announce, withdraw
 from .scenarios import SCENARIO_NAMES, ProfileError
-from .server import start_simulator
 
 
 def _whole(text: str) -> int:
@@ -63,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from .server import start_simulator  # lazy: `hiphook` builds its parser from add_arguments
+
     try:
         sim = start_simulator(
             args.scenario, rate=args.rate, tcp_port=args.tcp, profile=args.profile, seed=args.seed

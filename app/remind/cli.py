@@ -9,13 +9,14 @@ traceback. Heavy imports (SQLAlchemy, apscheduler) wait until a handler needs th
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.remind.schedule import ReminderSettings, ScheduleError, format_fire, local_zone, next_fire
 from app.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from app.remind.schedule import ReminderSettings
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -38,6 +39,15 @@ def _zone_name(zone: Any) -> str:
 
 
 def cmd_set(args: argparse.Namespace) -> int:
+    # lazy: zoneinfo and the schedule, for 'remind' only (every command builds this parser)
+    from app.remind.schedule import (
+        ReminderSettings,
+        ScheduleError,
+        format_fire,
+        local_zone,
+        next_fire,
+    )
+
     try:
         settings = ReminderSettings.parse(args.time, args.days)
     except ScheduleError as exc:
@@ -72,6 +82,7 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 def cmd_off(args: argparse.Namespace) -> int:
     # lazy: every command builds this parser; the reminder's modules (~20 ms) wait for 'remind'
+    from app.remind.schedule import ReminderSettings, ScheduleError
     from app.remind.store import database_exists, open_settings_store
 
     if not database_exists(args.db):
@@ -100,6 +111,7 @@ def cmd_off(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     # lazy: every command builds this parser; the reminder's modules (~20 ms) wait for 'remind'
     from app.remind.notify import describe_notifier
+    from app.remind.schedule import ScheduleError, format_fire, local_zone, next_fire
     from app.remind.service import installed_path
     from app.remind.store import database_exists, done_today_for, open_settings_store
 
@@ -140,6 +152,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     # lazy: every command builds this parser; the reminder's modules (~20 ms) wait for 'remind'
+    import logging
+
     from app.remind.daemon import run_forever
     from app.remind.inapp import coach_is_open
     from app.remind.store import done_today_for, open_settings_store

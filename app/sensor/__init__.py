@@ -6,28 +6,69 @@ what `--sensor` took: "none", "sim", "auto", a device path or any pyserial URL.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from firmware_sim import start_simulator
+if TYPE_CHECKING:
+    from .discovery import PortInfo, find_auto, permission_hint, scan_ports
+    from .link import SensorLink
+    from .status import (
+        CLOSED,
+        CONNECTED,
+        CONNECTING,
+        LOST,
+        LOST_MESSAGE,
+        RECONNECTING,
+        BatchCallback,
+        Gap,
+        LinkStatus,
+        Sample,
+        SensorBatch,
+        StatusCallback,
+    )
+    from .transport import SensorLost, SerialTransport
 
-from .discovery import PortInfo, find_auto, permission_hint, scan_ports
-from .link import SensorLink
-from .status import (
-    CLOSED,
-    CONNECTED,
-    CONNECTING,
-    LOST,
-    LOST_MESSAGE,
-    RECONNECTING,
-    BatchCallback,
-    Gap,
-    LinkStatus,
-    Sample,
-    SensorBatch,
-    StatusCallback,
-)
-from .transport import SensorLost, SerialTransport
+# Where each name of the package lives. They load on first use (PEP 562's __getattr__):
+# `hiphook --version` and every Tab press import app.sensor.baud and app.sensor.cli, and
+# an eager facade would make each of them pay for pyserial, the link and the simulator.
+_LAZY = {
+    "PortInfo": "app.sensor.discovery",
+    "find_auto": "app.sensor.discovery",
+    "permission_hint": "app.sensor.discovery",
+    "scan_ports": "app.sensor.discovery",
+    "SensorLink": "app.sensor.link",
+    "SensorLost": "app.sensor.transport",
+    "SerialTransport": "app.sensor.transport",
+    **dict.fromkeys(
+        (
+            "CLOSED",
+            "CONNECTED",
+            "CONNECTING",
+            "LOST",
+            "LOST_MESSAGE",
+            "RECONNECTING",
+            "BatchCallback",
+            "Gap",
+            "LinkStatus",
+            "Sample",
+            "SensorBatch",
+            "StatusCallback",
+        ),
+        "app.sensor.status",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The package's names, each loaded from its module the first time it is asked for."""
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # lazy: the facade's parts load on first use, so the light submodules stay light
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
 
 
 @dataclass
@@ -63,6 +104,11 @@ def open_sensor(
 ) -> SensorSession | None:
     """Start reading the sensor `spec` names; None for "none". Returns at once: the
     connection is made (and remade) on the reader thread, reported through on_status."""
+    # lazy: pyserial, the reader thread and the simulator, for a command that opens a sensor
+    from firmware_sim import start_simulator
+
+    from .link import SensorLink
+
     if spec == "none":
         return None
     sim = None

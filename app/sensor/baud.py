@@ -19,8 +19,6 @@ import serial
 
 from app.core import protocol as p
 
-from .discovery import find_auto
-
 # ValueError: a malformed URL; NotImplementedError: a setting the URL's handler lacks.
 OPEN_ERRORS = (serial.SerialException, OSError, ValueError, NotImplementedError)
 AUTO_BAUDS = (9600, 38400, 57600, 115200)
@@ -129,6 +127,8 @@ def detect_baud(
 def resolve_baud(url: str, baud: int | None, command: str, out: TextIO = sys.stdout) -> int | None:
     """The baud rate to open `url` at: `baud`, or for auto (None) the first usual rate at
     which lines decode. None (with the reason on stderr) when none does."""
+    from .discovery import find_auto  # lazy: pyserial's port list, only for `auto`
+
     if baud is not None:
         return baud
     target = find_auto() if url == "auto" else url

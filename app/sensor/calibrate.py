@@ -12,17 +12,16 @@ import argparse
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.core import protocol as p
-from app.core.pressure import band_from_calibration
-from app.core.settle import ReadingState, Stage, SteadyReading
-from app.settings import Settings
 
-from . import open_sensor
-from .baud import add_port_options, resolve_baud
-from .spec import parse_sensor_spec
-from .status import LinkStatus, SensorBatch
+from .baud import add_port_options
+
+if TYPE_CHECKING:
+    from app.core.settle import ReadingState
+
+    from .status import LinkStatus, SensorBatch
 
 STAGES = (
     ("empty", "Take everything off the tool and leave it on the floor.", "rest", 0.0),
@@ -70,6 +69,8 @@ class _Feed:
 
 
 def _live_line(state: ReadingState, measure_s: float) -> str:
+    from app.core.settle import Stage  # lazy: the settle model waits for a calibration
+
     force = "   -  " if state.last is None else f"{state.last:7.1f} N"
     if state.stage is Stage.MEASURING:
         return f"    now {force}  steady: reading {state.measured_s:.1f} of {measure_s:.1f} s"
@@ -86,6 +87,8 @@ def take_reading(
 ) -> ReadingState:
     """One steady reading: the live force shown until it settles and is averaged, or
     until the deadline passes (the state then says TIMED_OUT)."""
+    from app.core.settle import Stage, SteadyReading  # lazy: as in _live_line
+
     feed.take(time.monotonic())  # what came before the prompt is not this reading
     start = time.monotonic()
     reading = SteadyReading(start, measure_s=measure_s, timeout_s=timeout_s)
@@ -132,6 +135,14 @@ def band_problem(readings: list[float], spreads: list[float]) -> str | None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    # lazy: settings, pyserial and the link load for a calibration, not for every command
+    from app.core.pressure import band_from_calibration
+    from app.settings import Settings
+
+    from . import open_sensor
+    from .baud import resolve_baud
+    from .spec import parse_sensor_spec
+
     settings = Settings.load()
     if args.show:
         band = settings.pressure_band()

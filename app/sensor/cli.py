@@ -12,16 +12,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from firmware_sim.__main__ import add_arguments, serve
+from firmware_sim.__main__ import add_arguments
 
-from .baud import add_port_options, resolve_baud
+from .baud import add_port_options
 from .calibrate import register as register_calibrate
-from .discovery import scan_ports
-from .link import SensorLink
-from .spec import EXPECTED, parse_sensor_spec
-from .status import SensorBatch
+
+if TYPE_CHECKING:
+    from .status import SensorBatch
 
 TARE_LOADED_N = 20.0  # above this, --tare would zero a sensor that is being pressed
 
@@ -83,6 +82,8 @@ def _check_calibrate_arguments(cal: argparse.ArgumentParser) -> None:
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    from .discovery import scan_ports  # lazy: pyserial's port list, for this command only
+
     try:
         ports = scan_ports()
     except Exception as exc:  # list_ports can trip over odd sysfs entries
@@ -103,6 +104,11 @@ def cmd_scan(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    # lazy: pyserial and the reader thread, which parsing any other command never needs
+    from .baud import resolve_baud
+    from .link import SensorLink
+    from .spec import EXPECTED, parse_sensor_spec
+
     try:
         spec = parse_sensor_spec(args.port)
     except ValueError as exc:
@@ -183,4 +189,6 @@ def cmd_monitor(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
+    from firmware_sim.__main__ import serve  # lazy: only the names load first (see __main__)
+
     return serve(args)

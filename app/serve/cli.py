@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import signal
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from app.serve.server import ServeThread, WebViewer, lan_address
+if TYPE_CHECKING:
+    from app.serve.server import ServeThread
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -21,6 +20,8 @@ def _err(msg: str) -> None:
 
 def host_for(lan: bool) -> str | None:
     """127.0.0.1, or with --lan this machine's LAN address (None: it has none)."""
+    from app.serve.server import lan_address  # lazy: ssl and http load only to serve
+
     return lan_address() if lan else "127.0.0.1"
 
 
@@ -47,6 +48,8 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
 
 def start_for_run(args: argparse.Namespace, out: TextIO) -> ServeThread | None:
     """`run --serve`: serve this process's run from a thread; None (said why) if it cannot."""
+    from app.serve.server import ServeThread, WebViewer  # lazy: ssl and http, to serve only
+
     host = host_for(args.lan)
     if host is None:
         _err("--lan: this computer has no network address besides loopback")
@@ -62,6 +65,12 @@ def start_for_run(args: argparse.Namespace, out: TextIO) -> ServeThread | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # lazy: the server, ssl, http and asyncio cost every other command's start-up
+    import asyncio
+    import signal
+
+    from app.serve.server import WebViewer
+
     host = host_for(args.lan)
     if host is None:
         _err("--lan: this computer has no network address besides loopback")

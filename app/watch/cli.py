@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
 
-from app.publish.client import connect
 from app.watch import EXIT_NO_RUN, RETRY_S
 
 NO_RUN = "No hiphook run is going on"
@@ -20,6 +18,11 @@ def _say(text: str) -> None:
 
 async def _follow_json(once: bool, control: bool) -> int:
     """Every object the run sends, one JSON line each, as it arrives."""
+    # lazy: asyncio and the client cost ~0.1 s that only `watch` spends
+    import asyncio
+
+    from app.publish.client import connect
+
     waiting_said = False
     while True:
         conn = await connect(control=control)
@@ -42,6 +45,8 @@ async def _follow_json(once: bool, control: bool) -> int:
 
 
 async def _run_is_live() -> bool:
+    from app.publish.client import connect  # lazy: as in _follow_json
+
     conn = await connect()
     if conn is None:
         return False
@@ -50,6 +55,8 @@ async def _run_is_live() -> bool:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    import asyncio  # lazy: ~0.1 s that only `watch` spends (every command builds this parser)
+
     if args.json:
         try:
             return asyncio.run(_follow_json(args.once, args.control))
