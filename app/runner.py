@@ -237,8 +237,9 @@ class SessionRunner:
             # What start-up made (SQLAlchemy, Textual, the sounds) lives the whole run: a
             # full garbage collection scanning it cost a boundary 3-6 ms now and then
             # (bench_faults: boundary lateness p99 4.7-6.4 ms, 1.1-1.5 ms frozen). Freezing
-            # it keeps the collector to what the run itself makes; the clock has not started.
-            gc.collect()
+            # it keeps the collector to what the run itself makes. No collection first:
+            # over a big heap that takes a noticeable part of a second, and a cycle that is
+            # already garbage only waits for the thaw at the end.
             gc.freeze()
             alarm = _Alarm(self.clock, loop, self._on_alarm)
             alarm.start()

@@ -129,8 +129,13 @@ def test_a_port_that_will_not_open_is_named_on_home(spec: str, words: str) -> No
     async def body(pilot: Pilot[int]) -> None:
         choice = await probed(pilot)
         assert choice.state is not None and not choice.state.usable
-        text = " ".join(screen_text(app).split())  # the line may wrap
-        assert words in text and "sensor scan" in text and spec in text
+
+        def shown() -> str:
+            return " ".join(screen_text(app).split())  # the line may wrap
+
+        assert await until(pilot, lambda: words in shown()), shown()  # painted after the probe
+        text = shown()
+        assert "sensor scan" in text and spec in text
 
     drive(app, body)
 
