@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from app.sensor.calibrate import band_problem
+from app.sensor.calibrate import STAGES, band_problem
 from app.settings import Settings
 from firmware_sim import start_simulator
 from firmware_sim.scenarios import Profile
+from tests.support.cli import command, environment
+from tests.support.terminal import Terminal
 
 
 def hiphook(*args: str) -> subprocess.CompletedProcess[str]:
@@ -116,3 +119,29 @@ def test_a_force_that_never_settles_times_out_with_what_to_do() -> None:
     assert "settling (it moves by" in out.stdout  # the live force said so meanwhile
     assert "relaxed" not in out.stdout.split("Take everything off", 1)[1].split("\n", 1)[0]
     assert not Settings.load().pressure_band().calibrated
+
+
+def test_calibration_on_a_terminal_waits_for_enter_at_each_reading() -> None:
+    """As a user runs it: on a real terminal each reading starts when Enter is pressed
+    (the prompt is there only on a terminal), the live force is rewritten on one line
+    meanwhile, and the band is saved."""
+    term = Terminal(
+        command("sensor", "calibrate", "--sensor", "sim", "--seconds", "0.5", "--timeout", "20"),
+        environment(),
+    )
+    prompt = "Press Enter when you are in place"
+    prompts: list[int] = []
+    try:
+        for _ in STAGES:
+            term.wait_for(prompt)
+            prompts.append(len(term.seen))
+            term.type("\r")  # Enter, as a terminal sends it
+        assert term.wait_exit(60) == 0, term.text()
+    finally:
+        term.close()
+    text = term.seen.decode(errors="replace")
+    for (name, *_), at in zip(STAGES, prompts, strict=True):
+        assert text.find(f"{name}:", at) >= at, (name, text)  # taken after its Enter
+    # a terminal's newline is \r\n: a bare \r is the live force line rewritten in place
+    assert re.search(r"\r(?!\n)", text.split(prompt, 1)[1]), text
+    assert Settings.load().pressure_band().calibrated

@@ -5,18 +5,16 @@ the real `hiphook` command."""
 from __future__ import annotations
 
 import os
-import pty
-import select
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.terminal import Terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,41 +155,6 @@ def _shell(name: str) -> str:
             pytest.fail(why)
         pytest.skip(why)
     return path
-
-
-class Terminal:
-    """An interactive shell on a real pseudo-terminal: what it echoes is what a user sees."""
-
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child: become the shell
-            os.execvpe(argv[0], argv, env)
-        self.seen = b""
-
-    def type(self, text: str) -> None:
-        os.write(self.fd, text.encode())
-
-    def wait_for(self, marker: str, timeout: float = 60.0) -> str:
-        """Everything shown until `marker` appears (a deadline, not a count of sleeps)."""
-        deadline = time.monotonic() + timeout
-        start = len(self.seen)
-        while marker.encode() not in self.seen[start:]:
-            left = deadline - time.monotonic()
-            assert left > 0, f"{marker!r} never shown; the screen had: {self.seen[start:]!r}"
-            ready, _, _ = select.select([self.fd], [], [], left)
-            if ready:
-                try:
-                    chunk = os.read(self.fd, 4096)
-                except OSError:  # the shell ended
-                    chunk = b""
-                assert chunk, f"the shell ended before {marker!r}: {self.seen[start:]!r}"
-                self.seen += chunk
-        return self.seen[start:].decode(errors="replace")
-
-    def close(self) -> None:
-        os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
-        os.close(self.fd)
 
 
 @pytest.fixture
