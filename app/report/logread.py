@@ -16,44 +16,15 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from app.store.fields import SESSION_FIELDS, STEP_FIELDS
 from app.store.reader import log_file, read_only
 from app.store.schema import schema_head
 
-# Store.sessions's columns, in its order (app/store/store.py SESSION_FIELDS, STEP_FIELDS),
-# as of this schema revision. A log at any other revision goes through the store: a new
-# revision may add a column this list lacks (test_report.py then fails, to update both).
+# Store.sessions's columns (app/store/fields.py), as of this schema revision. A log at any
+# other revision goes through the store: a new revision may have moved a column.
 REVISION = "0005"
-SESSION_COLS = (
-    "uuid",
-    "started_utc",
-    "ended_utc",
-    "tz",
-    "utc_offset_min",
-    "local_day",
-    "routine",
-    "routine_version",
-    "side",
-    "sensor",
-    "sensor_notice",
-    "status",
-    "pain_before",
-    "pain_after",
-    "notes",
-    "elapsed_s",
-    "demo",
-)
-STEP_COLS = (
-    "kind",
-    "name",
-    "side",
-    "planned_s",
-    "actual_s",
-    "reps_done",
-    "skipped",
-    "completed",
-    "verdict",
-    "under_pressure_s",
-)
+SESSION_COLS = SESSION_FIELDS
+STEP_COLS = tuple(f for f in STEP_FIELDS if f != "index")  # the index is step.idx
 SESSIONS_SQL = f"SELECT id, {', '.join(SESSION_COLS)} FROM session ORDER BY started_utc, id"
 STEPS_SQL = (
     "SELECT step.session_id, step.idx, "

@@ -32,6 +32,7 @@ from app.store.db import (
     write_txn,
 )
 from app.store.errors import EXIT_DATAERR, StoreError
+from app.store.fields import SESSION_FIELDS, STEP_FIELDS
 from app.store.home import HomeData, parse_days, parse_last, summarize
 from app.store.location import Location, ensure_private_file, resolve
 from app.store.models import STATUSES, RunSession, StepRow, TraceRow
@@ -53,39 +54,6 @@ def _new_id(result: CursorResult[Any]) -> int:
 
 # A run can be paused, but not for half a day: older "in progress" rows are dead.
 STALE_AFTER = timedelta(hours=12)
-
-SESSION_FIELDS = (
-    "uuid",
-    "started_utc",
-    "ended_utc",
-    "tz",
-    "utc_offset_min",
-    "local_day",
-    "routine",
-    "routine_version",
-    "side",
-    "sensor",
-    "sensor_notice",
-    "status",
-    "pain_before",
-    "pain_after",
-    "notes",
-    "elapsed_s",
-    "demo",
-)
-STEP_FIELDS = (
-    "index",
-    "kind",
-    "name",
-    "side",
-    "planned_s",
-    "actual_s",
-    "reps_done",
-    "skipped",
-    "completed",
-    "verdict",
-    "under_pressure_s",
-)
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from app.store.db import create_engine
 from app.store.errors import StoreError
+from app.store.fields import STEP_FIELDS
 from app.store.location import default_path, resolve
-from app.store.store import STEP_FIELDS, SessionStart, step_values
+from app.store.store import SessionStart, step_values
 from app.store.store import Store as StoreClass
 from app.store.trace import CODEC, TraceError, encode_trace
 from app.store.transfer import EXPORT_FORMAT, EXPORT_VERSION, RECOVERY_ROLE

@@ -193,7 +193,7 @@ def test_the_fast_reader_returns_what_the_store_does(log: Path) -> None:
     got = read_sessions(str(log))
     assert got is not None, (
         f"app/report/logread.py reads revision {REVISION}, the schema is at {schema_head()}: "
-        "bring its columns up to date with Store.sessions and its REVISION with the schema"
+        "check that its SQL still fits the new schema, then bring its REVISION up to date"
     )
     assert got == want
     assert any(st["trace"] for s in want for st in s["steps"])  # summaries were compared
