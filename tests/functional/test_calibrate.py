@@ -3,26 +3,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from app.sensor.calibrate import STAGES, band_problem
 from app.settings import Settings
 from firmware_sim import start_simulator
 from firmware_sim.scenarios import Profile
-from tests.support.cli import command, environment
+from tests.support.cli import command, environment, hiphook
 from tests.support.terminal import Terminal
-
-
-def hiphook(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_calibration_with_the_simulator_saves_a_band_that_runs_use() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.store.errors import EXIT_DATAERR
+from tests.support.cli import hiphook
 
 USAGE = 2
 
@@ -70,12 +71,7 @@ def test_history_limit_at_the_bound_works_on_a_real_log(tmp_path: Path) -> None:
     with open_store(tmp_path / "hiphook.db"):
         pass
     for fmt in ([], ["--json"], ["--csv"]):
-        out = subprocess.run(
-            [sys.executable, "-m", "app", "history", *fmt, "--limit", "1000000"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        out = hiphook("history", *fmt, "--limit", "1000000", timeout=60)
         assert out.returncode == 0, out.stderr
 
 

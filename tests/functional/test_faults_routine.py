@@ -6,13 +6,12 @@ these tests pin that the line it names is still the right one, or none when unsu
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.core.routine import RoutineError, parse_routine
+from tests.support.cli import hiphook
 
 STEP = '\n[[step]]\nkind = "timed"\nname = "Step"\ninstruction = "Lie still."\nseconds = 30\n'
 HEAD = 'name = "big"\ntitle = "Big"\n'
@@ -62,12 +61,7 @@ def test_routine_show_of_a_long_bad_file_exits_2_naming_file_line_and_key(
     text = HEAD + "".join(steps)
     f = tmp_path / "long.toml"
     f.write_text(text)
-    out = subprocess.run(
-        [sys.executable, "-m", "app", "routine", "show", str(f)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = hiphook("routine", "show", str(f), timeout=120)
     assert out.returncode == 2, out
     assert "Traceback" not in out.stderr
     line = _line_of_nth_header(text, 9_999)

@@ -6,11 +6,8 @@ that `hiphook import` completes in place."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ from app.core.engine import StepRecord
 from app.store.store import SessionStart, Store, open_store
 from app.store.trace import ForceTrace
 from app.store.writer import LogNotice, LogWriter, find_recovery_files
+from tests.support.cli import hiphook
 from tests.support.locker import Locker
 from tests.support.waiting import wait_for
 
@@ -168,14 +166,7 @@ def test_import_on_the_command_line_takes_the_file_back_and_removes_it(tmp_path:
     store.close()
     [path] = outcome.recovery_files
     assert find_recovery_files(db) == [Path(path)], "the next start finds it"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-m", "app", "import", path, "--db", str(db)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    out = hiphook("import", path, "--db", str(db), timeout=60)
     assert out.returncode == 0, out.stderr
     assert "Imported 1 session(s)" in out.stdout  # its start never reached the log
     assert not Path(path).exists() and find_recovery_files(db) == []

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.store.errors import EXIT_LOG_INCOMPLETE
 from app.store.store import open_store
+from tests.support.cli import hiphook
 from tests.support.fullfs import can_mount_tmpfs, on_full_disk
 from tests.support.routines import timed_routine
 
@@ -70,13 +69,7 @@ def test_a_disk_full_in_mid_run_ends_in_a_recovery_file_and_exit_3(tmp_path: Pat
     for i, x in enumerate(lines):
         if x.get("event") == "step_finished" and x["step"] not in in_log:
             assert i > said_at, (x, saved)
-    imported = subprocess.run(
-        [sys.executable, "-m", "app", "import", str(path), "--db", str(db)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
+    imported = hiphook("import", str(path), "--db", str(db), timeout=60)
     assert imported.returncode == 0, imported.stderr
     with open_store(db) as store:
         [s] = store.sessions()

@@ -18,6 +18,7 @@ from typing import Any
 from app.session import RunOptions, SessionLog
 from app.store.errors import EXIT_LOG_INCOMPLETE
 from app.store.store import open_store
+from tests.support.cli import hiphook
 from tests.support.locker import Locker
 from tests.support.routines import timed_routine
 
@@ -138,14 +139,7 @@ def test_a_lock_past_the_end_leaves_a_recovery_file_exit_3_and_a_note(tmp_path: 
     log.close()
     assert any(str(path) in n and "hiphook import" in n for n in notes), notes
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-m", "app", "import", str(path), "--db", str(db)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    out = hiphook("import", str(path), "--db", str(db), timeout=60)
     assert out.returncode == 0, out.stderr
     [s] = _sessions(db)
     finished = {x["step"] for x in run.events("step_finished")}

@@ -8,10 +8,8 @@ an export/import round trip read it back.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 
 from app.store.transfer import validate_export
 from tests.support import postgres
+from tests.support.cli import hiphook
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,15 +29,7 @@ def _closed_port() -> int:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TZ": "UTC"}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return hiphook(*args, timeout=120)
 
 
 @pytest.fixture
