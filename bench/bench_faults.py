@@ -167,20 +167,6 @@ def bench_pages(db: Path, runs: int) -> None:
 # --------------------------------------------------------------------------- the log
 
 
-def log_routine(steps: int, step_s: float) -> object:
-    from app.core.routine import Routine, Step, StepKind
-
-    return Routine(
-        name="bench",
-        title="Bench",
-        version=1,
-        description="",
-        steps=tuple(
-            Step(StepKind.TIMED, f"s{i}", "Lie still.", seconds=step_s) for i in range(steps)
-        ),
-    )
-
-
 class Printed(io.StringIO):
     """The plain face's stdout in the benchmark: when each finished line went out."""
 
@@ -223,8 +209,10 @@ class LogRun:
 
         self.store = open_store(db)
         self.variant = variant
-        routine = log_routine(steps, step_s)
-        self.runner = SessionRunner(routine, MonotonicClock())  # type: ignore[arg-type]
+        from tests.support.routines import timed_steps
+
+        routine = timed_steps(steps, step_s, "bench")
+        self.runner = SessionRunner(routine, MonotonicClock())
         self.notices: list[tuple[float, LogNotice]] = []
         self.writer: LogWriter | None = None
         if variant in ("writer", "handover"):
@@ -237,7 +225,7 @@ class LogRun:
         self.recorder = SessionRecorder(
             self.store,
             self.runner.engine,
-            routine,  # type: ignore[arg-type]
+            routine,
             writer=self.writer,
         )
         self.runner.subscribe(self.recorder)

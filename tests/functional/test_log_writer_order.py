@@ -23,27 +23,15 @@ from typing import Any
 
 from app.core.clock import FakeClock
 from app.core.engine import Event, EventKind
-from app.core.routine import Routine, Step, StepKind
 from app.plain import run_plain
 from app.session import RunOptions, Session, SessionLog, assemble
 from app.settings import Settings
 from app.store.writer import LogWriter
+from tests.support.routines import timed_steps
 
 STEP_S = 10.0
 STEPS = 4
 HANG_S = 0.3  # the watchdog's deadline here (the product's is HANG_NOTICE_S, 0.8 s)
-
-
-def routine() -> Routine:
-    return Routine(
-        name="four",
-        title="Four steps",
-        version=1,
-        description="",
-        steps=tuple(
-            Step(StepKind.TIMED, f"s{i}", "Lie still.", seconds=STEP_S) for i in range(STEPS)
-        ),
-    )
 
 
 def on_disk(db: Path) -> set[int]:
@@ -112,7 +100,7 @@ def assembled(
     )
     session = assemble(
         RunOptions(db=str(db), cues="bell"),
-        routine(),
+        timed_steps(STEPS, STEP_S, "four"),
         "left",
         clock=clock,
         settings=Settings(),

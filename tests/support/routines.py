@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.core.routine import Routine, Step, StepKind
+
 STEP = '\n[[step]]\nkind = "timed"\nname = "Step {i}"\ninstruction = "Lie still."\nseconds = {s}\n'
 
 
@@ -16,3 +18,16 @@ def timed_routine(folder: Path, steps: int, seconds: float, name: str = "short")
     )
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def timed_steps(steps: int, seconds: float, name: str = "timed") -> Routine:
+    """The same routine in memory, for a runner built in the test's own process."""
+    return Routine(
+        name=name,
+        title=name.capitalize(),
+        version=1,
+        description="",
+        steps=tuple(
+            Step(StepKind.TIMED, f"s{i}", "Lie still.", seconds=seconds) for i in range(steps)
+        ),
+    )
