@@ -240,7 +240,11 @@ def _run_plain(
     import asyncio  # lazy: ~0.1 s of start-up that only a run spends
 
     from app.core.engine import Event, EventKind, RunRecord  # lazy: with asyncio, a run only
-    from app.plain import KEYS_HELP, run_plain  # lazy: plain mode only (the TUI never needs it)
+    from app.plain import (  # lazy: plain mode only (the TUI never needs it)
+        KEYS_HELP,
+        NoteRelay,
+        run_plain,
+    )
     from app.session import SessionLog, assemble, demo_note  # lazy: a run's layers, a run only
     from app.store.errors import EXIT_LOG_INCOMPLETE, StoreError  # lazy: as app.session
 
@@ -252,6 +256,7 @@ def _run_plain(
     except StoreError as exc:
         _err(exc.message)
         return exc.exit_code
+    relay = NoteRelay()  # notes from the cue player's thread, to the face in order
     try:
         session = assemble(
             options,
@@ -262,9 +267,10 @@ def _run_plain(
             log=log,
             ring=_terminal_bell,
             quiet=json_mode,
-            note=lambda text: print(f"hiphook: {text}", file=sys.stderr),
+            note=relay,
         )
     except ValueError as exc:
+        relay.close()  # what assembly said before it failed, on stderr
         _err(str(exc))
         return EXIT_BAD_INPUT
     notes.append(KEYS_HELP)
@@ -279,13 +285,14 @@ def _run_plain(
 
         async def run_then_let_watchers_finish() -> RunRecord:
             try:
-                return await run_plain(session, json_mode=json_mode, notes=notes)
+                return await run_plain(session, json_mode=json_mode, notes=notes, relay=relay)
             finally:
                 await session.aclose_publisher()
 
         record = asyncio.run(run_then_let_watchers_finish())
     finally:
         session.close()
+        relay.close()  # a note still waiting (or said at close) goes to stderr
         outcome = log.close()  # what the log could not take goes to a recovery file
     if outcome is not None and not outcome.complete:
         _err(outcome.message)

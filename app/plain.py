@@ -23,10 +23,11 @@ import os
 import signal
 import sys
 import termios
+import threading
 import time
 import tty
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
@@ -159,6 +160,101 @@ def coach_object(c: CoachEvent) -> dict[str, object]:
             lost_s=round(v.lost_s, 2),
         )
     return obj
+
+
+def note_object(text: str) -> dict[str, object]:
+    """A note as `--json` prints it. A cue part's fallback (app/cues/parts.py's
+    `CueFallback`, a str that carries fields) adds `kind`, the `part` that failed and what
+    plays `now`; it is asked for them by name, so this face loads no sound code."""
+    to_dict = getattr(text, "to_dict", None)
+    if callable(to_dict):
+        return cast("dict[str, object]", to_dict())
+    return {"event": "note", "text": text}
+
+
+def _to_stderr(text: str) -> None:
+    """A note no face can show any more, where the user still sees it; never raises."""
+    with contextlib.suppress(OSError, ValueError):  # stderr closed: nothing left to tell
+        print(f"hiphook: {text}", file=sys.stderr, flush=True)
+
+
+class NoteRelay:
+    """The run's notes, from any thread, to the plain face on its loop, in the order said.
+
+    A `note` for `assemble()`: the cue player says a part failed from its own thread
+    (the chain's worker, the planner, the stream's callback), the sensor from the loop.
+    Until the face `attach`es, notes wait here (what assembly said comes out at the
+    start, in the stream); while attached, each is handed over with
+    `call_soon_threadsafe`, so the caller never waits (a short lock and a byte to the
+    loop's wake-up pipe): neither the player's thread nor the clock is held. Once the
+    face has `detach`ed (its summary is the last line) or the loop has closed, a note goes
+    to stderr as `hiphook: ...`; `close()`, after the loop, puts there what was handed
+    over but never shown. So no note is lost in silence, whenever it comes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: deque[str] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._show: Callable[[str], None] | None = None
+        self._woken = False  # a delivery is queued on the loop
+        self._closed = False  # no face any more: straight to stderr
+
+    def __call__(self, text: str) -> None:
+        """From any thread; never blocks, never raises."""
+        with self._lock:
+            if self._closed:
+                loop = None
+            else:
+                self._waiting.append(text)
+                loop = self._loop
+                if loop is None or (self._woken and not loop.is_closed()):
+                    return
+                self._woken = True
+        if loop is None:
+            _to_stderr(text)
+            return
+        try:
+            loop.call_soon_threadsafe(self._deliver)
+        except RuntimeError:  # the loop has closed: no face will show it
+            self.close()
+
+    def attach(self, loop: asyncio.AbstractEventLoop, show: Callable[[str], None]) -> None:
+        """On the loop: from now on `show` gets every note (those waiting first)."""
+        with self._lock:
+            self._loop, self._show = loop, show
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """On the loop: show what has been said since the last delivery, in order."""
+        with self._lock:
+            self._woken = False
+            texts, show = list(self._waiting), self._show
+            self._waiting.clear()
+        for text in texts:
+            try:
+                if show is None:
+                    raise RuntimeError("no face")
+                show(text)
+            except Exception:  # noqa: BLE001 - a note the face cannot take still goes out
+                _to_stderr(text)
+
+    def detach(self) -> None:
+        """On the loop, at the end of the face: what is waiting is shown; later notes go
+        to stderr."""
+        self._deliver()
+        self.close()
+
+    def close(self) -> None:
+        """No face any more (after the loop, or at its end): what waits goes to stderr,
+        and every later note with it. Idempotent."""
+        with self._lock:
+            self._closed = True
+            self._loop = self._show = None
+            texts = list(self._waiting)
+            self._waiting.clear()
+        for text in texts:
+            _to_stderr(text)
 
 
 def outcome_word(record: RunRecord) -> str:
@@ -346,7 +442,14 @@ class PlainFace:
             self.emit(f"{stamp}   {sentence(c.text)}")
 
     def note(self, text: str) -> None:
-        self.emit({"event": "note", "text": text} if self.json_mode else text)
+        """A note, in order with the events: a `note` line, or the sentence itself.
+
+        Plain text puts a cue part's fallback here too, on stdout beside the face's other
+        notes (the sensor left out, the keys), not on stderr: whoever follows this face
+        (a screen reader, `| tee run.txt`, a terminal over SSH) reads one stream, in
+        order, and a change in what is heard belongs in it, next to the step it came in.
+        """
+        self.emit(note_object(text) if self.json_mode else str(text))
 
     def handle_key(self, key: str) -> None:
         """One key (a terminal) or one line (a pipe). q asks first, as the full screen
@@ -381,8 +484,13 @@ async def run_plain(
     out: TextIO | None = None,
     notes: list[str] | None = None,
     sensor_report_s: float = 5.0,
+    relay: NoteRelay | None = None,
 ) -> RunRecord:
-    """Run an assembled session with this face subscribed last (after log and cues)."""
+    """Run an assembled session with this face subscribed last (after log and cues).
+
+    `relay`: the `note` the session was assembled with; its notes (a cue part that
+    failed, on the player's thread) come out here, in order with the events, until the
+    summary; after it they go to stderr."""
     runner = session.runner
     inp = inp if inp is not None else sys.stdin
     out = out if out is not None else sys.stdout
@@ -392,6 +500,8 @@ async def run_plain(
     session.start(loop)
     for text in [*(notes or []), *session.notes]:
         face.note(text)
+    if relay is not None:
+        relay.attach(loop, face.note)
     summarized = False
     if json_mode:  # every sound scheduled, as a "cue" line (it comes from the player thread)
 
@@ -497,6 +607,8 @@ async def run_plain(
         # those steps are safe too, and their lines are printed.
         await asyncio.to_thread(session.log.close)
     face.release()
+    if relay is not None:  # the summary is the last line: later notes go to stderr
+        relay.detach()
     verdicts: Mapping[int, Verdict] = session.verdicts
     summarized = True
     if session.log is not None:

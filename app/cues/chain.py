@@ -30,6 +30,7 @@ from app.cues.backends import (
     reason,
     run_command,
 )
+from app.cues.parts import CueFallback
 
 MODES = ("auto", "none", "bell", "tone", "voice")
 Note = Callable[[str], None]
@@ -66,20 +67,34 @@ def build_chain(
     if tone:
         chain.append(tone)
     chain.append(bell)
-    fallback = chain[0].name
+    now = chain[0].describe()
     words = {"tone": "tones", "bell": "the terminal bell"}
     if mode == "voice" and voice is None:
         notes.append(
-            f"Cues: no speech engine found (espeak-ng, espeak or say); "
-            f"using {words[fallback]} instead."
+            CueFallback(
+                f"Cues: no speech engine found (espeak-ng, espeak or say); "
+                f"using {words[chain[0].name]} instead.",
+                part="speech engine",
+                now=now,
+            )
         )
     elif mode == "tone" and tone is None:
         notes.append(
-            "Cues: no sound player found (paplay, aplay or afplay); "
-            "using the terminal bell instead."
+            CueFallback(
+                "Cues: no sound player found (paplay, aplay or afplay); "
+                "using the terminal bell instead.",
+                part="sound player",
+                now=now,
+            )
         )
-    elif mode == "auto" and fallback == "bell":
-        notes.append("Cues: no speech engine or sound player found; using the terminal bell.")
+    elif mode == "auto" and chain[0].name == "bell":
+        notes.append(
+            CueFallback(
+                "Cues: no speech engine or sound player found; using the terminal bell.",
+                part="speech engine and sound player",
+                now=now,
+            )
+        )
     return chain, notes
 
 
@@ -128,7 +143,7 @@ class Chain:
         with self._cv:
             return self.backends[0].describe() if self.backends else "no sound"
 
-    def _tell(self, part: str, text: str) -> None:
+    def _tell(self, part: str, text: CueFallback) -> None:
         """Once per part that failed, whatever the reason this time."""
         with self._cv:
             if part in self._told:
@@ -180,15 +195,15 @@ class Chain:
             part, why = exc.part, _without_name(exc.part, exc.why)
         else:
             part, why = _WORDS.get(failed.name, failed.name), reason(exc, 80)
-        self._tell(part, f"Cues: {part} did not work ({why}); {then} from now on.")
+        text = f"Cues: {part} did not work ({why}); {then} from now on."
+        self._tell(part, CueFallback(text, part=part, now=then))
         return nxt
 
     def _player_failed(self, name: str, why: str, nxt: str | None) -> None:
         """A sound player failed and the next one plays (from `Players.play`)."""
         then = f"{nxt} plays the cues" if nxt else "no sound player is left"
-        self._tell(
-            name, f"Cues: {name} did not work ({_without_name(name, why)}); {then} from now on."
-        )
+        text = f"Cues: {name} did not work ({_without_name(name, why)}); {then} from now on."
+        self._tell(name, CueFallback(text, part=name, now=self.describe()))
 
     def _ensure_thread(self) -> None:
         if self._thread is None:

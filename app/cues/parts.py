@@ -2,7 +2,8 @@
 
 The protocols are the sound bank's and the stream's (app/cues/render.py,
 app/cues/stream.py) as the player uses them, so tests can stand in at that boundary;
-`CueRecord` is one sound handed to the stream, which the plain face prints as a line.
+`CueRecord` is one sound handed to the stream, which the plain face prints as a line;
+`CueFallback` is what the player says when a part fails.
 """
 
 from __future__ import annotations
@@ -65,3 +66,31 @@ class CueRecord:
         if self.cancelled:
             out["cancelled"] = True
         return out
+
+
+class CueFallback(str):
+    """A cue part that failed (or is missing), said once: the sentence a face shows, and
+    for a program (`hiphook run --json`) the part and what plays from now on.
+
+    It is a `str`, so every `note` (the status line, stderr, a test's list) takes it as
+    the sentence it is, unchanged; only a face that prints JSON asks for `to_dict()`.
+    """
+
+    part: str
+    now: str
+
+    def __new__(cls, text: str, *, part: str, now: str) -> CueFallback:
+        said = super().__new__(cls, text)
+        said.part = part  # what failed: "sound stream", "paplay", "espeak-ng", "speech engine"
+        said.now = now  # what plays from now on: "tones through aplay", "the terminal bell"
+        return said
+
+    def to_dict(self) -> dict[str, object]:
+        """The `note` line `--json` prints (docs/architecture.md, Events)."""
+        return {
+            "event": "note",
+            "kind": "cue_fallback",
+            "part": self.part,
+            "now": self.now,
+            "text": str(self),
+        }

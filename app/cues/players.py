@@ -31,7 +31,7 @@ from app.core.engine import Engine, Event, EventKind
 from app.core.routine import Routine
 from app.cues.backends import Backend, reason
 from app.cues.chain import Chain, Note
-from app.cues.parts import CueRecord, OpenStream, SoundBank, Stream
+from app.cues.parts import CueFallback, CueRecord, OpenStream, SoundBank, Stream
 
 # CueRecord is the faces' (app/plain.py, app/session.py): it stays importable from here.
 __all__ = ["DRAIN_S", "KEEP_AHEAD_S", "CuePlayer", "CueRecord"]
@@ -325,7 +325,8 @@ class CuePlayer:
             self.mode = "chain"
         why = reason(exc, 120)
         nxt = self.chain.describe()
-        self.say(f"Cues: the sound stream is not available ({why}); {nxt} from now on.")
+        text = f"Cues: the sound stream is not available ({why}); {nxt} from now on."
+        self.say(CueFallback(text, part="sound stream", now=nxt))
         for text in self._chain_notes:
             self.say(text)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import platformdirs
 
 from app.core.cues import Cue
+from app.cues.parts import CueFallback
 from app.cues.tones import PATTERNS, tone_samples
 
 RATE = 22050  # espeak-ng's own rate: speech needs no resampling; the server mixes
@@ -335,10 +336,11 @@ class SoundBank:
             self._speaker_found = True
             self._speaker = Speaker.find(self.voice)
             if self._speaker is None:
-                self._tell(
+                text = (
                     "Cues: no speech engine found (espeak-ng, espeak or say); "
                     "tones instead of words."
                 )
+                self._tell(CueFallback(text, part="speech engine", now="tones"))
         return self._speaker
 
     def _render_and_keep(self, cue: Cue) -> None:
@@ -356,7 +358,9 @@ class SoundBank:
                     new = str(exc) not in self._failures
                     self._failures.add(str(exc))
                 if new:  # one word per reason, not one per phrase (a bad voice fails all)
-                    self._tell(f"Cues: could not speak {cue.text!r} ({exc}); a tone plays instead.")
+                    text = f"Cues: could not speak {cue.text!r} ({exc}); a tone plays instead."
+                    now = "tones for what it cannot speak"
+                    self._tell(CueFallback(text, part=speaker.name, now=now))
                 key = self._key(cue, None, as_tone=True)
                 samples = None
         if samples is None:

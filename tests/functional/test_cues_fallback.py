@@ -1,12 +1,10 @@
 """The fallback chain with real parts failing for real: a sound server that is not there,
 a PATH without paplay, ALSA sent to the server by its own config. What the user is told
 (once per part that failed, naming the one that took over) and what is heard, in both
-faces: the plain runner's stderr and the Routine screen's notices."""
+faces: the plain runner's lines and the Routine screen's notices."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from app.cues import CuePlayer, attach_cues
 from app.runner import SessionRunner
 from app.tui.screens.routine import RoutineScreen
 from tests.support.cli import hiphook
+from tests.support.programs import need
 from tests.support.pulse import (
     PulseServer,
     Recorder,
@@ -38,14 +37,6 @@ NO_CARD = pytest.mark.skipif(
     reason="a real sound card is here: without a server ALSA may still open it, so "
     "'every player fails' cannot be staged",
 )
-
-
-def need(program: str, package: str) -> None:
-    """Skip without `program`, saying why; in CI (which installs it) fail instead."""
-    if shutil.which(program) is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have {program}: .ci/run installs {package}")
-        pytest.skip(f"{program} is not installed (apt-get install {package}; .ci/run does)")
 
 
 def tiny() -> Routine:
@@ -163,16 +154,17 @@ def test_every_part_that_fails_is_told_once_and_the_bell_rings_every_key_cue(
 
 @NO_CARD
 def test_the_plain_runner_tells_each_failed_part_once(tmp_path: Path) -> None:
-    """The plain face as a user runs it: its notices go to stderr, once each."""
+    """The plain face as a user runs it: its notices are lines of its own on stdout,
+    beside the others, once each (`--json`'s note lines: tests/functional/test_json_notes.py)."""
     need("aplay", "alsa-utils")
     file = tmp_path / "tiny.toml"
     file.write_text(short_routine(reps=1, raises=1, timed_s=3, press_s=3, relax_s=1))
     env = {"PULSE_SERVER": nobody_here(tmp_path), "PATH": path_with(["paplay", "aplay"], tmp_path)}
-    args = ["run", "--json", "--cues", "tone", "--routine", str(file), "--time-scale", "40"]
+    args = ["run", "--plain", "--cues", "tone", "--routine", str(file), "--time-scale", "40"]
     done = hiphook(*args, "--db", str(tmp_path / "h.db"), env=env, timeout=60)
     assert done.returncode == 0, done.stderr
-    said = [ln.removeprefix("hiphook: ") for ln in done.stderr.replace("\a", "").splitlines()]
-    said = cue_notes(said)
+    assert "Cues:" not in done.stderr, done.stderr
+    said = cue_notes(done.stdout.splitlines())
     assert [s.split(" ", 2)[1] for s in said] == ["the", "paplay", "aplay"], said
     assert said[-1].endswith("the terminal bell from now on.")
     assert done.stderr.count("\a") > 3  # the bell kept ringing, unannounced

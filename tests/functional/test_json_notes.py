@@ -1,0 +1,154 @@
+"""A cue part that fails reaches a program reading `hiphook run --json` as a `note` line.
+
+The parts fail for real, as in tests/functional/test_cues_fallback.py: a $PULSE_SERVER
+where nobody listens (the stream, paplay and ALSA's default all fail to connect) and a
+PATH holding only paplay and aplay. The hand-off itself (the player's thread to the
+loop, and what happens once the loop is gone) is driven with a real loop and real threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.core.clock import FakeClock
+from app.core.cues import cue_for
+from app.core.engine import Engine, Event, State
+from app.core.routine import parse_routine
+from app.plain import NoteRelay
+from tests.support.cli import hiphook
+from tests.support.programs import need
+from tests.support.pulse import has_sound_card, nobody_here, path_with, short_routine
+
+TINY = short_routine(reps=1, raises=1, timed_s=3, press_s=3, relax_s=1)
+
+
+def first_cued(text: str) -> Event:
+    """The first event of the routine that has a cue: no part can fail before it."""
+    routine = parse_routine(text)
+    clock = FakeClock()
+    engine = Engine(routine, clock)
+    events = engine.start()
+    while engine.state is not State.FINISHED:
+        for ev in events:
+            if cue_for(ev, routine) is not None:
+                return ev
+        clock.advance((engine.next_deadline() or clock.now()) - clock.now())
+        events = engine.poll()
+    raise AssertionError("the routine has no cue at all")
+
+
+@pytest.mark.skipif(
+    has_sound_card(),
+    reason="a real sound card is here: without a server ALSA may still open it, so "
+    "'every player fails' cannot be staged",
+)
+def test_each_failed_cue_part_is_a_json_note_line_in_order_and_none_is_lost(
+    tmp_path: Path,
+) -> None:
+    need("paplay", "pulseaudio-utils")
+    need("aplay", "alsa-utils")
+    file = tmp_path / "tiny.toml"
+    file.write_text(TINY)
+    env = {"PULSE_SERVER": nobody_here(tmp_path), "PATH": path_with(["paplay", "aplay"], tmp_path)}
+    args = ["run", "--json", "--cues", "tone", "--routine", str(file), "--time-scale", "40"]
+    done = hiphook(*args, "--db", str(tmp_path / "h.db"), env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]  # every line is JSON
+    kinds = [obj["event"] for obj in lines]
+    notes = [i for i, obj in enumerate(lines) if obj.get("kind") == "cue_fallback"]
+    said = [lines[i] for i in notes]
+    assert [(n["part"], n["now"]) for n in said] == [
+        ("sound stream", "tones through paplay"),
+        ("paplay", "tones through aplay"),
+        ("aplay", "the terminal bell"),
+    ], said
+    for note in said:
+        assert note["event"] == "note" and set(note) == {"event", "kind", "part", "now", "text"}
+        assert note["text"].startswith("Cues: ") and note["text"].endswith(" from now on.")
+    assert "Connection refused" in said[1]["text"]  # paplay's own words, passed on
+    # In order with the events: the stream is given up before the run starts (the
+    # sounds are prepared first); a player can fail only on a cue, so after the first
+    # event that has one; all before the summary, which is the last line.
+    stream, paplay, aplay = notes
+    cued = first_cued(TINY)
+    at = next(
+        i
+        for i, obj in enumerate(lines)
+        if (obj["event"], obj.get("step"), obj.get("planned_t"))
+        == (cued.kind.value, cued.step, round(cued.planned_t, 4))
+    )
+    assert stream < kinds.index("run_started") < at < paplay < aplay < kinds.index("summary")
+    assert kinds[-1] == "summary" and kinds.count("step_finished") == 4
+    # Told once, in the stream only: nothing of it went to stderr (the bell rang there).
+    assert "Cues:" not in done.stderr and "hiphook:" not in done.stderr, done.stderr
+    assert done.stderr.count("\a") > 3
+
+
+def test_the_hand_off_never_waits_on_the_loop_and_keeps_the_order(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A player's thread says many notes while the loop is busy: each call returns at
+    once, and the face gets all of them, in the order said, those before it came first."""
+    relay = NoteRelay()
+    relay("said while the run was assembled")
+    shown: list[str] = []
+    said_all = threading.Event()
+
+    def player() -> None:
+        for i in range(200):
+            relay(f"note {i}")
+        said_all.set()
+
+    async def face() -> None:
+        relay.attach(asyncio.get_running_loop(), shown.append)
+        thread = threading.Thread(target=player)
+        thread.start()
+        # The loop is held here: were a note to wait for the loop, this would time out.
+        assert said_all.wait(10), "a note waited for the loop"
+        thread.join()
+        assert shown == ["said while the run was assembled"]
+        end = asyncio.get_running_loop().time() + 10  # a bound for a lost note
+        while len(shown) < 201 and asyncio.get_running_loop().time() < end:
+            await asyncio.sleep(0)  # now the loop runs: the deliveries come
+        relay.detach()
+
+    asyncio.run(face())
+    assert shown == ["said while the run was assembled"] + [f"note {i}" for i in range(200)]
+    relay("after the summary")  # the face is done: stderr, at once
+    assert capfd.readouterr().err == "hiphook: after the summary\n"
+
+
+def test_a_note_said_once_the_loop_is_gone_goes_to_stderr_and_never_raises(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The run ended without the face detaching (it raised): one note is handed to a
+    loop that has stopped and will never run it, the next comes after the loop closed.
+    Neither raises, neither is lost: both on stderr, in order, as soon as the loop is gone."""
+    relay = NoteRelay()
+    loop = asyncio.new_event_loop()
+    shown: list[str] = []
+
+    async def attach() -> None:
+        relay.attach(asyncio.get_running_loop(), shown.append)
+
+    loop.run_until_complete(attach())  # the loop has stopped, not closed
+    said = threading.Thread(target=relay, args=("handed over, never run",))
+    said.start()
+    said.join()
+    assert capfd.readouterr().err == ""  # still waiting: the loop could run again
+    loop.close()
+    late = threading.Thread(target=relay, args=("said after the loop closed",))
+    late.start()
+    late.join()
+    assert shown == []
+    assert capfd.readouterr().err == (
+        "hiphook: handed over, never run\nhiphook: said after the loop closed\n"
+    )
+    relay.close()  # what the CLI does after the run: nothing is said twice
+    relay("said at exit")
+    assert capfd.readouterr().err == "hiphook: said at exit\n"
