@@ -13,7 +13,7 @@ import html
 import io
 import json
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from app.report.figures import DAY_STATES, Figures
@@ -41,11 +41,11 @@ MARGIN_RIGHT_IN = 2.15  # the legends' longest entry ("right: completed (no sens
 TABLE_WEEKS = 12  # the tables list the last weeks; the charts show the whole period
 
 
-def _plt() -> Any:
-    # lazy: matplotlib takes ~0.5 s; only the report draws (and the backend is set first)
+def _mpl() -> Any:
+    """matplotlib, set up once for the report (SVG text as text, a fixed hash salt)."""
+    # lazy: matplotlib takes most of a second to import; only the report draws
     import matplotlib
 
-    matplotlib.use("svg", force=False)
     matplotlib.rcParams.update(
         {
             "svg.fonttype": "none",
@@ -56,17 +56,46 @@ def _plt() -> Any:
             "figure.dpi": 72,
         }
     )
-    # lazy: pyplot loads after the backend is chosen, above
-    import matplotlib.pyplot as plt
+    return matplotlib
 
-    return plt
+
+def _figure(height_in: float) -> Any:
+    """A bare Figure, not pyplot's: no global figure manager to register with and close,
+    and pyplot's own import is skipped."""
+    _mpl()
+    # lazy: with matplotlib, above
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(WIDTH_IN, height_in))
+
+
+def _date_axis(ax: Any) -> None:
+    """Short date labels (years, or months and days with the year beside them) that fit
+    level under the axis, so no chart needs rotated labels and room below for them."""
+    # lazy: with matplotlib
+    import matplotlib.dates
+
+    dates: Any = matplotlib.dates  # its locator and formatter classes carry no type hints
+    locator = dates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    # The year under the axis, not "2026-Dec": the period is stated above the charts.
+    years = ["", "%Y", "%Y", "%Y", "%Y", "%Y"]
+    ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator, offset_formats=years))
+
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # matplotlib's default date epoch
+
+
+def _x(days: list[date]) -> list[int]:
+    """Days as matplotlib's date numbers: converting date objects in matplotlib
+    (date2num over an object array) cost more than drawing some of the charts."""
+    return [d.toordinal() - EPOCH_ORDINAL for d in days]
 
 
 def _svg(fig: Any, alt: str) -> str:
     """The chart inline, as SVG (its words stay text: searchable, sharp in print)."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", dpi=RASTER_DPI, metadata={"Date": None})
-    _plt().close(fig)
     text = buf.getvalue()
     label = f'<svg role="img" aria-label="{html.escape(alt)}"'
     return label + text[text.index("<svg") + len("<svg") :]
@@ -87,7 +116,6 @@ def _png(fig: Any, alt: str) -> str:
     rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
     buf = io.BytesIO()
     rgba.convert("RGB").save(buf, format="PNG", compress_level=1)
-    _plt().close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<img class="chart" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
@@ -112,19 +140,20 @@ def _frame(fig: Any, bottom: float = 0.5, **adjust: float) -> None:
 
 def _dense(n: int) -> dict[str, Any]:
     """Draw a series of more than DENSE points as one image inside the SVG: thousands of
-    markers would each be an SVG element (megabytes, and slow to lay out for the PDF)."""
-    return {"rasterized": True} if n > DENSE else {}
+    markers would each be an SVG element (megabytes, and slow to lay out for the PDF).
+    Drawn just below the other lines (zorder 1.9, lines are 2), the dense series of one
+    chart come one after another and matplotlib makes them a single image, not one each."""
+    return {"rasterized": True, "zorder": 1.9} if n > DENSE else {}
 
 
 def calendar_chart(f: Figures) -> Any:
     """One cell a day, Monday on top, a column a week: an image of the state codes (one
     artist, whatever the period: a patch per day took seconds for ten years)."""
-    # lazy: matplotlib and numpy, like _plt: not at the report's import
+    # lazy: matplotlib and numpy, like _figure: not at the report's import
     import numpy as np
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch, Rectangle
 
-    plt = _plt()
     states = list(STATE_COLOURS)
     codes = np.array([states.index(c["state"]) for c in f.calendar], dtype=float)
     grid = codes.reshape(f.weeks, 7).T  # rows Mon..Sun, a column per week
@@ -132,7 +161,8 @@ def calendar_chart(f: Figures) -> Any:
     plot_w = WIDTH_IN - MARGIN_LEFT_IN - MARGIN_RIGHT_IN
     cell = min(plot_w / f.weeks, 0.2) if square else 0.2
     # As tall as the cells need, and at least as the legend's four entries.
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, max(1.15, 7 * cell + 0.4)))
+    fig = _figure(max(1.15, 7 * cell + 0.4))
+    ax = fig.add_subplot()
     _frame(fig, bottom=0.3)
     ax.set_anchor("W")  # square cells: the plot keeps to the left, its legend beside it
     ax.imshow(
@@ -185,14 +215,14 @@ def calendar_chart(f: Figures) -> Any:
 
 
 def weekly_chart(f: Figures) -> Any:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.8))
-    weeks = _days([w["week"] for w in f.weekly])
+    fig = _figure(1.8)
+    ax = fig.add_subplot()
+    weeks = _x(_days([w["week"] for w in f.weekly]))
     sessions = [w["sessions"] for w in f.weekly]
     if len(weeks) <= YEAR_WEEKS:
         ax.bar(weeks, sessions, width=5, color="#5c6bc0", label="sessions")
     else:  # one filled outline, not a bar (an artist) per week
-        edges = [*weeks, weeks[-1] + timedelta(weeks=1)]
+        edges = [*weeks, weeks[-1] + 7]
         ax.stairs(sessions, edges, fill=True, color="#5c6bc0", label="sessions")
     ax.plot(
         weeks,
@@ -206,20 +236,20 @@ def weekly_chart(f: Figures) -> Any:
     ax.set_ylabel("per week")
     ax.set_ylim(0, max([7] + [w["sessions"] for w in f.weekly]) + 0.5)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.autofmt_xdate()
+    _date_axis(ax)
     _frame(fig)
     return fig
 
 
 def press_chart(f: Figures, name: str) -> Any:
-    plt = _plt()
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(WIDTH_IN, 3.4), sharex=True)
+    fig = _figure(3.4)
+    a1, a2 = fig.subplots(2, 1, sharex=True)
     ps = [p for p in f.presses if p.name == name]
     for side in sorted({p.side or "" for p in ps}):
         mine = [p for p in ps if (p.side or "") == side and p.under_pressure_s is not None]
         if mine:
             a1.plot(
-                _days([p.day for p in mine]),
+                _x(_days([p.day for p in mine])),
                 [p.under_pressure_s for p in mine],
                 ".",
                 ms=4,
@@ -229,7 +259,7 @@ def press_chart(f: Figures, name: str) -> Any:
     planned = [p for p in ps]
     if planned:
         a1.plot(
-            _days([p.day for p in planned]),
+            _x(_days([p.day for p in planned])),
             [p.planned_s for p in planned],
             "_",
             color="#9e9e9e",
@@ -254,7 +284,7 @@ def press_chart(f: Figures, name: str) -> Any:
     for (side, sensor), by_key in sorted(pooled.items()):
         pts = sorted(by_key.items())
         a2.plot(
-            [d for d, _ in pts],
+            _x([d for d, _ in pts]),
             [100 * good / n for _, (good, n) in pts],
             ("o-" if sensor else "s--") if len(pts) <= YEAR_WEEKS else ("-" if sensor else "--"),
             ms=3,
@@ -264,7 +294,7 @@ def press_chart(f: Figures, name: str) -> Any:
     a2.set_ylim(-5, 105)
     a2.set_ylabel("% per month" if monthly else "% per week")
     a2.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.autofmt_xdate()
+    _date_axis(a2)
     _frame(fig, hspace=0.15)
     return fig
 
@@ -273,11 +303,11 @@ def pain_chart(f: Figures) -> Any:
     # lazy: numpy takes ~0.1 s; only the pain chart needs it
     import numpy as np
 
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 2.2))
+    fig = _figure(2.2)
+    ax = fig.add_subplot()
     for key, colour, label in (("before", "#6d4c41", "before"), ("after", "#1565c0", "after")):
         pts = [
-            (date.fromisoformat(p.day), getattr(p, key), p.status)
+            (date.fromisoformat(p.day).toordinal() - EPOCH_ORDINAL, getattr(p, key), p.status)
             for p in f.pain
             if getattr(p, key) is not None
         ]
@@ -304,11 +334,11 @@ def pain_chart(f: Figures) -> Any:
                 **_dense(len(cut)),
             )
         if len({d for d, _, _ in pts}) >= 2:
-            x = np.array([d.toordinal() for d, _, _ in pts], dtype=float)
+            x = np.array([d for d, _, _ in pts], dtype=float)
             slope, icpt = np.polyfit(x, np.array([v for _, v, _ in pts], dtype=float), 1)
             xs = np.array([x.min(), x.max()])
             ax.plot(
-                [date.fromordinal(int(v)) for v in xs],
+                xs,
                 slope * xs + icpt,
                 "-",
                 color=colour,
@@ -319,7 +349,7 @@ def pain_chart(f: Figures) -> Any:
     ax.set_ylim(-0.5, 10.5)
     ax.set_ylabel("pain 0-10")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.autofmt_xdate()
+    _date_axis(ax)
     _frame(fig)
     return fig
 
