@@ -83,13 +83,21 @@ def _date_axis(ax: Any) -> None:
     ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator, offset_formats=years))
 
 
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # matplotlib's default date epoch
+def _epoch_ordinal() -> int:
+    """The ordinal of matplotlib's day 0 (rcParams["date.epoch"], which a user may set)."""
+    # lazy: with matplotlib
+    import matplotlib.dates
+
+    dates: Any = matplotlib.dates  # untyped, as in _date_axis
+    base = date(1970, 1, 1)
+    return base.toordinal() - round(float(dates.date2num(base)))
 
 
 def _x(days: list[date]) -> list[int]:
     """Days as matplotlib's date numbers: converting date objects in matplotlib
     (date2num over an object array) cost more than drawing some of the charts."""
-    return [d.toordinal() - EPOCH_ORDINAL for d in days]
+    epoch = _epoch_ordinal()
+    return [d.toordinal() - epoch for d in days]
 
 
 def _svg(fig: Any, alt: str) -> str:
@@ -305,9 +313,10 @@ def pain_chart(f: Figures) -> Any:
 
     fig = _figure(2.2)
     ax = fig.add_subplot()
+    epoch = _epoch_ordinal()
     for key, colour, label in (("before", "#6d4c41", "before"), ("after", "#1565c0", "after")):
         pts = [
-            (date.fromisoformat(p.day).toordinal() - EPOCH_ORDINAL, getattr(p, key), p.status)
+            (date.fromisoformat(p.day).toordinal() - epoch, getattr(p, key), p.status)
             for p in f.pain
             if getattr(p, key) is not None
         ]
