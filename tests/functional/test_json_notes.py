@@ -2,14 +2,16 @@
 
 The parts fail for real, as in tests/functional/test_cues_fallback.py: a $PULSE_SERVER
 where nobody listens (the stream, paplay and ALSA's default all fail to connect) and a
-PATH holding only paplay and aplay. The hand-off itself (the player's thread to the
-loop, and what happens once the loop is gone) is driven with a real loop and real threads.
+PATH holding only paplay and aplay; or a sound server of the test's own, killed in the
+middle of a run. The hand-off itself (the player's thread to the loop, and what happens
+once the loop is gone) is driven with a real loop and real threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -20,11 +22,43 @@ from app.core.cues import cue_for
 from app.core.engine import Engine, Event, State
 from app.core.routine import parse_routine
 from app.plain import NoteRelay
-from tests.support.cli import hiphook
+from tests.support.cli import JsonLines, hiphook, start
 from tests.support.programs import need
-from tests.support.pulse import has_sound_card, nobody_here, path_with, short_routine
+from tests.support.pulse import (
+    PulseServer,
+    has_sound_card,
+    nobody_here,
+    path_with,
+    short_routine,
+)
 
 TINY = short_routine(reps=1, raises=1, timed_s=3, press_s=3, relax_s=1)
+# A step that waits for Enter between two timed ones: the run holds still while the test
+# kills the sound server and waits for the stream's note, with no time to race.
+LEVER = """
+name = "lever"
+title = "Lever between two steps"
+version = 1
+description = "A run that waits for Enter."
+
+[[step]]
+kind = "timed"
+name = "Lie down"
+instruction = "Lie still."
+seconds = 3
+
+[[step]]
+kind = "action"
+name = "Lever"
+seconds = 10
+instruction = "Push the lever, then press Enter."
+
+[[step]]
+kind = "timed"
+name = "Rest"
+instruction = "Lie still."
+seconds = 3
+"""
 
 
 def first_cued(text: str) -> Event:
@@ -87,6 +121,62 @@ def test_each_failed_cue_part_is_a_json_note_line_in_order_and_none_is_lost(
     # Told once, in the stream only: nothing of it went to stderr (the bell rang there).
     assert "Cues:" not in done.stderr and "hiphook:" not in done.stderr, done.stderr
     assert done.stderr.count("\a") > 3
+
+
+def test_a_sound_server_killed_mid_run_is_a_note_line_and_so_is_the_player_after_it(
+    tmp_path: Path,
+) -> None:
+    """The stream plays until its server is killed during the step that waits for Enter;
+    the stream's thread says so, in a note before anything else happens. After Enter, the next
+    cue goes to paplay, which cannot reach the dead server either: a second note, after
+    the step that Enter ended, before the summary. Nothing on stderr but the bell."""
+    need("paplay", "pulseaudio-utils")
+    try:
+        own = PulseServer.start(tmp_path / "pulse")
+    except Exception as exc:  # noqa: BLE001 - as the audio tests: no server, no test
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"no pulseaudio to kill: {exc}")
+    file = tmp_path / "lever.toml"
+    file.write_text(LEVER)
+    env = {**own.env, "PATH": path_with(["paplay"], tmp_path)}
+    args = ["run", "--json", "--cues", "tone", "--routine", str(file), "--time-scale", "20"]
+    run = start(*args, "--db", str(tmp_path / "h.db"), env=env)
+    try:
+        assert run.stdin is not None and run.stdout is not None and run.stderr is not None
+        lines = JsonLines(run.stdout)
+        waiting = lines.until(lambda obj: obj["event"] == "waiting")
+        assert any(obj["event"] == "cue" for obj in lines.seen)  # the stream played
+        assert not [obj for obj in lines.seen if obj.get("kind") == "cue_fallback"]
+        own.kill()
+        stream = lines.until(lambda obj: obj.get("kind") == "cue_fallback", timeout=15)
+        between = {obj["event"] for obj in lines.seen[waiting + 1 : stream]}
+        assert between <= {"cue"}, lines.seen[waiting:]  # the run waits: no event between
+        assert lines.seen[stream]["part"] == "sound stream"
+        assert lines.seen[stream]["now"] == "tones through paplay"
+        assert "sound output stopped" in lines.seen[stream]["text"]
+        run.stdin.write("\n")  # Enter: the lever step is done, the next step's cue is due
+        run.stdin.flush()
+        summary = lines.until(lambda obj: obj["event"] == "summary")
+        run.stdin.close()
+        assert run.wait(timeout=15) == 0
+        err = run.stderr.read()
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(timeout=5)
+        own.stop()
+    seen = lines.seen
+    notes = [i for i, obj in enumerate(seen) if obj.get("kind") == "cue_fallback"]
+    assert [seen[i]["part"] for i in notes] == ["sound stream", "paplay"], seen
+    assert seen[notes[1]]["now"] == "the terminal bell"
+    enter = next(
+        i
+        for i, obj in enumerate(seen)
+        if obj["event"] == "step_finished" and obj["name"].startswith("Lever")
+    )
+    assert stream < enter < notes[1] < summary == len(seen) - 1
+    assert "Cues:" not in err and "hiphook:" not in err and "Traceback" not in err, err
 
 
 def test_the_hand_off_never_waits_on_the_loop_and_keeps_the_order(

@@ -6,10 +6,16 @@ UTC unless told otherwise, with no terminal on stdin unless the test types into 
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,3 +63,33 @@ def start(
         env=environment(env),
         cwd=cwd,
     )
+
+
+class JsonLines:
+    """The `--json` lines of a started run, read on a thread of their own, so a test
+    waits for a line (a state) with a bound even when the run says nothing at all."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.seen: list[dict[str, Any]] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put(None)  # the run closed its output
+
+    def until(self, wanted: Callable[[dict[str, Any]], bool], timeout: float = 30.0) -> int:
+        """Read (each line must be JSON) up to the first line `wanted`: its index."""
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.seen.append(json.loads(line))
+            if wanted(self.seen[-1]):
+                return len(self.seen) - 1
+        raise AssertionError(f"not found within {timeout} s; the last lines: {self.seen[-5:]}")
