@@ -10,6 +10,10 @@ step this face prints is on disk, whatever kills the process after. The lines af
 wait behind it, so the order is kept, for the few milliseconds a commit takes; while the
 log says it is waiting, they go on and only the finished lines wait. Sounds and screens
 never wait for the disk.
+
+What the run has to say from other threads (a cue part that failed, on the player's)
+reaches this face through `NoteRelay`, as lines in the same order: `note` objects in
+JSON, with the part and what plays now for a cue fallback.
 """
 
 from __future__ import annotations

@@ -84,31 +84,35 @@ def first_cued(text: str) -> Event:
 def test_each_failed_cue_part_is_a_json_note_line_in_order_and_none_is_lost(
     tmp_path: Path,
 ) -> None:
+    """Spoken cues asked for, no speech engine on the PATH (said while the run is being
+    assembled, before the face or its loop exist), then the stream, paplay and aplay
+    failing for real: four note lines, each once, each where it happened."""
     need("paplay", "pulseaudio-utils")
     need("aplay", "alsa-utils")
     file = tmp_path / "tiny.toml"
     file.write_text(TINY)
     env = {"PULSE_SERVER": nobody_here(tmp_path), "PATH": path_with(["paplay", "aplay"], tmp_path)}
-    args = ["run", "--json", "--cues", "tone", "--routine", str(file), "--time-scale", "40"]
+    args = ["run", "--json", "--cues", "voice", "--routine", str(file), "--time-scale", "40"]
     done = hiphook(*args, "--db", str(tmp_path / "h.db"), env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]  # every line is JSON
     kinds = [obj["event"] for obj in lines]
     notes = [i for i, obj in enumerate(lines) if obj.get("kind") == "cue_fallback"]
-    said = [lines[i] for i in notes]
-    assert [(n["part"], n["now"]) for n in said] == [
+    said = [(lines[i]["part"], lines[i]["now"]) for i in notes]
+    # The first two are said on two threads at the start (assembly, the stream's opening):
+    # either may come first. The players fail later, one after the other.
+    assert sorted(said[:2]) == [
         ("sound stream", "tones through paplay"),
-        ("paplay", "tones through aplay"),
-        ("aplay", "the terminal bell"),
+        ("speech engine", "tones through paplay"),
     ], said
-    for note in said:
-        assert note["event"] == "note" and set(note) == {"event", "kind", "part", "now", "text"}
-        assert note["text"].startswith("Cues: ") and note["text"].endswith(" from now on.")
-    assert "Connection refused" in said[1]["text"]  # paplay's own words, passed on
-    # In order with the events: the stream is given up before the run starts (the
-    # sounds are prepared first); a player can fail only on a cue, so after the first
-    # event that has one; all before the summary, which is the last line.
-    stream, paplay, aplay = notes
+    assert said[2:] == [("paplay", "tones through aplay"), ("aplay", "the terminal bell")], said
+    for i in notes:
+        assert set(lines[i]) == {"event", "kind", "part", "now", "text"}
+        assert lines[i]["event"] == "note" and lines[i]["text"].startswith("Cues: ")
+    assert "Connection refused" in lines[notes[2]]["text"]  # paplay's own words, passed on
+    # In order with the events: what is missing and the stream are told before the run
+    # starts (the sounds are prepared first); a player can fail only on a cue, so after
+    # the first event that has one; all before the summary, which is the last line.
     cued = first_cued(TINY)
     at = next(
         i
@@ -116,7 +120,8 @@ def test_each_failed_cue_part_is_a_json_note_line_in_order_and_none_is_lost(
         if (obj["event"], obj.get("step"), obj.get("planned_t"))
         == (cued.kind.value, cued.step, round(cued.planned_t, 4))
     )
-    assert stream < kinds.index("run_started") < at < paplay < aplay < kinds.index("summary")
+    _, second, paplay, aplay = notes  # the first two: either order, both before the start
+    assert second < kinds.index("run_started") < at < paplay < aplay < kinds.index("summary")
     assert kinds[-1] == "summary" and kinds.count("step_finished") == 4
     # Told once, in the stream only: nothing of it went to stderr (the bell rang there).
     assert "Cues:" not in done.stderr and "hiphook:" not in done.stderr, done.stderr
