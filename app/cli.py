@@ -8,18 +8,10 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from app import completion, docs
 from app.core.routine import SIDES, Routine, RoutineError, StepKind, builtin_names, load_routine
-from app.remind import cli as remind_cli
-from app.report import cli as report_cli
-from app.sensor import cli as sensor_cli
 from app.sensor.baud import add_port_options
-from app.serve import cli as serve_cli
-from app.store import cli as store_cli
-from app.store.stats import DAY_RULE
-from app.watch import cli as watch_cli
 
 if TYPE_CHECKING:
     from app.serve.server import ServeThread
@@ -218,6 +210,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _start_serving(args: argparse.Namespace) -> ServeThread | None:
     """`--serve`: the URL and QR code first (on stderr under --json, which is for a
     program); before a full screen, a moment to scan it."""
+    from app.serve import cli as serve_cli  # lazy: as build_parser's command modules
+
     full_screen = not args.plain and not args.json
     thread = serve_cli.start_for_run(args, sys.stderr if args.json else sys.stdout)
     if thread is not None and full_screen and sys.stdin.isatty():
@@ -441,14 +435,9 @@ def _add_port_options(p: argparse.ArgumentParser) -> None:
     add_port_options(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hiphook",
-        description="A coach for the daily hip-flexor release routine. "
-        "Run with no command to open the coach.",
-        epilog=f"{DAY_RULE} The documentation comes with it: hiphook docs.",
-    )
-    parser.add_argument("-V", "--version", action=_VersionAction)
+def _add_home_options(parser: argparse.ArgumentParser, version: Any = _VersionAction) -> None:
+    """The options of `hiphook` itself (Home), before any command."""
+    parser.add_argument("-V", "--version", action=version)
     parser.add_argument(
         "--sensor",
         dest="home_sensor",
@@ -456,6 +445,62 @@ def build_parser() -> argparse.ArgumentParser:
         help="the force sensor Home uses (remembered): none, sim, auto, a port or URL",
     )
     _add_port_options(parser)
+
+
+class _NotHomeOnly(Exception):
+    """The command line is more than Home's options: the full parser must read it."""
+
+
+class _HomeParser(argparse.ArgumentParser):
+    """Home's options alone. Anything it does not take (a command, `-h`, a mistake) is
+    left to the full parser, so every answer and error is the full parser's own."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _NotHomeOnly(message)
+
+
+def home_args(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The options of a plain `hiphook` start (Home, `--version`), read without building
+    every command's parser (which loads every command module); None when `argv` holds
+    anything else."""
+    if "--" in argv:
+        return None
+    parser = _HomeParser(prog="hiphook", add_help=False, exit_on_error=False)
+    # `--version` is acted on only once the whole line is known to be Home's: the full
+    # parser prints it as soon as it meets it, before a command that would refuse it.
+    _add_home_options(parser, version="store_true")
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except (argparse.ArgumentError, _NotHomeOnly):
+        return None
+    if rest:
+        return None
+    if args.version:  # as _VersionAction does
+        print(f"{parser.prog} {package_version()}")
+        raise SystemExit(0)
+    args.version = args.command = None  # as the full parser leaves them
+    return args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # lazy: each command's module loads its options' helpers; a plain `hiphook` (Home) or
+    # `hiphook --version` reads its few options without them (home_args)
+    from app import completion, docs
+    from app.remind import cli as remind_cli
+    from app.report import cli as report_cli
+    from app.sensor import cli as sensor_cli
+    from app.serve import cli as serve_cli
+    from app.store import cli as store_cli
+    from app.store.stats import DAY_RULE  # lazy: the store's package, for the help's words
+    from app.watch import cli as watch_cli
+
+    parser = argparse.ArgumentParser(
+        prog="hiphook",
+        description="A coach for the daily hip-flexor release routine. "
+        "Run with no command to open the coach.",
+        epilog=f"{DAY_RULE} The documentation comes with it: hiphook docs.",
+    )
+    _add_home_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a routine now", epilog=DAY_RULE)
@@ -513,8 +558,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(argv: Sequence[str] | None) -> int:
+    completing = "_ARGCOMPLETE" in os.environ  # the shell asks for Tab candidates
+    if not completing:
+        home = home_args(sys.argv[1:] if argv is None else argv)
+        if home is not None:  # `hiphook` alone opens the coach's Home screen
+            return cmd_home(home)
     parser = build_parser()
-    if "_ARGCOMPLETE" in os.environ:  # the shell asks for Tab candidates (app/completion.py)
+    if completing:
+        from app import completion  # lazy: as build_parser's command modules
+
         completion.complete(parser)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
