@@ -376,6 +376,7 @@ class Session:
     cue_listeners: list[Callable[[CueRecord], None]] = field(default_factory=list)
     _closing: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = False
+    _opened: bool = False
 
     def _on_cue(self, rec: CueRecord) -> None:
         for listener in list(self.cue_listeners):
@@ -393,10 +394,36 @@ class Session:
             else:
                 self.verdicts.pop(ev.step, None)
 
+    def open(self, loop: Any) -> None:
+        """The files and devices of `start`: the watchers' socket is bound and the sensor's
+        reader started (its reports go to `loop`, thread-safely). From any thread, once,
+        before `start`; the full screen calls it off the loop, and `start` calls it when
+        nobody did. A sensor that cannot open is left out, with a note, and the presses
+        are timed as usual; a socket that cannot be bound, too."""
+        if self._opened:
+            return
+        self._opened = True
+        if self.publisher is not None:
+            why = self.publisher.bind()
+            if why is not None:
+                self.notes.append(f"Not shown to `hiphook watch`: {why}.")
+                self.publisher = None
+        if self.sensor is None:
+            return
+        try:
+            self.sensor.open(loop)
+        except (ValueError, OSError) as exc:
+            self.notes.append(f"Sensor not used ({exc}); the presses are timed as usual.")
+            if self.recorder is not None:
+                self.recorder.note_sensor(f"sensor not used: {exc}")
+            self.sensor.close()
+            self.sensor = None
+
     def start(self, loop: Any) -> None:
-        """Start what needs the loop (the sensor's reader); a sensor that cannot open is
-        left out, with a note, and the presses are timed as usual. The run is offered to
-        watchers from here on (or a note says why not)."""
+        """Start what needs the loop (the sensor's ticker, the watchers' listener), after
+        `open` (called here if it was not). The run is offered to watchers from here on
+        (or a note says why not)."""
+        self.open(loop)
         if self.publisher is not None:
             why = self.publisher.start(loop)
             if why is not None:
@@ -404,15 +431,8 @@ class Session:
                 self.publisher = None
         if self.sensor is None:
             return
-        try:
-            self.sensor.start(loop)
-        except (ValueError, OSError) as exc:
-            self.notes.append(f"Sensor not used ({exc}); the presses are timed as usual.")
-            if self.recorder is not None:
-                self.recorder.note_sensor(f"sensor not used: {exc}")
-            self.sensor.close()
-            self.sensor = None
-        if self.sensor is not None and self.publisher is not None:
+        self.sensor.start(loop)
+        if self.publisher is not None:
             self.sensor.subscribe(self.publisher.on_coach)
 
     async def aclose_publisher(self) -> None:

@@ -141,15 +141,25 @@ class Publisher:
     def live(self) -> bool:
         return self._sock is not None
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> str | None:
-        """Bind the socket and listen; returns why not (then the run goes on unpublished)."""
-        self._loop = loop
+    def bind(self) -> str | None:
+        """Take the socket's name and bind it (files: from any thread, so a face can do it
+        off the loop); returns why not. `start` binds when this was not called first."""
+        if self._sock is not None:
+            return None
         try:
             reason = self._bind()
         except OSError as exc:
             reason = f"cannot use {self.folder}: {exc.strerror or exc}"
         if reason is not None:
             self._release()
+        return reason
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> str | None:
+        """Bind the socket (unless `bind` did) and listen; returns why not (then the run
+        goes on unpublished)."""
+        self._loop = loop
+        reason = self.bind()
+        if reason is not None:
             return reason
         self.runner.subscribe(self.on_event)
         assert self._sock is not None

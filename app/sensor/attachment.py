@@ -97,6 +97,7 @@ class SensorAttachment:
         self.status: Any = None
         self._listeners: list[CoachListener] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._opened = False
         self._ticker: asyncio.TimerHandle | None = None
         self._step = -1
         self._press_key = 0
@@ -117,9 +118,12 @@ class SensorAttachment:
             self._listeners.remove(listener)
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self._loop = loop or asyncio.get_running_loop()
-        call = self._loop.call_soon_threadsafe
+    def open(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the reader (from any thread: what it reports reaches `loop` through
+        `call_soon_threadsafe`); `start` does it when this was not called first."""
+        self._loop = loop
+        self._opened = True
+        call = loop.call_soon_threadsafe
         self.session = open_sensor(
             self.spec,
             on_batch=lambda b: call(self._on_batch, b),
@@ -129,7 +133,14 @@ class SensorAttachment:
             baud=self.baud if self.spec != "sim" else p.DEFAULT_BAUD,
             diy_scale_cn=self.diy_scale_cn,
         )
-        self._ticker = self._loop.call_later(TICK_S, self._tick)
+
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """On the loop: the reader (unless `open` started it) and the grace-check ticker."""
+        loop = loop or asyncio.get_running_loop()
+        if not self._opened:
+            self.open(loop)
+        self._loop = loop
+        self._ticker = loop.call_later(TICK_S, self._tick)
 
     def close(self) -> None:
         if self._ticker is not None:

@@ -2,7 +2,13 @@
 
 `run_tui(options, routine=..., side=...)` is what the CLI calls, with typed `RunOptions`
 (never argv): with a routine it opens the routine (or the check-in first); without one
-it opens Home. Each run is built by `app.session.assemble`, the same as the plain face's.
+it opens Home. Each run is built by `app.session.assemble`, the same as the plain face's,
+on a thread (`_start_run`): the routine's sounds, the sensor's port, the log and the
+watchers' socket are files and devices, and the event loop opens none of them; the run's
+clock starts when its screen shows, once everything is in place.
+
+Home's first frame waits for nothing it does not draw: the screens of a run (check-in,
+routine, summary, help) load on a thread after it, as does the session log.
 
 A run (`run_flow`) pushes check-in, routine and summary in turn, each with a callback
 that takes what the screen hands back with `dismiss` (the pain, the record, the pain
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import sys
@@ -38,18 +45,37 @@ from app.session import RunOptions, SensorFactory, Session, SessionLog, assemble
 from app.settings import Settings
 from app.store.errors import EXIT_LOG_INCOMPLETE, StoreError
 from app.tui.homedata import HomeLoader, no_history, session_log_loader
-from app.tui.screens.checkin import CheckInAnswer, CheckInScreen
-from app.tui.screens.help import HelpScreen
 from app.tui.screens.home import HomeScreen
-from app.tui.screens.routine import RoutineScreen
-from app.tui.screens.summary import AfterRun, SummaryScreen
-from app.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from app.core.engine import RunRecord
     from app.store.writer import LogNotice
+    from app.tui.screens.checkin import CheckInAnswer
+    from app.tui.screens.routine import RoutineScreen
+    from app.tui.screens.summary import AfterRun
 
 _HERE = Path(__file__).parent  # absolute paths: subclasses may live elsewhere
+
+
+def load_run_screens() -> None:
+    """Import the screens a run and `?` show, off the loop (a thread after Home's first
+    frame, or the run's assembly): the loop then finds them loaded, and never reads their
+    modules' files itself."""
+    # lazy: Home's first frame does not wait for these; this runs on a thread
+    import app.tui.screens.checkin
+    import app.tui.screens.help
+    import app.tui.screens.routine
+    import app.tui.screens.summary  # noqa: F401
+
+
+@dataclass
+class _Start:
+    """One run being assembled on its thread; if the app closes meanwhile, whoever comes
+    second (the thread, or the cancelled start) sees that and closes the run."""
+
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    abandoned: bool = False
+    session: Session | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +142,14 @@ class HiphookApp(App[int]):
         self._sensor_noted = "\0"  # the sensor warning on the status line, if any
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
+        self._starting: _Start | None = None  # a run being assembled on its thread
+        if routine is not None:  # `hiphook run`: its first screen is a run's
+            load_run_screens()
+
+    @property
+    def starting(self) -> bool:
+        """A run is being assembled (its screen is not shown yet)."""
+        return self._starting is not None
 
     @property
     def runner(self) -> SessionRunner | None:
@@ -137,12 +171,18 @@ class HiphookApp(App[int]):
                 self.notify(text)
         if self.session_log is not None:
             self.session_log.listeners.append(self.log_notice)
-            self.run_worker(self._open_log, thread=True, group="background")
         if self.start_routine is not None:
             # `hiphook run` goes straight into the routine unless asked to check in.
             self.run_flow(self.start_routine, self.side, check_in=self.check_in)
         else:
             self.go_home()
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        """What the first screen does not draw loads now, on threads."""
+        if self.session_log is not None:
+            self.run_worker(self._open_log, thread=True, group="background")
+        self.run_worker(load_run_screens, thread=True, group="background")
 
     def _open_log(self) -> None:
         """On a thread: the database layer takes most of a second to import."""
@@ -180,6 +220,8 @@ class HiphookApp(App[int]):
             self.push_screen(HomeScreen(self.today, self.home_loader, self.options, self.settings))
 
     def on_home_screen_start_requested(self, message: HomeScreen.StartRequested) -> None:
+        if self.starting:  # Enter again while the last one's run is being put together
+            return
         self.run_flow(message.routine, message.side, options=message.options)
 
     # One run: check-in -> routine -> summary -> Home. Each screen is pushed with the
@@ -194,6 +236,9 @@ class HiphookApp(App[int]):
     ) -> None:
         """Start a run, with the check-in first unless `check_in` is False; `options`:
         this run's (Home's, with its sensor choice), else those the coach was opened with."""
+        # lazy: loaded on a thread after Home's first frame (load_run_screens)
+        from app.tui.screens.checkin import CheckInAnswer, CheckInScreen
+
         self.pain_before = None
         start = functools.partial(self._checked_in, options or self.options, routine, side)
         if check_in:
@@ -216,14 +261,49 @@ class HiphookApp(App[int]):
             return
         self.pain_before = answer.pain
         self._early_notices = early  # what assembling the run says waits for its screen
-        session = self.session = self.make_session(options, routine, side)
+        start = self._starting = _Start()
+        self.run_worker(self._start_run(start, options, routine, side), group="start")
+
+    async def _start_run(
+        self, start: _Start, options: RunOptions, routine: Routine, side: str | None
+    ) -> None:
+        """Assemble the run on a thread, then start it and show its screen (on the loop).
+        Home stays on screen and answers keys meanwhile; the clock starts with the screen."""
+        try:
+            session = await asyncio.to_thread(self._assemble, start, options, routine, side)
+        except asyncio.CancelledError:  # the app is closing
+            with start.lock:
+                start.abandoned = True
+                if start.session is not None:  # assembled: closed with the app (run_tui)
+                    self.session = start.session
+            raise
+        finally:
+            self._starting = None
+        self.session = session
+        self._start_session(session)
         screen = self.make_routine_screen(session)
+        # lazy: loaded by the assembly's thread (load_run_screens), never on the loop
+        from app.tui.screens.routine import RoutineScreen
+
         early, self._early_notices = self._early_notices or [], None
         if isinstance(screen, RoutineScreen):
             self._run_screen = screen
             for text, kind in early:
                 screen.notice(text, kind=kind)
         self.push_screen(screen, functools.partial(self._run_over, routine, side, session))
+
+    def _assemble(
+        self, start: _Start, options: RunOptions, routine: Routine, side: str | None
+    ) -> Session:
+        """On the start's thread: the run, assembled and opened, and its screens loaded."""
+        session = self.make_session(options, routine, side)
+        load_run_screens()
+        with start.lock:
+            if not start.abandoned:
+                start.session = session
+                return session
+        session.close()  # the app closed while this was being assembled
+        return session
 
     def _run_over(
         self, routine: Routine, side: str | None, session: Session, record: RunRecord | None
@@ -232,6 +312,9 @@ class HiphookApp(App[int]):
         self._run_screen = None  # notices are toasts again
         # On a thread: closing lets the last cue ("well done") finish, up to 3 s.
         self.run_worker(session.close, thread=True, group="close")
+        # lazy: loaded on a thread before the run started (load_run_screens)
+        from app.tui.screens.summary import SummaryScreen
+
         summary = SummaryScreen(
             record,
             routine,
@@ -256,7 +339,9 @@ class HiphookApp(App[int]):
 
     # ------------------------------------------------------------------ the run
     def make_session(self, options: RunOptions, routine: Routine, side: str | None) -> Session:
-        """One run, assembled as the plain face's is; the screen subscribes last."""
+        """One run, assembled as the plain face's is, and its files and devices opened.
+        Blocking: called on a thread (`_start_run`); the screen subscribes last."""
+        assert self._loop is not None
         session = assemble(
             options,
             routine,
@@ -273,15 +358,22 @@ class HiphookApp(App[int]):
         session.runner.on_listener_error = self.say
         if session.sensor is not None:
             session.sensor.on_problem = self.sensor_note
-        session.start(asyncio.get_running_loop())
+        session.open(self._loop)
         if session.recorder is not None:
             session.recorder.on_error = self.say
+        return session
+
+    def _start_session(self, session: Session) -> None:
+        """On the loop, once assembled: what needs the loop (no file or device is opened)."""
+        session.start(asyncio.get_running_loop())
         for text in session.notes:
             self.say(text)
-        return session
 
     def make_routine_screen(self, session: Session) -> Screen[RunRecord]:
         """The screen for a run (the benchmark swaps in a naive one to compare)."""
+        # lazy: loaded by the assembly's thread (load_run_screens), never on the loop
+        from app.tui.screens.routine import RoutineScreen
+
         return RoutineScreen(
             session.runner,
             pressure=session.sensor,
@@ -339,16 +431,17 @@ class HiphookApp(App[int]):
         # lazy: the sensor package (pyserial) is loaded by a run with a sensor, the only
         # kind that gets here; a run without one never pays for it
         from app.sensor.attachment import SENSOR_ANSWERS
+        from app.tui.screens.routine import RoutineScreen  # lazy: loaded before any run
 
         screen = self.screen
         if isinstance(screen, RoutineScreen) and screen.is_mounted:
-            line = screen.query(StatusLine).first()
             if text == SENSOR_ANSWERS:
-                if line.text == self._sensor_noted:
-                    line.say("")  # the warning it took back
-            else:
-                line.say(text, kind="warning")
-                self._sensor_noted = line.text
+                screen.take_back(self._sensor_noted)  # the warning it took back
+            else:  # it stays, even past the notices of the start shown in turn
+                screen.standing(text, kind="warning")
+                self._sensor_noted = text
+        elif self.starting:  # the run is still being assembled: its screen comes after
+            self.set_timer(0.05, lambda: self._show_sensor_note(text, tries))
         elif tries > 0 and self.session is not None:  # the run's screen is being shown
             self.set_timer(0.05, lambda: self._show_sensor_note(text, tries - 1))
 
@@ -357,6 +450,10 @@ class HiphookApp(App[int]):
         self.theme = self.THEMES[1] if self.theme == self.THEMES[0] else self.THEMES[0]
 
     def action_help(self) -> None:
+        # lazy: it lists every screen's keys, so it loads them all: on a thread after
+        # Home's first frame (load_run_screens), not before it
+        from app.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

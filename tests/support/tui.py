@@ -23,6 +23,7 @@ from app.tui.app import HiphookApp
 from app.tui.screens.checkin import CheckInScreen
 from app.tui.screens.routine import DISPLAY_HZ, RoutineScreen
 from app.tui.widgets import BigClock
+from tests.support.waiting import until
 
 TODAY = dt.date(2025, 3, 4)  # a Tuesday; frozen so Home's week is the same every run
 SIZE = (80, 24)
@@ -68,9 +69,19 @@ def drive(
 
 
 async def settle(pilot: Pilot[int]) -> None:
-    """Let the runner's task wake, poll and dispatch, and the screen repaint."""
+    """Let the runner's task wake, poll and dispatch, and the screen repaint; a run being
+    assembled (on its thread) is waited for, and its screen shown."""
     for _ in range(3):
         await pilot.pause()
+    app = pilot.app
+    if isinstance(app, HiphookApp) and app.starting:
+
+        def run_assembled() -> bool:
+            return not app.starting
+
+        await until(pilot, run_assembled)
+        for _ in range(3):
+            await pilot.pause()
 
 
 async def display_tick(pilot: Pilot[int]) -> None:

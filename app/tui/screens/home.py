@@ -27,6 +27,9 @@ from app.tui.screens.picker import RoutinePicker, recent_after, shown_path
 from app.tui.widgets.sensor_choice import SensorChoice, default_probe
 
 DAY_MARKS = {True: "✓", False: "·", None: "?"}
+# The package's routines, listed once as this loads (before the loop): Home repaints its
+# Routine row on the loop, which lists no folder.
+BUILTIN_NAMES = frozenset(builtin_names())
 LABEL_W = 13
 
 
@@ -71,7 +74,7 @@ def routine_lines(remembered: str, choice: RoutineChoice | None) -> list[str]:
             _row("", f"Enter starts {about} instead."),
         ]
     rows = [_row("Routine", f"{about}   (r to change)")]
-    if remembered not in builtin_names():
+    if remembered not in BUILTIN_NAMES:
         rows.append(_row("", f"file {escape(shown_path(remembered, 54))}"))
     return rows
 

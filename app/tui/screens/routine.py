@@ -144,6 +144,7 @@ class RoutineScreen(Screen[RunRecord]):
         self._closing = False
         self._notices: deque[tuple[str, str]] = deque()
         self._notice_timer: Timer | None = None
+        self._standing: tuple[str, str] | None = None  # shown again after a burst
         # The display timer (set on mount): a snapshot pauses it and ticks in step with
         # its fake clock, so the pressure trend is the same on every run.
         self.display_timer: Timer | None = None
@@ -193,13 +194,36 @@ class RoutineScreen(Screen[RunRecord]):
         if self.is_mounted and self._notice_timer is None:
             self._next_notice()
 
+    def standing(self, text: str, *, kind: str = "warning") -> None:
+        """A notice that stays until `take_back` (the sensor gives nothing): shown at once
+        (first, when the start's burst has not begun), and again once a burst is over."""
+        self._standing = (text, kind)
+        if not self.is_mounted or (self._notice_timer is None and self._notices):
+            self._notices.appendleft((text, kind))  # on_mount begins the burst with it
+            return
+        self.query_one(StatusLine).say(text, kind=kind)
+
+    def take_back(self, text: str) -> None:
+        """The standing notice `text` no longer holds: off the line, and out of the burst."""
+        if self._standing is not None and self._standing[0] == text:
+            self._standing = None
+        self._notices = deque(n for n in self._notices if n[0] != text)
+        line = self.query_one(StatusLine)
+        if line.text == " ".join(text.split()):
+            line.say("")
+
     def _next_notice(self) -> None:
         self._notice_timer = None
-        if not self._notices or self._closing:
+        if self._closing:
+            return
+        if not self._notices:
+            if self._standing is not None:  # the burst is over: the standing one again
+                text, kind = self._standing
+                self.query_one(StatusLine).say(text, kind=kind)
             return
         text, kind = self._notices.popleft()
         self.query_one(StatusLine).say(text, kind=kind)
-        if self._notices:
+        if self._notices or (self._standing is not None and self._standing[0] != text):
             self._notice_timer = self.set_timer(NOTICE_S, self._next_notice)
 
     def on_resize(self, event: events.Resize) -> None:

@@ -1,0 +1,141 @@
+"""A run started from Home is assembled on a thread: the loop opens none of its files,
+devices or sockets, Home answers keys meanwhile, and the run's clock starts only once
+everything is in place (the real app with the Pilot, a real log file, the simulator)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from app.core.routine import Routine
+from app.publish.paths import LOCK_NAME
+from app.session import RunOptions, Session, SessionLog
+from app.settings import Settings
+from app.tui.screens.checkin import CheckInScreen
+from app.tui.screens.home import HomeScreen
+from app.tui.screens.routine import RoutineScreen
+from tests.support.audit import watching
+from tests.support.home import home_ready, until
+from tests.support.tui import digits, drive, make_app, screen_text, settle
+
+# Textual reads a screen's own stylesheet (a .tcss file of the package) the first time it
+# shows that screen; that read is Textual's, and no file of the user's or of the run.
+OWN_STYLESHEETS = str(Path(__file__).resolve().parents[2] / "app" / "tui")
+
+
+def own_stylesheet(path: str) -> bool:
+    return path.startswith(OWN_STYLESHEETS) and path.endswith(".tcss")
+
+
+def remember(sensor: str) -> None:
+    settings = Settings.load()
+    settings.sensor, settings.side = sensor, "left"
+    assert settings.save() is None
+
+
+class HeldAssembly:
+    """Wraps the app's `make_session` (it runs on the start's thread) so the test decides
+    when the assembly may go on, and keeps the session it made."""
+
+    def __init__(self, make_session: object) -> None:
+        self.make_session = make_session
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.sessions: list[Session] = []
+
+    def __call__(self, options: RunOptions, routine: Routine, side: str | None) -> Session:
+        self.entered.set()
+        assert self.release.wait(10), "the test never let the assembly go on"
+        session = self.make_session(options, routine, side)  # type: ignore[operator]
+        self.sessions.append(session)
+        return session
+
+
+def test_a_run_is_assembled_off_the_loop_while_home_answers_and_its_clock_waits(
+    tmp_path: Path,
+) -> None:
+    remember("sim")
+    db = tmp_path / "hiphook.db"
+    app, clock = make_app(None, db=str(db), log=SessionLog(RunOptions(db=str(db))))
+    held = HeldAssembly(app.make_session)
+    app.make_session = held  # type: ignore[method-assign]
+
+    def home_started() -> bool:  # Home has read what Enter starts, and asked the app
+        return not any(w.group == "home-start" and w.is_running for w in app.workers)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await home_ready(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        with watching() as opened:
+            await pilot.press("s")  # the check-in skipped: the run is being assembled
+            await until(pilot, held.entered.is_set)
+            assert isinstance(app.screen, HomeScreen), app.screen_stack
+            assert app.starting and app.session is None
+            clock.advance(20)  # time passing while it is put together is not the run's
+            await pilot.press("s")  # Home answers keys meanwhile
+            await until(pilot, lambda: "Tight side   right" in screen_text(app))
+            await pilot.press("enter")  # and a second Enter starts nothing more
+            await until(pilot, home_started)
+            for _ in range(3):  # its StartRequested handled (settle would wait for the run)
+                await pilot.pause()
+            assert isinstance(app.screen, HomeScreen) and app.starting
+            held.release.set()
+            await until(pilot, lambda: isinstance(app.screen, RoutineScreen))
+            await settle(pilot)
+            assert digits(app) == "0:30"  # the first step's 30 s, none of it spent waiting
+        assert not app.starting and len(held.sessions) == 1
+        session = held.sessions[0]
+        assert app.session is session and session.sensor is not None
+        assert session.recorder is not None and session.publisher is not None
+        on_loop = [o for o in opened if o.on_main_thread and not own_stylesheet(o.path)]
+        assert not on_loop, f"opened on the event loop while the run started: {on_loop}"
+        # The run's own files were opened, on another thread: the watchers' socket (its
+        # lock and its name) and the session log.
+        elsewhere = {Path(o.path).name for o in opened if not o.on_main_thread}
+        assert {LOCK_NAME, "run.sock"} <= elsewhere, elsewhere
+        assert any(o.path.startswith(str(db)) for o in opened if not o.on_main_thread)
+
+    try:
+        drive(app, body)
+    finally:
+        held.release.set()
+        for session in held.sessions:
+            session.close()
+
+
+def test_a_run_whose_start_is_given_up_is_closed_by_its_thread() -> None:
+    """The app closing while a run is being assembled (its start worker cancelled): the
+    thread finishes, sees nobody will show the run, and closes it (the watchers' socket is
+    freed), and the app is left with no run."""
+    remember("none")
+    app, _clock = make_app(None)
+    held = HeldAssembly(app.make_session)
+    app.make_session = held  # type: ignore[method-assign]
+
+    async def body(pilot: Pilot[int]) -> None:
+        await home_ready(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await pilot.press("s")
+        await until(pilot, held.entered.is_set)
+        (start,) = [w for w in app.workers if w.group == "start"]
+        start.cancel()
+        await until(pilot, lambda: not app.starting)
+        held.release.set()
+        await until(pilot, lambda: bool(held.sessions))
+        session = held.sessions[0]
+        assert session.publisher is not None
+
+        def closed() -> bool:
+            return session.publisher is not None and not session.publisher.live
+
+        await until(pilot, closed)
+        assert app.session is None and isinstance(app.screen, HomeScreen)
+
+    try:
+        drive(app, body)
+    finally:
+        held.release.set()
