@@ -7,7 +7,13 @@ baseline measured the same way in the same run:
   CPU time (all threads, from /proc) over wall time. Baseline: the same app with a naive
   routine screen that recomposes every widget at 60 Hz.
 - First screen: from spawning `hiphook` (Home) to the Home title arriving on the pty.
-  Baseline: the same Home after importing the database layer (sqlmodel) first.
+  Baselines: the same Home after importing the database layer (sqlmodel) first; and
+  the code as it was at `--base` (checked out into a temporary `git worktree`), the runs
+  interleaved with ours so a loaded machine slows both alike. The first round warms the
+  file cache and is dropped. With `--bytecode` every child writes and reads compiled
+  bytecode in a cache of the run's own (PYTHONPYCACHEPREFIX), as an installed wheel has
+  it; without it, the environment decides (PYTHONDONTWRITEBYTECODE=1 means every start
+  compiles our modules from source), and the figure says which.
 - Boundary-to-screen lag: a child runs holds of 0.5 s push / 0.5 s relax (clock x2); for
   each phase boundary, the time from its deadline to the first frame handed to the
   terminal writer after the phase line took the new text. Baseline: the naive 60 Hz
@@ -15,12 +21,14 @@ baseline measured the same way in the same run:
 
     .venv/bin/python bench/bench_tui.py            # full run (~90 s)
     .venv/bin/python bench/bench_tui.py --quick    # shorter windows, for a smoke test
+    .venv/bin/python bench/bench_tui.py --first-screen-only --runs 15 [--base REV] [--bytecode]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -33,6 +41,7 @@ import tempfile
 import termios
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 HIPHOOK = str(Path(PY).with_name("hiphook"))
 COLS, ROWS = 80, 24
+# The commit the first-screen work began from (main before it): the default `--base`.
+BASE = "9fff3f7"
 
 PRESS_TOML = """
 name = "bench-press"
@@ -277,17 +288,64 @@ def bench_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def first_screen(env: dict[str, str], runs: int) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"ours": [], "baseline": []}
+def first_screen(env: dict[str, str], runs: int, before: Path | None) -> dict[str, list[float]]:
+    """Seconds to Home's title: ours, the eager database baseline, and (given) the tree
+    `before`, one of each in turn; the first round is dropped."""
+    cases = [("ours", [HIPHOOK], ROOT), ("baseline", child_argv("home", "--eager-db"), ROOT)]
+    if before is not None:
+        cases.append(("before", [HIPHOOK], before))
+    out: dict[str, list[float]] = {name: [] for name, _, _ in cases}
     title = "daily hip-flexor release"
-    for _ in range(runs):
-        for name, argv in (("ours", [HIPHOOK]), ("baseline", child_argv("home", "--eager-db"))):
-            p = Pty(argv, env)
+    for i in range(runs + 1):
+        for name, argv, tree in cases:
+            p = Pty(argv, {**env, "PYTHONPATH": str(tree)})
             try:
-                out[name].append(p.wait_for(title))
+                took = p.wait_for(title)
             finally:
                 p.stop()
+            if i:
+                out[name].append(took)
     return out
+
+
+def report_first_screen(env: dict[str, str], runs: int, base: str | None) -> None:
+    """The first-screen figures, beside the code at `base` when given."""
+    with contextlib.ExitStack() as stack:
+        before = stack.enter_context(base_tree(base)) if base else None
+        fs = first_screen(env, runs, before)
+    o, b = statistics.median(fs["ours"]), statistics.median(fs["baseline"])
+    caching = (
+        "bytecode cached"
+        if "PYTHONPYCACHEPREFIX" in env
+        else "no bytecode written (PYTHONDONTWRITEBYTECODE)"
+        if env.get("PYTHONDONTWRITEBYTECODE")
+        else "bytecode as the environment has it"
+    )
+    print(
+        f"first screen, spawn -> Home title on the pty (median of {runs}, {caching}, "
+        f"target <= 0.8 s):\n  ours {o:.3f} s (max {max(fs['ours']):.3f})   baseline, DB "
+        f"layer imported first {b:.3f} s   ratio {b / o:.2f}x"
+    )
+    if before is not None:
+        w = statistics.median(fs["before"])
+        print(f"  before ({base}) {w:.3f} s (max {max(fs['before']):.3f})   ratio {w / o:.2f}x")
+
+
+@contextlib.contextmanager
+def base_tree(rev: str) -> Iterator[Path]:
+    """The code at `rev`, in a temporary git worktree (removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="bench-tui-base-") as tmp:
+        tree = Path(tmp) / "base"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), rev],
+            check=True,
+        )
+        try:
+            yield tree
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True
+            )
 
 
 def cpu_during_press(env: dict[str, str], tmp: Path, window: float) -> dict[str, float]:
@@ -350,6 +408,13 @@ def pct(values: list[float], q: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short windows (a smoke test)")
+    ap.add_argument("--runs", type=int, help="first-screen runs per case (5; quick: 2)")
+    ap.add_argument("--base", default=BASE, help=f"first screen before: this revision ({BASE})")
+    ap.add_argument("--no-base", action="store_true", help="no first screen of --base")
+    ap.add_argument(
+        "--bytecode", action="store_true", help="children cache compiled bytecode (installed)"
+    )
+    ap.add_argument("--first-screen-only", action="store_true", help="only the first screen")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--routine", help=argparse.SUPPRESS)
     ap.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
@@ -362,22 +427,21 @@ def main() -> None:
         return
 
     window = 5.0 if args.quick else 30.0
-    runs = 2 if args.quick else 5
+    runs = args.runs or (2 if args.quick else 5)
     reps = 10 if args.quick else 40
     with tempfile.TemporaryDirectory(prefix="hiphook-bench-") as d:
         tmp = Path(d)
         env = bench_env(tmp)
+        if args.bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
         print(
             f"hiphook TUI benchmark ({COLS}x{ROWS} pty, {os.cpu_count()} CPUs, "
-            f"python {sys.version.split()[0]})"
+            f"python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f})"
         )
-        fs = first_screen(env, runs)
-        o, b = statistics.median(fs["ours"]), statistics.median(fs["baseline"])
-        print(
-            f"first screen, spawn -> Home title on the pty (median of {runs}, target <= 0.8 s):"
-            f"\n  ours {o:.3f} s (max {max(fs['ours']):.3f})   baseline, DB layer imported "
-            f"first {b:.3f} s   ratio {b / o:.2f}x"
-        )
+        report_first_screen(env, runs, None if args.no_base else args.base)
+        if args.first_screen_only:
+            return
         cpu = cpu_during_press(env, tmp, window)
         print(
             f"CPU during a press, {window:.0f} s window (target <= 2% of one core):\n"
