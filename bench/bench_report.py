@@ -169,7 +169,7 @@ def main() -> None:
         for label, stage in (
             ("python + the hiphook CLI", "import app.cli"),
             (
-                "matplotlib (+ numpy), as the report imports it",
+                "matplotlib + numpy",  # as the report imports them
                 "import matplotlib.figure, matplotlib.dates, matplotlib.backends.backend_svg",
             ),
         ):

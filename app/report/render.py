@@ -229,9 +229,11 @@ def weekly_chart(f: Figures) -> Any:
     sessions = [w["sessions"] for w in f.weekly]
     if len(weeks) <= YEAR_WEEKS:
         ax.bar(weeks, sessions, width=5, color="#5c6bc0", label="sessions")
-    else:  # one filled outline, not a bar (an artist) per week
+    else:  # one filled outline, not a bar (an artist) per week; fill_between, as stairs
+        # measured its outline's extent curve by curve in Python (50 ms for ten years)
         edges = [*weeks, weeks[-1] + 7]
-        ax.stairs(sessions, edges, fill=True, color="#5c6bc0", label="sessions")
+        steps = [*sessions, sessions[-1]]
+        ax.fill_between(edges, steps, step="post", lw=0, color="#5c6bc0", label="sessions")
     ax.plot(
         weeks,
         [w["done_days"] for w in f.weekly],
