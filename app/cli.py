@@ -314,12 +314,14 @@ def _run_tui(
 
 def cmd_home(args: argparse.Namespace) -> int:
     """Open Home; `hiphook --sensor X` makes X Home's remembered sensor first."""
-    from app.sensor.spec import parse_sensor_spec  # lazy: Home only, not every command
     from app.settings import Settings  # lazy: platformdirs and the pressure band, Home only
 
     settings = Settings.load()
     chosen = getattr(args, "home_sensor", None)
     if chosen is not None:
+        # lazy: the sensor's discovery, for `--sensor` only (Home probes on a thread)
+        from app.sensor.spec import parse_sensor_spec
+
         try:
             spec = parse_sensor_spec(chosen).value
         except ValueError as exc:

@@ -203,7 +203,11 @@ class HomeScreen(Screen[None]):
         self.show()
 
     def on_screen_resume(self) -> None:
-        """Shown (first, or again after a run): read the log afresh."""
+        """Shown (first, or again after a run): read the log afresh, once this frame is
+        drawn (the loaders' threads would slow it down, taking turns with it)."""
+        self.call_after_refresh(self._load)
+
+    def _load(self) -> None:
         self.load_history()
         self.read_choice()
         self.load_progress()

@@ -106,7 +106,7 @@ class SensorChoice(Static):
 
     def on_mount(self) -> None:
         self._paint()
-        self.check()
+        self.call_after_refresh(self.check)  # its thread after this frame: it slows it
 
     @property
     def run_spec(self) -> str:
