@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
 import sys
@@ -27,6 +28,23 @@ EXIT_NO_RUN = 69  # `hiphook watch --once` and no run to follow (app/watch/app.p
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
 EXIT_TERMINATED = 143  # 128 + SIGTERM: `kill`, systemd stop, logout
 DIST_NAME = "hiphook"
+# The module that registers each command, in the order `hiphook --help` lists them after
+# `run` and `routine` (cli.py's own). A command line that names one loads only its module
+# (tests/functional/test_cli_home.py holds the table to what the modules register).
+COMMAND_MODULES = {
+    "sensor": "app.sensor.cli",
+    "sim": "app.sensor.cli",
+    "history": "app.store.cli",
+    "export": "app.store.cli",
+    "import": "app.store.cli",
+    "remind": "app.remind.cli",
+    "report": "app.report.cli",
+    "docs": "app.docs",
+    "completion": "app.completion",
+    "watch": "app.watch.cli",
+    "serve": "app.serve.cli",
+}
+OWN_COMMANDS = ("run", "routine")
 SIM_SCENARIOS = ("steady", "weak", "tiring", "lifts", "unplug", "noise", "diy")
 
 
@@ -361,7 +379,7 @@ class _VersionAction(argparse.Action):
         values: object,
         option_string: str | None = None,
     ) -> None:
-        print(f"{parser.prog} {package_version()}")
+        print(f"hiphook {package_version()}")
         parser.exit()
 
 
@@ -461,10 +479,8 @@ class _HomeParser(argparse.ArgumentParser):
         raise _NotHomeOnly(message)
 
 
-def home_args(argv: Sequence[str]) -> argparse.Namespace | None:
-    """The options of a plain `hiphook` start (Home, `--version`), read without building
-    every command's parser (which loads every command module); None when `argv` holds
-    anything else."""
+def _read_home_options(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]] | None:
+    """Home's options read off `argv`, and what is left; None for a line they cannot read."""
     if "--" in argv:
         return None
     parser = _HomeParser(prog="hiphook", add_help=False, exit_on_error=False)
@@ -472,38 +488,67 @@ def home_args(argv: Sequence[str]) -> argparse.Namespace | None:
     # parser prints it as soon as it meets it, before a command that would refuse it.
     _add_home_options(parser, version="store_true")
     try:
-        args, rest = parser.parse_known_args(argv)
+        return parser.parse_known_args(argv)
     except (argparse.ArgumentError, _NotHomeOnly):
         return None
-    if rest:
+
+
+def home_args(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The options of a plain `hiphook` start (Home, `--version`), read without building
+    every command's parser (which loads every command module); None when `argv` holds
+    anything else."""
+    read = _read_home_options(argv)
+    if read is None or read[1]:
         return None
+    args = read[0]
     if args.version:  # as _VersionAction does
-        print(f"{parser.prog} {package_version()}")
+        print(f"hiphook {package_version()}")
         raise SystemExit(0)
     args.version = args.command = None  # as the full parser leaves them
     return args
 
 
-def build_parser() -> argparse.ArgumentParser:
-    # lazy: each command's module loads its options' helpers; a plain `hiphook` (Home) or
-    # `hiphook --version` reads its few options without them (home_args)
-    from app import completion, docs
-    from app.remind import cli as remind_cli
-    from app.report import cli as report_cli
-    from app.sensor import cli as sensor_cli
-    from app.serve import cli as serve_cli
-    from app.store import cli as store_cli
-    from app.store.stats import DAY_RULE  # lazy: the store's package, for the help's words
-    from app.watch import cli as watch_cli
+def command_named(argv: Sequence[str]) -> str | None:
+    """The command `argv` runs, read as the full parser reads it (the first word after
+    the top level's options), or None (no command, `-h` first, a line it cannot read)."""
+    read = _read_home_options(argv)
+    if read is None or not read[1]:
+        return None
+    word = read[1][0]
+    return word if word in COMMAND_MODULES or word in OWN_COMMANDS else None
 
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser; with `command`, the top level and that command's alone,
+    which read that command's lines as the whole parser does (each command's module
+    loads its options' helpers: the others stay unloaded)."""
     parser = argparse.ArgumentParser(
         prog="hiphook",
         description="A coach for the daily hip-flexor release routine. "
         "Run with no command to open the coach.",
-        epilog=f"{DAY_RULE} The documentation comes with it: hiphook docs.",
     )
     _add_home_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if command is None or command == "run":
+        _add_run_parser(sub)
+    if command is None or command == "routine":
+        _add_routine_parser(sub)
+    if command is None:
+        # lazy: the store's package, for the words of the whole help
+        from app.store.stats import DAY_RULE
+
+        parser.epilog = f"{DAY_RULE} The documentation comes with it: hiphook docs."
+    names = COMMAND_MODULES.values() if command is None else [COMMAND_MODULES.get(command)]
+    for name in dict.fromkeys(names):  # each module once, in the table's order
+        if name is not None:
+            # lazy: a command's module, for a line that may run it (COMMAND_MODULES)
+            importlib.import_module(name).register(sub)
+    return parser
+
+
+def _add_run_parser(sub: Any) -> None:
+    from app.serve import cli as serve_cli  # lazy: as COMMAND_MODULES
+    from app.store.stats import DAY_RULE  # lazy: the store's package, for the help's words
 
     run = sub.add_parser("run", help="run a routine now", epilog=DAY_RULE)
     add_run_options(run)
@@ -524,6 +569,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cli.add_serve_options(run)
     run.set_defaults(func=cmd_run)
 
+
+def _add_routine_parser(sub: Any) -> None:
     routine = sub.add_parser("routine", help="look at routines")
     rsub = routine.add_subparsers(dest="routine_command", metavar="ACTION", required=True)
     show = rsub.add_parser("show", help="list a routine's steps and total time")
@@ -532,20 +579,6 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=cmd_routine_show)
     lst = rsub.add_parser("list", help="the built-in routines")
     lst.set_defaults(func=cmd_routine_list)
-
-    commands = (
-        sensor_cli,
-        store_cli,
-        remind_cli,
-        report_cli,
-        docs,
-        completion,
-        watch_cli,
-        serve_cli,
-    )
-    for command in commands:
-        command.register(sub)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -561,13 +594,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(argv: Sequence[str] | None) -> int:
     completing = "_ARGCOMPLETE" in os.environ  # the shell asks for Tab candidates
+    line = sys.argv[1:] if argv is None else list(argv)
+    command = None
     if not completing:
-        home = home_args(sys.argv[1:] if argv is None else argv)
+        home = home_args(line)
         if home is not None:  # `hiphook` alone opens the coach's Home screen
             return cmd_home(home)
-    parser = build_parser()
+        command = command_named(line)
+    parser = build_parser(command)
     if completing:
-        from app import completion  # lazy: as build_parser's command modules
+        from app import completion  # lazy: as COMMAND_MODULES
 
         completion.complete(parser)
     args = parser.parse_args(argv)

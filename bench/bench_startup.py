@@ -10,6 +10,7 @@ alike; the ratio is new / old. Cases:
 
 - `hiphook --version`
 - `hiphook history --json` on an empty log (a fresh HOME and XDG folders)
+- `hiphook report --help` (a command's parser, without making a report)
 - a bash Tab press after `hiphook hist` (argcomplete's variables, as the completion
   script sets them: the parser is built, the candidates written, nothing run)
 - `import app.tui.app` (what the full-screen coach loads before its first screen)
@@ -45,6 +46,7 @@ class Case:
 CASES = (
     Case("hiphook --version", ("-m", "app", "--version"), "hiphook "),
     Case("hiphook history --json (empty)", ("-m", "app", "history", "--json"), '"sessions"'),
+    Case("hiphook report --help", ("-m", "app", "report", "--help"), "usage: hiphook report"),
     Case("bash Tab: `hiphook hist`", ("-m", "app"), "history", completion="hiphook hist"),
     Case("import app.tui.app", ("-c", "import app.tui.app; print('ok')"), "ok"),
 )

@@ -1,10 +1,13 @@
 """`hiphook` alone and `hiphook --version` read Home's options with a parser of their own
 (`app.cli.home_args`), so a plain start loads no command's module: every line it takes
 the full parser reads the same, and every other line (a command, `-h`, a mistake) is
-left to the full parser, whose answers and errors are the user's."""
+left to a full parser, whose answers and errors are the user's. A line that names a
+command builds the top level and that command's parser alone (`build_parser(command)`),
+which reads and answers that command's lines as the whole parser does."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -13,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import build_parser, home_args
+from app.cli import COMMAND_MODULES, OWN_COMMANDS, build_parser, command_named, home_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +38,7 @@ OTHER_LINES = (
     ["--", "run"],
     ["history", "--version"],  # the full parser refuses it; it must not print a version
 )
-COMMAND_MODULES = (
+MODULES = (  # the command modules
     "app.completion",
     "app.docs",
     "app.remind.cli",
@@ -70,14 +73,51 @@ def test_the_version_is_answered_as_the_full_parser_answers_it(
     assert said == capsys.readouterr() and said.out.startswith("hiphook ")
 
 
-def test_a_plain_start_loads_no_commands_module() -> None:
-    """In a fresh interpreter, as a real start is."""
-    probe = (
-        "import json, sys, app.cli; assert app.cli.home_args(['--sensor', 'sim']); "
-        "print(json.dumps(sorted(m for m in sys.argv[1:] if m in sys.modules)))"
-    )
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_each_commands_parser_alone_is_the_one_of_the_whole_parser() -> None:
+    whole = subparsers(build_parser())
+    assert list(whole) == [*OWN_COMMANDS, *COMMAND_MODULES]  # the table, in --help's order
+    for name, full in whole.items():
+        alone = subparsers(build_parser(name))
+        module = COMMAND_MODULES.get(name, name)  # `sensor` brings `sim`: one module's
+        assert name in alone and {COMMAND_MODULES.get(n, n) for n in alone} == {module}
+        assert alone[name].format_help() == full.format_help()
+        assert alone[name].format_usage() == full.format_usage()
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["report"], "report"),
+        (["--sensor", "sim", "history", "--json"], "history"),
+        (["routine", "list"], "routine"),
+        (["run", "--sensor", "sim"], "run"),
+        (["--sensor", "report"], None),  # a value of --sensor: Home, as the full parser reads it
+        (["-h", "report"], None),  # the top level's help, which lists every command
+        (["bogus"], None),
+        (["--", "report"], None),
+        ([], None),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else str(v),
+)
+def test_the_command_a_line_names_is_read_as_the_full_parser_reads_it(
+    argv: list[str], command: str | None
+) -> None:
+    assert command_named(argv) == command
+
+
+LOADED = "print(json.dumps(sorted(m for m in sys.argv[1:] if m in sys.modules)))"
+
+
+def loaded_after(code: str) -> list[str]:
+    """Which command modules are loaded after `code`, in a fresh interpreter (as a real
+    start is)."""
     res = subprocess.run(
-        [sys.executable, "-c", probe, *COMMAND_MODULES],
+        [sys.executable, "-c", f"import json, sys, app.cli; {code}; {LOADED}", *MODULES],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -85,4 +125,20 @@ def test_a_plain_start_loads_no_commands_module() -> None:
         timeout=60,
     )
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout) == []
+    loaded: list[str] = json.loads(res.stdout)
+    return loaded
+
+
+def test_a_plain_start_loads_no_commands_module() -> None:
+    assert loaded_after("assert app.cli.home_args(['--sensor', 'sim'])") == []
+
+
+def parsed(line: list[str]) -> str:
+    return f"app.cli.build_parser(app.cli.command_named({line!r})).parse_args({line!r})"
+
+
+def test_a_command_loads_its_own_module_only() -> None:
+    assert loaded_after(parsed(["routine", "list"])) == []
+    loaded = loaded_after(parsed(["--sensor", "sim", "report", "--weeks", "4"]))
+    others = set(MODULES) - {"app.report.cli", "app.store.cli"}  # report's, and what it uses
+    assert "app.report.cli" in loaded and not others & set(loaded), loaded
