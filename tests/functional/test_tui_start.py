@@ -16,6 +16,7 @@ from app.settings import Settings
 from app.tui.screens.checkin import CheckInScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.routine import RoutineScreen
+from app.tui.widgets.status_line import StatusLine
 from tests.support.audit import watching
 from tests.support.home import home_ready, until
 from tests.support.tui import digits, drive, make_app, screen_text, settle
@@ -139,3 +140,28 @@ def test_a_run_whose_start_is_given_up_is_closed_by_its_thread() -> None:
         drive(app, body)
     finally:
         held.release.set()
+
+
+def test_a_sensor_that_is_not_there_is_said_on_the_runs_status_line() -> None:
+    """Assembled off the loop, a run whose sensor's port does not exist goes on timed,
+    and its screen says why, as before (what was tried, what to do)."""
+    port = "/dev/hiphook-test-no-such-port"
+    remember(port)
+    app, _clock = make_app(None)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await home_ready(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, RoutineScreen))
+        line = app.screen.query_one(StatusLine)
+
+        def said() -> bool:
+            return "Sensor not used" in line.text
+
+        await until(pilot, said)
+        assert port in line.text and "hiphook sensor scan" in line.text
+        assert app.session is not None and app.session.sensor is None
+
+    drive(app, body)
