@@ -1,7 +1,7 @@
 """`hiphook report` on ten years (and one year) of daily sessions with force traces.
 
     .venv/bin/python bench/bench_report.py [--years 10] [--samples 7200] [--repeat 3]
-                                           [--old-pdf-long]
+                                           [--old-pdf-long] [--bytecode]
 
 Builds two real SQLite logs once per run, in a temporary folder (tests/support/
 report_fixture.py, bulk-inserted through the store's own row builders: ~80% of days
@@ -19,6 +19,11 @@ and the file's size, each beside its baseline with the ratio:
 - pdf-old: the old page (SVG charts) through WeasyPrint, as the PDF was made before
   (one year by default; --old-pdf-long adds the long period, minutes of CPU);
 - pdf: `hiphook report -o FILE.pdf` as shipped (the charts as PNGs).
+
+With --bytecode every child writes and reads compiled bytecode in a cache of the run's
+own (PYTHONPYCACHEPREFIX), as an installed wheel has it; without it the environment
+decides (with PYTHONDONTWRITEBYTECODE=1 each start compiles hiphook's own modules).
+The load average is printed at the start and the end.
 
 Targets for the long period: the HTML written in <= 2 s, and <= 2 MB.
 """
@@ -39,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 TARGET_S = 2.0
 TARGET_BYTES = 2_000_000
+CHILD_ENV: dict[str, str] = {}  # --bytecode sets PYTHONPYCACHEPREFIX here
 
 
 def naive(stage: str, db: Path, out: Path, weeks: int, today: date) -> None:
@@ -80,7 +86,9 @@ def run(stage: str, db: Path, out: Path, weeks: int, today: date) -> dict[str, f
             f" date.fromisoformat({today.isoformat()!r}))"
         )
         cmd = [sys.executable, "-c", code]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TZ": "UTC"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TZ": "UTC", **CHILD_ENV}
+    if "PYTHONPYCACHEPREFIX" in CHILD_ENV:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     out.unlink(missing_ok=True)
     log = out.with_name(out.name + ".stderr")
     with log.open("wb") as err:
@@ -126,6 +134,9 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=7200, help="samples per traced press")
     ap.add_argument("--repeat", type=int, default=3, help="best of N for the fast ways")
     ap.add_argument("--old-pdf-long", action="store_true", help="the old PDF of the long log too")
+    ap.add_argument(
+        "--bytecode", action="store_true", help="children cache compiled bytecode (installed)"
+    )
     args = ap.parse_args()
 
     from app.store import stats
@@ -135,6 +146,22 @@ def main() -> None:
     long_weeks = min(520, args.years * 52)
     with tempfile.TemporaryDirectory(prefix="hiphook-bench-report-") as tmp:
         work = Path(tmp)
+        if args.bytecode:
+            CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+            # One run first compiles what every way imports, as installing a wheel does.
+            run("import app.cli, app.report.render, app.report.logread", ROOT, work / "x", 0, today)
+        print(
+            "children: "
+            + (
+                "bytecode cached, as an installed wheel has it"
+                if args.bytecode
+                else "no bytecode written (PYTHONDONTWRITEBYTECODE): each start compiles"
+                " hiphook's own modules"
+                if os.environ.get("PYTHONDONTWRITEBYTECODE")
+                else "bytecode as the environment has it"
+            )
+            + f"; load average {os.getloadavg()[0]:.2f}"
+        )
         logs = {}
         for name, days in (("long", args.years * 365), ("year", 365)):
             db = work / f"{name}.db"
@@ -179,7 +206,7 @@ def main() -> None:
         print(
             f"target for {args.years} years: HTML in <= {TARGET_S:.0f} s and <= "
             f"{TARGET_BYTES / 1e6:.0f} MB: {r['seconds']:.2f} s, {r['bytes'] / 1e6:.2f} MB "
-            f"({'met' if ok else 'NOT met'})"
+            f"({'met' if ok else 'NOT met'}); load average {os.getloadavg()[0]:.2f}"
         )
 
 
