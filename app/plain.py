@@ -506,6 +506,9 @@ async def run_plain(
     loop = asyncio.get_running_loop()
     face = PlainFace(runner, json_mode=json_mode, out=out, recorder=session.recorder, loop=loop)
     report: asyncio.TimerHandle | None = None
+    # The watchers' socket and the sensor's port open on a thread (no file or device work
+    # on the loop, as the full screen does it); the clock has not started yet.
+    await asyncio.to_thread(session.open, loop)
     session.start(loop)
     for text in [*(notes or []), *session.notes]:
         face.note(text)
