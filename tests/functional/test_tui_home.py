@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from app.tui.homedata import HomeData
 from app.tui.screens.checkin import CheckInScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.picker import RoutinePicker, routines_dir
+from tests.support.audit import watching
 from tests.support.home import home_ready, open_picker, pick_routine, settings_saved, until
 from tests.support.tui import drive, make_app, screen_text, start_run
 
@@ -224,34 +224,6 @@ def test_homes_sensor_choice_travels_with_its_run() -> None:
     drive(app, body)
 
 
-# Files of the user's opened on the event loop's thread while the watch is on: Home must
-# leave every read and write of settings, routines and the log to its thread workers.
-# (An audit hook cannot be removed, so the one hook stays and does nothing when off.)
-_watched: list[Path] = []
-_on_the_loop: list[tuple[str, str]] = []
-_hooked = False
-
-
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    if not _watched or event not in ("open", "os.scandir", "os.listdir", "sqlite3.connect"):
-        return
-    if threading.current_thread() is not threading.main_thread() or not args:
-        return
-    if isinstance(args[0], str | Path) and any(
-        str(args[0]).startswith(str(root)) for root in _watched
-    ):
-        _on_the_loop.append((event, str(args[0])))
-
-
-def watch_the_loop(root: Path) -> None:
-    global _hooked
-    if not _hooked:
-        sys.addaudithook(_audit)
-        _hooked = True
-    _on_the_loop.clear()
-    _watched[:] = [root]
-
-
 def test_home_paints_before_its_history_loads_and_reads_no_file_on_the_loop(
     tmp_path: Path,
 ) -> None:
@@ -269,7 +241,6 @@ def test_home_paints_before_its_history_loads_and_reads_no_file_on_the_loop(
         return HomeData(done_today=False, streak=Streak(12, 0, None, False, 12))
 
     app, _clock = make_app(None, home_loader=held_loader)  # the settings read, before the loop
-    watch_the_loop(tmp_path)
 
     async def body(pilot: Pilot[int]) -> None:
         home = await home_ready(pilot)  # painted, its routine file read on a thread
@@ -288,10 +259,14 @@ def test_home_paints_before_its_history_loads_and_reads_no_file_on_the_loop(
         await settings_saved(pilot)
         assert "Streak       12 days" in screen_text(app)
 
-    try:
-        drive(app, body)
-    finally:
-        release.set()
-        _watched.clear()
+    with watching() as opened:
+        try:
+            drive(app, body)
+        finally:
+            release.set()
     assert settings()["side"] == "right"
-    assert not _on_the_loop, f"read or written on the event loop: {_on_the_loop}"
+    # The user's files (all below tmp_path here): none opened on the event loop's thread.
+    on_loop = [
+        (o.event, o.path) for o in opened if o.on_main_thread and o.path.startswith(str(tmp_path))
+    ]
+    assert not on_loop, f"read or written on the event loop: {on_loop}"
