@@ -14,6 +14,7 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,7 +23,6 @@ from app.report.figures import (
     HIGH_ADHERENCE,
     Figures,
     PainRow,
-    PressPoint,
     _mean,
     _slope_per_week,
     done_days,
@@ -31,6 +31,23 @@ from app.report.figures import (
 )
 
 _STATUS_STATE = {"completed": "done", "aborted": "partial", "interrupted": "interrupted"}
+
+
+@dataclass(frozen=True)
+class PressPoint:
+    """One press of one session, as the old renderer had it (app's is a NamedTuple now)."""
+
+    day: str
+    session_id: int | None
+    name: str
+    side: str | None
+    sensor: bool
+    planned_s: float
+    actual_s: float
+    under_pressure_s: float | None
+    verdict: str | None
+    completed: bool
+    n_samples: int | None
 
 
 def compute(
@@ -505,7 +522,7 @@ def render_html(f: Figures) -> str:
         "</section>",
         f"<p class='disclaimer'>{_e(DISCLAIMER)}</p>",
         "<script type='application/json' id='hiphook-figures'>",
-        json.dumps(f.as_dict(), ensure_ascii=True).replace("</", "<\\/"),
+        json.dumps(asdict(f), ensure_ascii=True).replace("</", "<\\/"),
         "</script></body></html>\n",
     ]
     return "".join(parts)

@@ -83,31 +83,23 @@ def build(db: str | None, weeks: int, today: Any = None) -> Any:
 
 @contextmanager
 def cycle_collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the report is made. Importing matplotlib and
-    reading years of sessions create hundreds of thousands of objects that all live to
-    the end, and the collector kept walking them: a tenth of the ten-year report's time
-    (bench_report). What it would have freed is a few MB of matplotlib's figures, and a
-    report is one command: the memory goes back at exit."""
-    paused = gc.isenabled()
+    """No cyclic garbage collection while the figures and the page are made. Importing
+    matplotlib and reading years of sessions create hundreds of thousands of objects
+    that all live to the end, and the collector kept walking them: a tenth of the
+    ten-year report's time (bench_report). What it would have freed meanwhile is a few
+    MB of matplotlib's figures. Writing the PDF (WeasyPrint's own heap) runs after it."""
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
 
 
 @_guard
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the report; say where, and what it covers."""
-    with cycle_collector_paused():
-        return _report(args)
-
-
-def _report(args: argparse.Namespace) -> int:
-    # lazy: every command builds this parser; the page's renderer (~25 ms) waits for 'report'
-    from app.report.render import render_html
-
     out = args.output
     if out is None:
         out = f"hiphook-report-{datetime.now().date().isoformat()}.html"
@@ -119,8 +111,12 @@ def _report(args: argparse.Namespace) -> int:
         except (ImportError, OSError):  # OSError: the Pango library itself is missing
             _err(PDF_MISSING)
             return 69  # EX_UNAVAILABLE
-    figures = build(args.db, args.weeks)
-    page = render_html(figures, png_charts=pdf)
+    with cycle_collector_paused():
+        # lazy: every command builds this parser; the page's renderer (~25 ms) waits for it
+        from app.report.render import render_html
+
+        figures = build(args.db, args.weeks)
+        page = render_html(figures, png_charts=pdf)
     if out == "-":
         if pdf:
             _err("a PDF cannot go to standard output; give a file name ending in .pdf")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -118,9 +118,6 @@ class Figures:
     pain_trend: dict[str, float | None]  # slope per week, before and after
     pain_by_adherence: dict[str, dict[str, Any]]
     notes: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _mean(values: Sequence[float]) -> float | None:
