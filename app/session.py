@@ -237,6 +237,12 @@ class SessionLog:
         self.writer: LogWriter | None = None
         self.listeners: list[LogListener] = []
         self.outcome: LogOutcome | None = None
+        # Why a run gets no recorder though the log was asked for (the open failed, or
+        # did not finish in time), for the run to say that it is not being saved.
+        self.problem: str | None = None
+        # How long a run's assembly waits for the open (its thread's, never the loop's):
+        # long, since the open competes with Home's first frames for the CPU.
+        self.open_wait_s = 60.0
 
     def _notice(self, notice: LogNotice) -> None:
         for listener in list(self.listeners):
@@ -272,6 +278,9 @@ class SessionLog:
                     f"the log with `hiphook import {path}`."
                 )
             self.writer = LogWriter(self.store, on_notice=self._notice)
+        except Exception as exc:
+            self.problem = str(getattr(exc, "message", None) or exc)
+            raise
         finally:
             self._ready.set()
 
@@ -279,12 +288,16 @@ class SessionLog:
         self,
         runner: SessionRunner,
         pain_before: int | None,
-        wait_s: float = 5.0,
+        wait_s: float | None = None,
         sensor: str | None = None,
     ) -> SessionRecorder | None:
-        """A recorder for one run (waits up to `wait_s` for the log to open), or None.
+        """A recorder for one run, or None (`problem` says why, unless nothing is logged).
+        Blocking: waits up to `wait_s` (None: `open_wait_s`) for the log to open.
         `sensor`: the run's sensor when it is not the log's options' (Home's choice)."""
-        self._ready.wait(wait_s)
+        wait = self.open_wait_s if wait_s is None else wait_s
+        if not self._ready.wait(wait):
+            self.problem = f"the session log did not open within {wait:g} s"
+            return None
         if self.store is None:
             return None
         from app.store.recorder import SessionRecorder  # lazy: as open_store
@@ -528,6 +541,8 @@ def assemble(
     if log is not None:
         session.log = log
         session.recorder = log.recorder(runner, pain_before, sensor=options.sensor)
+        if session.recorder is None and log.problem is not None:
+            session.notes.append(f"This run is not being saved: {log.problem.rstrip('.')}.")
         if session.recorder is not None:
             runner.subscribe(session.recorder)
             if sensor_problem is not None:

@@ -5,7 +5,9 @@ everything is in place (the real app with the Pilot, a real log file, the simula
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
 
@@ -13,6 +15,7 @@ from app.core.routine import Routine
 from app.publish.paths import LOCK_NAME
 from app.session import RunOptions, Session, SessionLog
 from app.settings import Settings
+from app.store.recorder import SessionRecorder
 from app.tui.screens.checkin import CheckInScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.routine import RoutineScreen
@@ -165,3 +168,79 @@ def test_a_sensor_that_is_not_there_is_said_on_the_runs_status_line() -> None:
         assert app.session is not None and app.session.sensor is None
 
     drive(app, body)
+
+
+class HeldLog(SessionLog):
+    """The session log, whose open (on the app's thread after the first frame) waits
+    until the test lets it go on; `asked`: a run's assembly has asked for a recorder."""
+
+    def __init__(self, options: RunOptions) -> None:
+        super().__init__(options)
+        self.release = threading.Event()
+        self.asked = threading.Event()
+
+    def open(self, note: Callable[[str], None]) -> None:
+        assert self.release.wait(10), "the test never let the log open"
+        super().open(note)
+
+    def recorder(self, *args: Any, **kw: Any) -> SessionRecorder | None:
+        self.asked.set()
+        return super().recorder(*args, **kw)
+
+
+def test_a_run_waits_for_a_slow_log_to_open_and_is_logged(tmp_path: Path) -> None:
+    """The log opens after Home's first frame; a run started before it is open waits on
+    its assembly's thread (Home answering) and is logged, however long the open takes."""
+    remember("none")
+    db = str(tmp_path / "hiphook.db")
+    log = HeldLog(RunOptions(db=db))
+    app, _clock = make_app(None, db=db, log=log)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await home_ready(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await pilot.press("s")
+        await until(pilot, log.asked.is_set)  # the assembly waits for the open
+        assert app.starting and isinstance(app.screen, HomeScreen)
+        log.release.set()
+        await until(pilot, lambda: isinstance(app.screen, RoutineScreen))
+        assert app.session is not None and app.session.recorder is not None
+        assert not [n for n in app.session.notes if "not being saved" in n]
+
+    try:
+        drive(app, body)
+    finally:
+        log.release.set()
+
+
+def test_a_run_whose_log_does_not_open_in_time_says_it_is_not_saved(tmp_path: Path) -> None:
+    """If the log still is not open when the wait is over, the run goes on unlogged and
+    its status line says so, and why (before, it went unlogged without a word)."""
+    remember("none")
+    db = str(tmp_path / "hiphook.db")
+    log = HeldLog(RunOptions(db=db))
+    log.open_wait_s = 0.01  # the wait is over at once (it is a minute in the coach)
+    app, _clock = make_app(None, db=db, log=log)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await home_ready(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, RoutineScreen))
+        line = app.screen.query_one(StatusLine)
+
+        def said() -> bool:
+            return "This run is not being saved" in line.text
+
+        await until(pilot, said)
+        assert "did not open within" in line.text
+        assert app.session is not None and app.session.recorder is None
+        log.release.set()  # the open goes on, and is done before the app closes
+        await until(pilot, lambda: log.store is not None)
+
+    try:
+        drive(app, body)
+    finally:
+        log.release.set()
