@@ -55,7 +55,8 @@ KEYS_HELP = (
 # recovery file written) and the finished lines still held are printed.
 LOG_WAIT_S = 3.0
 # How long the end of a finished run waits for the cue players to finish the last cues,
-# so a part that fails on one is said above the summary, not after it on stderr.
+# so a part that fails on one is said above the summary, not after it on stderr. It is
+# the whole wait: the player's close, after the summary, has only what is left of it.
 CUES_WAIT_S = 3.0
 QUIT_QUESTION = (
     "Stop the routine? y or Enter stops it (the run so far is kept); any other key goes on."
@@ -498,8 +499,9 @@ async def run_plain(
     `relay`: the `note` the session was assembled with; its notes (a cue part that
     failed, on the player's thread) come out here, in order with the events, until the
     summary; after it they go to stderr. A finished run lets the cue players finish
-    its last cues first (<= 3 s, the wait the player's close would make after it), so
-    what fails on them is said above the summary."""
+    its last cues first (<= 3 s in all: the player's close, after the summary, waits
+    only for what is left of that deadline), so what fails on them is said above the
+    summary."""
     runner = session.runner
     inp = inp if inp is not None else sys.stdin
     out = out if out is not None else sys.stdout
@@ -621,7 +623,8 @@ async def run_plain(
     face.release()
     player = session.player
     if record.state is State.FINISHED and player is not None:  # a stopped run is cut short
-        await asyncio.to_thread(player.wait_idle, CUES_WAIT_S)
+        # One deadline: the player's close (Session.close) waits only for what is left.
+        await asyncio.to_thread(player.play_out, CUES_WAIT_S)
     if relay is not None:  # the summary is the last line: later notes go to stderr
         relay.detach()
     verdicts: Mapping[int, Verdict] = session.verdicts

@@ -17,6 +17,7 @@ stopped and which plays from now on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 import time
@@ -97,6 +98,7 @@ class CuePlayer:
         self._flush_scheduled = False
         self._planning = False
         self._finished = False
+        self._drain_end: float | None = None  # `play_out`'s deadline, which `close` keeps
         self._scale = 1.0
         self._plan_thread: threading.Thread | None = None
         self._to_mono = to_mono
@@ -231,7 +233,14 @@ class CuePlayer:
             assert self.bank is not None and self._open_stream is not None
             self.bank.prepare(all_cues(self.routine, pacing=self.pacing), say=self.say)
             self.planner = Planner(self.routine, self._duration, pacing=self.pacing)
-            self.stream = self._open_stream(self._stream_failed)
+            stream = self._open_stream(self._stream_failed)
+            with self._cv:
+                late = self._closed  # close() has been and gone: nobody else closes it
+                if not late:
+                    self.stream = stream
+            if late:
+                with contextlib.suppress(Exception):  # nobody is left to tell
+                    stream.close(fade_s=0.0)
         except Exception as exc:  # noqa: BLE001 - no stream means: the chain plays
             self._to_chain(exc)
         finally:
@@ -349,21 +358,38 @@ class CuePlayer:
                 self._cv.wait(left)
         return self.chain.wait_idle(max(0.0, end - time.monotonic()))
 
+    def play_out(self, timeout: float = DRAIN_S) -> bool:
+        """After a finished run, before its summary: wait (<= `timeout`) until the last
+        cues are planned and the chain has played them, so a part failing on them is
+        said above the summary. The deadline stays: `close()` later waits only for what
+        is left of it (the stream's last sound), so the end of a run waits `timeout` at
+        most in all, not once here and once more at close."""
+        end = time.monotonic() + timeout
+        with self._cv:
+            self._drain_end = end
+        return self.wait_idle(timeout)
+
     def close(self, drain_s: float | None = None) -> None:
-        """Stop. After a finished run, wait (<= `drain_s`, 3 s by default) for the last
-        cue ("Routine complete") to be heard; otherwise (quit mid-run) stop at once, the
-        stream fading out a sound in mid-play rather than clicking."""
+        """Stop. After a finished run, wait (<= `drain_s`, 3 s by default, or what is
+        left of `play_out`'s deadline) for the last cue ("Routine complete") to be
+        heard; otherwise (quit mid-run) stop at once, the stream fading out a sound in
+        mid-play rather than clicking."""
         if drain_s is None:
-            drain_s = DRAIN_S if self._finished else 0.0
+            with self._cv:
+                drain_end = self._drain_end
+            if drain_end is not None:
+                drain_s = drain_end - time.monotonic()
+            else:
+                drain_s = DRAIN_S if self._finished else 0.0
         wait = max(0.0, drain_s)
         end = time.monotonic() + wait
         if wait > 0:
             self.wait_idle(wait)
         with self._cv:
             self._closed = True
+            stream = self.stream  # None while still opening: the planner closes it then
             self._cv.notify_all()
         self.chain.close()
-        stream = self.stream
         if stream is not None:
             try:
                 left = end - time.monotonic()
@@ -372,5 +398,7 @@ class CuePlayer:
                 stream.close(fade_s=0.03)
             except Exception:  # noqa: BLE001 - closing must not raise at exit
                 pass
-        if self._plan_thread is not None:
+        # A planner still opening the stream is stuck in the device's call (a sound
+        # server that never answers): waiting for it would only add to the end's wait.
+        if self._plan_thread is not None and self._ready.is_set():
             self._plan_thread.join(timeout=1.0)

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from tests.support.pulse import (
     nobody_here,
     path_with,
     short_routine,
+    silent_server,
 )
 
 TINY = short_routine(reps=1, raises=1, timed_s=3, press_s=3, relax_s=1)
@@ -182,6 +184,41 @@ def test_a_sound_server_killed_mid_run_is_a_note_line_and_so_is_the_player_after
     )
     assert stream < enter < notes[1] < summary == len(seen) - 1
     assert "Cues:" not in err and "hiphook:" not in err and "Traceback" not in err, err
+
+
+# The end of a finished run waits this long at most for its last cues (docs/architecture.md).
+END_WAIT_S = 3.0
+
+
+def test_a_finished_run_whose_sound_hangs_ends_within_one_wait_not_two(
+    tmp_path: Path,
+) -> None:
+    """A sound server that takes the connection and never answers: the stream's opening
+    hangs on it, so the last cues are never planned. The run still finishes; the end waits
+    for them once (3 s, before the summary), and the player's close after the summary
+    waits only for what is left of that deadline, not 3 s more."""
+    file = tmp_path / "tiny.toml"
+    file.write_text(TINY)
+    with silent_server(tmp_path) as server:
+        env = {"PULSE_SERVER": server, "PATH": path_with(["paplay"], tmp_path)}
+        args = ["run", "--json", "--cues", "tone", "--routine", str(file), "--time-scale", "40"]
+        run = start(*args, "--db", str(tmp_path / "h.db"), env=env)
+        try:
+            assert run.stdin is not None and run.stdout is not None and run.stderr is not None
+            run.stdin.close()
+            lines = JsonLines(run.stdout)
+            lines.until(lambda obj: obj["event"] == "finished", timeout=60)
+            finished = time.monotonic()
+            lines.until(lambda obj: obj["event"] == "summary")
+            assert run.wait(timeout=30) == 0, run.stderr.read()
+            took = time.monotonic() - finished
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait(timeout=5)
+    # It waited (the cues never played), once: two waits would be 6 s and more.
+    assert END_WAIT_S <= took < 2 * END_WAIT_S, took
+    assert lines.seen[-1]["event"] == "summary"
 
 
 def test_the_hand_off_never_waits_on_the_loop_and_keeps_the_order(

@@ -14,14 +14,17 @@ of a millisecond) only makes onsets look later than they were, never earlier.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -512,6 +515,22 @@ def nobody_here(root: Path) -> str:
     """A PULSE_SERVER where no server listens: paplay, PortAudio and ALSA's pulse
     plugin (through its default config) all fail to connect, for real."""
     return f"unix:{root}/nobody-here"
+
+
+@contextlib.contextmanager
+def silent_server(root: Path) -> Iterator[str]:
+    """A PULSE_SERVER that takes connections and never answers: the kernel accepts them
+    into the listening socket's backlog, so paplay and PortAudio hang, for real, until
+    their own timeouts."""
+    path = root / "silent.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(str(path))
+        listener.listen(64)
+        yield f"unix:{path}"
+    finally:
+        listener.close()
+        path.unlink(missing_ok=True)
 
 
 def alsa_home(server: PulseServer, root: Path) -> Path:
