@@ -262,13 +262,18 @@ class HiphookApp(App[int]):
         self.pain_before = answer.pain
         self._early_notices = early  # what assembling the run says waits for its screen
         start = self._starting = _Start()
-        self.run_worker(self._start_run(start, options, routine, side), group="start")
+        # A failed assembly is said on Home (`_start_run`), never the app's end.
+        self.run_worker(
+            self._start_run(start, options, routine, side), group="start", exit_on_error=False
+        )
 
     async def _start_run(
         self, start: _Start, options: RunOptions, routine: Routine, side: str | None
     ) -> None:
         """Assemble the run on a thread, then start it and show its screen (on the loop).
-        Home stays on screen and answers keys meanwhile; the clock starts with the screen."""
+        Home stays on screen and answers keys meanwhile; the clock starts with the screen.
+        An assembly that fails leaves Home, which says why (its thread closed what it had
+        opened)."""
         try:
             session = await asyncio.to_thread(self._assemble, start, options, routine, side)
         except asyncio.CancelledError:  # the app is closing
@@ -276,12 +281,22 @@ class HiphookApp(App[int]):
                 start.abandoned = True
                 if start.session is not None:  # assembled: closed with the app (run_tui)
                     self.session = start.session
+            self._flush_early_notices()
             raise
+        except Exception as exc:  # noqa: BLE001 - a run that cannot start must not end the app
+            self._cannot_start(exc)
+            return
         finally:
             self._starting = None
-        self.session = session
-        self._start_session(session)
-        screen = self.make_routine_screen(session)
+        try:
+            self.session = session
+            self._start_session(session)
+            screen = self.make_routine_screen(session)
+        except Exception as exc:  # noqa: BLE001 - as above; what it opened is closed
+            self.session = None
+            self.run_worker(session.close, thread=True, group="close")
+            self._cannot_start(exc)
+            return
         # lazy: loaded by the assembly's thread (load_run_screens), never on the loop
         from app.tui.screens.routine import RoutineScreen
 
@@ -292,12 +307,34 @@ class HiphookApp(App[int]):
                 screen.notice(text, kind=kind)
         self.push_screen(screen, functools.partial(self._run_over, routine, side, session))
 
+    def _cannot_start(self, exc: Exception) -> None:
+        """The run failed to start: Home stays, and says so (what went wrong, what to do)."""
+        self._flush_early_notices()
+        self._say(
+            f"The run could not be started ({type(exc).__name__}: {exc}). "
+            "Press Enter to try again; if it keeps failing, `hiphook run --plain` runs "
+            "the routine without the full screen.",
+            "warning",
+        )
+
+    def _flush_early_notices(self) -> None:
+        """No run screen will come: what was kept for it is said now (toasts), and later
+        notes are toasts again, not kept for a screen that never shows."""
+        early, self._early_notices = self._early_notices or [], None
+        for text, kind in early:
+            self._say(text, kind)
+
     def _assemble(
         self, start: _Start, options: RunOptions, routine: Routine, side: str | None
     ) -> Session:
-        """On the start's thread: the run, assembled and opened, and its screens loaded."""
+        """On the start's thread: the run, assembled and opened, and its screens loaded.
+        If loading fails, what the run opened (socket, sensor reader, cues) is closed."""
         session = self.make_session(options, routine, side)
-        load_run_screens()
+        try:
+            load_run_screens()
+        except BaseException:
+            session.close()
+            raise
         with start.lock:
             if not start.abandoned:
                 start.session = session
@@ -340,7 +377,8 @@ class HiphookApp(App[int]):
     # ------------------------------------------------------------------ the run
     def make_session(self, options: RunOptions, routine: Routine, side: str | None) -> Session:
         """One run, assembled as the plain face's is, and its files and devices opened.
-        Blocking: called on a thread (`_start_run`); the screen subscribes last."""
+        Blocking: called on a thread (`_assemble`); the screen subscribes last. If it
+        fails, what was already opened is closed before the error goes on."""
         assert self._loop is not None
         session = assemble(
             options,
@@ -355,12 +393,16 @@ class HiphookApp(App[int]):
             sensor_factory=self.sensor_factory,
             strict=False,
         )
-        session.runner.on_listener_error = self.say
-        if session.sensor is not None:
-            session.sensor.on_problem = self.sensor_note
-        session.open(self._loop)
-        if session.recorder is not None:
-            session.recorder.on_error = self.say
+        try:
+            session.runner.on_listener_error = self.say
+            if session.sensor is not None:
+                session.sensor.on_problem = self.sensor_note
+            session.open(self._loop)
+            if session.recorder is not None:
+                session.recorder.on_error = self.say
+        except BaseException:
+            session.close()
+            raise
         return session
 
     def _start_session(self, session: Session) -> None:

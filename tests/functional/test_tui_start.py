@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
+import app.tui.app as app_module
 from app.core.routine import Routine
 from app.publish.paths import LOCK_NAME
 from app.session import RunOptions, Session, SessionLog
@@ -244,3 +246,74 @@ def test_a_run_whose_log_does_not_open_in_time_says_it_is_not_saved(tmp_path: Pa
         drive(app, body)
     finally:
         log.release.set()
+
+
+@pytest.mark.parametrize("where", ["opening", "loading"])
+def test_a_run_that_fails_to_assemble_is_closed_and_home_says_why(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The assembly fails after the run opened its socket and sensor (`opening`: in
+    `make_session`; `loading`: the run's screens will not load): what it opened is closed,
+    the app stays on Home and says why, and what is said later is shown (no traceback)."""
+    remember("sim")
+    app, _clock = make_app(None)
+    made: list[Session] = []
+    real_assemble = app_module.assemble
+    start_threads: list[int] = []
+
+    def assemble(*args: Any, **kw: Any) -> Session:
+        session = real_assemble(*args, **kw)
+        made.append(session)
+        start_threads.append(threading.get_ident())
+        if where == "opening":
+            real_open = session.open
+
+            def open_then_fail(loop: Any) -> None:
+                real_open(loop)
+                raise RuntimeError("the test's port went away")
+
+            session.open = open_then_fail  # type: ignore[method-assign]
+        return session
+
+    real_load = app_module.load_run_screens
+
+    def load_run_screens() -> None:
+        if threading.get_ident() in start_threads:  # the run's own thread, not Home's
+            raise RuntimeError("the test's screens will not load")
+        real_load()
+
+    monkeypatch.setattr(app_module, "assemble", assemble)
+    monkeypatch.setattr(app_module, "load_run_screens", load_run_screens)
+    toasts: list[str] = []
+    real_notify = app.notify
+
+    def notify(message: str, **kw: Any) -> None:
+        toasts.append(message)
+        real_notify(message, **kw)
+
+    app.notify = notify  # type: ignore[method-assign]
+
+    async def body(pilot: Pilot[int]) -> None:
+        await home_ready(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await pilot.press("s")
+
+        def said() -> bool:
+            return any("could not be started" in t for t in toasts)
+
+        await until(pilot, said)
+        (why,) = [t for t in toasts if "could not be started" in t]
+        assert "went away" in why or "will not load" in why
+        assert "Enter" in why  # what to do
+        assert isinstance(app.screen, HomeScreen) and not app.starting
+        assert app.session is None and app.is_running
+        (session,) = made
+        assert session.publisher is not None and not session.publisher.live
+        assert session.sensor is not None and session.sensor.session is None
+        app.say("Said after the failed start.")
+        await until(pilot, lambda: "Said after the failed start." in screen_text(app))
+        assert not app._exception, app._exception  # the app did not end on the error
+
+    drive(app, body, notifications=True)
+    assert app.return_code in (0, None)
