@@ -143,6 +143,7 @@ class HiphookApp(App[int]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
         self._starting: _Start | None = None  # a run being assembled on its thread
+        self._checking_in = False  # a run's check-in is showing (a second Enter waits)
         if routine is not None:  # `hiphook run`: its first screen is a run's
             load_run_screens()
 
@@ -220,7 +221,8 @@ class HiphookApp(App[int]):
             self.push_screen(HomeScreen(self.today, self.home_loader, self.options, self.settings))
 
     def on_home_screen_start_requested(self, message: HomeScreen.StartRequested) -> None:
-        if self.starting:  # Enter again while the last one's run is being put together
+        # Enter again while the last one's run is being asked about or put together
+        if self.starting or self._checking_in or self.session is not None:
             return
         self.run_flow(message.routine, message.side, options=message.options)
 
@@ -242,6 +244,7 @@ class HiphookApp(App[int]):
         self.pain_before = None
         start = functools.partial(self._checked_in, options or self.options, routine, side)
         if check_in:
+            self._checking_in = True
             self.push_screen(CheckInScreen(routine, side), start)
         else:
             start(CheckInAnswer(None))
@@ -253,6 +256,9 @@ class HiphookApp(App[int]):
         side: str | None,
         answer: CheckInAnswer | None,
     ) -> None:
+        self._checking_in = False
+        if self._starting is not None or self.session is not None:  # one run at a time
+            return
         early, self._early_notices = self._early_notices or [], None
         if answer is None:  # backed out: nothing was started
             for text, kind in early:

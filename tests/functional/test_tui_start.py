@@ -13,6 +13,7 @@ import pytest
 from textual.pilot import Pilot
 
 import app.tui.app as app_module
+import app.tui.screens.home as home_module
 from app.core.routine import Routine
 from app.publish.paths import LOCK_NAME
 from app.session import RunOptions, Session, SessionLog
@@ -24,7 +25,7 @@ from app.tui.screens.routine import RoutineScreen
 from app.tui.widgets.status_line import StatusLine
 from tests.support.audit import watching
 from tests.support.home import home_ready, until
-from tests.support.tui import digits, drive, make_app, screen_text, settle
+from tests.support.tui import daily, digits, drive, handled_by_app, make_app, screen_text, settle
 
 # Textual reads a screen's own stylesheet (a .tcss file of the package) the first time it
 # shows that screen; that read is Textual's, and no file of the user's or of the run.
@@ -317,3 +318,72 @@ def test_a_run_that_fails_to_assemble_is_closed_and_home_says_why(
 
     drive(app, body, notifications=True)
     assert app.return_code in (0, None)
+
+
+def test_a_quick_double_enter_on_home_starts_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two Enters before the first is resolved (on Home's thread): one check-in, one
+    assembly. The first resolution, cancelled by the second, posts nothing; and the app
+    takes one start at a time whatever reaches it."""
+    remember("none")
+    app, _clock = make_app(None)
+    held = HeldAssembly(app.make_session)
+    held.release.set()
+    app.make_session = held  # type: ignore[method-assign]
+    real_prepare = home_module.prepare_routine
+    entered: list[threading.Event] = []
+    go_on: list[threading.Event] = []
+
+    def prepare_routine(*args: Any, **kw: Any) -> Any:
+        mine = threading.Event()
+        go_on.append(mine)
+        entered.append(threading.Event())
+        entered[-1].set()
+        assert mine.wait(10), "the test never let the resolution go on"
+        return real_prepare(*args, **kw)
+
+    monkeypatch.setattr(home_module, "prepare_routine", prepare_routine)
+
+    async def body(pilot: Pilot[int]) -> None:
+        await home_ready(pilot)
+        starts = handled_by_app(app, HomeScreen.StartRequested)
+        await pilot.press("enter")
+        await until(pilot, lambda: len(entered) == 1)
+        await pilot.press("enter")  # the first is being resolved: it is cancelled
+        await until(pilot, lambda: len(entered) == 2)
+        go_on[0].set()  # the cancelled one finishes first, then the one that counts
+        go_on[1].set()
+        await until(pilot, lambda: bool(starts))
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, RoutineScreen))
+        assert len(starts) == 1, starts
+        checkins = [s for s in app.screen_stack if isinstance(s, CheckInScreen)]
+        assert not checkins and len(held.sessions) == 1, app.screen_stack
+        assert app.session is held.sessions[0]
+
+    try:
+        drive(app, body)
+    finally:
+        for event in go_on:
+            event.set()
+        for session in held.sessions:
+            session.close()
+
+
+def test_the_app_takes_one_start_at_a_time() -> None:
+    """Two starts reaching the app (however they came): one check-in shows; while it
+    shows, another start is not taken (the second stacked a second check-in)."""
+    remember("none")
+    app, _clock = make_app(None)
+
+    async def body(pilot: Pilot[int]) -> None:
+        home = await home_ready(pilot)
+        starts = handled_by_app(app, HomeScreen.StartRequested)
+        for _ in range(2):
+            home.post_message(HomeScreen.StartRequested(daily(), "left", RunOptions()))
+        await until(pilot, lambda: len(starts) == 2)
+        checkins = [s for s in app.screen_stack if isinstance(s, CheckInScreen)]
+        assert len(checkins) == 1, app.screen_stack
+        assert not app.starting and app.session is None
+
+    drive(app, body)

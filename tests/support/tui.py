@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from textual.message import Message
 from textual.pilot import Pilot
 
 from app.core.clock import FakeClock
@@ -66,6 +67,20 @@ def drive(
     asyncio.run(main())
     if app.session_log is not None:  # as run_tui does at exit: the log's writer is done
         app.session_log.close()
+
+
+def handled_by_app(app: HiphookApp, kind: type[Message]) -> list[Message]:
+    """The messages of `kind` the app has handled so far (its handler done), in a list
+    that grows as it handles more: wait for its length, not for a time. Call it with
+    the app running (in a Pilot body)."""
+    handled: list[Message] = []
+
+    def hear(message: Message) -> None:
+        if isinstance(message, kind):
+            handled.append(message)
+
+    app.message_signal.subscribe(app, hear, immediate=True)
+    return handled
 
 
 async def settle(pilot: Pilot[int]) -> None:

@@ -16,6 +16,7 @@ from textual.containers import Center, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
+from textual.worker import get_current_worker
 
 from app.core.progression import RunEvidence, by_evidence
 from app.core.routine import SIDES, Routine, RoutineError, builtin_names
@@ -342,6 +343,8 @@ class HomeScreen(Screen[None]):
         except ValueError:
             words = "Which hip is tight? Press s to choose it, then Enter."
             self.app.call_from_thread(self.notify, words, severity="warning")
+            return
+        if get_current_worker().is_cancelled:  # a later Enter resolves it again: one start
             return
         self.app.call_from_thread(self._start_resolved, routine, side, run, settings)
 
