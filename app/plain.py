@@ -186,18 +186,28 @@ def _to_stderr(text: str) -> None:
         print(f"hiphook: {text}", file=sys.stderr, flush=True)
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop running on this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class NoteRelay:
     """The run's notes, from any thread, to the plain face on its loop, in the order said.
 
     A `note` for `assemble()`: the cue player says a part failed from its own thread
-    (the chain's worker, the planner, the stream's callback), the sensor from the loop.
+    (the chain's worker, the planner, the stream's callback), the sensor from the loop
+    (its problems are note lines on stdout, and in `--json`, like the cues').
     Until the face `attach`es, notes wait here (what assembly said comes out at the
-    start, in the stream); while attached, each is handed over with
-    `call_soon_threadsafe`, so the caller never waits (a short lock and a byte to the
-    loop's wake-up pipe): neither the player's thread nor the clock is held. Once the
-    face has `detach`ed (its summary is the last line) or the loop has closed, a note goes
-    to stderr as `hiphook: ...`; `close()`, after the loop, puts there what was handed
-    over but never shown. So no note is lost in silence, whenever it comes.
+    start, in the stream); while attached, each said on another thread is handed over
+    with `call_soon_threadsafe`, so the caller never waits (a short lock and a byte to
+    the loop's wake-up pipe): neither the player's thread nor the clock is held; one said
+    on the loop itself is shown there and then, in order with the events around it.
+    Once the face has `detach`ed (its summary is the last line) or the loop has closed, a
+    note goes to stderr as `hiphook: ...`; `close()`, after the loop, puts there what was
+    handed over but never shown. So no note is lost in silence, whenever it comes.
     """
 
     def __init__(self) -> None:
@@ -209,18 +219,26 @@ class NoteRelay:
         self._closed = False  # no face any more: straight to stderr
 
     def __call__(self, text: str) -> None:
-        """From any thread; never blocks, never raises."""
+        """From any thread; never blocks, never raises. Said on the loop itself (the
+        sensor's problem, in a callback that also emits events), it is shown at once,
+        after what other threads said before it: in its place, not a loop turn late."""
+        here = False
         with self._lock:
             if self._closed:
                 loop = None
             else:
                 self._waiting.append(text)
                 loop = self._loop
-                if loop is None or (self._woken and not loop.is_closed()):
+                here = loop is not None and _running_loop() is loop
+                if not here and (loop is None or (self._woken and not loop.is_closed())):
                     return
-                self._woken = True
+                if not here:
+                    self._woken = True
         if loop is None:
             _to_stderr(text)
+            return
+        if here:
+            self._deliver()
             return
         try:
             loop.call_soon_threadsafe(self._deliver)

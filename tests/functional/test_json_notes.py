@@ -255,6 +255,41 @@ def test_the_hand_off_never_waits_on_the_loop_and_keeps_the_order(
     assert capfd.readouterr().err == "hiphook: after the summary\n"
 
 
+def test_a_note_said_on_the_loop_is_shown_in_its_place_among_the_events() -> None:
+    """The sensor says its problem on the loop, in a callback that emits events around
+    it: the note is shown between them, not a loop turn late. A note another thread said
+    before it comes out first (the order said), and nothing is shown twice when the
+    delivery that thread asked for runs later."""
+    relay = NoteRelay()
+    shown: list[str] = []
+
+    async def face() -> None:
+        relay.attach(asyncio.get_running_loop(), shown.append)
+        player = threading.Thread(target=relay, args=("said on the player's thread",))
+        player.start()
+        player.join()  # handed over: it waits for a turn of the loop, held here
+        shown.append("event before")
+        relay("said on the loop")
+        shown.append("event after")
+        assert shown == [
+            "event before",
+            "said on the player's thread",
+            "said on the loop",
+            "event after",
+        ]
+        await asyncio.sleep(0)  # the player's delivery runs now: nothing left for it
+        await asyncio.sleep(0)
+        relay.detach()
+
+    asyncio.run(face())
+    assert shown == [
+        "event before",
+        "said on the player's thread",
+        "said on the loop",
+        "event after",
+    ]
+
+
 def test_a_note_said_once_the_loop_is_gone_goes_to_stderr_and_never_raises(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
