@@ -59,8 +59,9 @@ _HERE = Path(__file__).parent  # absolute paths: subclasses may live elsewhere
 
 def load_run_screens() -> None:
     """Import the screens a run and `?` show, off the loop (a thread after Home's first
-    frame, or the run's assembly): the loop then finds them loaded, and never reads their
-    modules' files itself."""
+    frame, or the run's assembly), so the loop mostly finds them loaded. Not always: an
+    Enter or `?` that comes before that thread is done imports them on the loop
+    (`run_flow`, `action_help`), once."""
     # lazy: Home's first frame does not wait for these; this runs on a thread
     import app.tui.screens.checkin
     import app.tui.screens.help
@@ -70,8 +71,10 @@ def load_run_screens() -> None:
 
 @dataclass
 class _Start:
-    """One run being assembled on its thread; if the app closes meanwhile, whoever comes
-    second (the thread, or the cancelled start) sees that and closes the run."""
+    """One run being assembled on its thread, and whether the app gave it up (it closed
+    meanwhile). Whoever comes second sees it: the thread closes a run nobody will show;
+    the cancelled start, finding the run assembled, hands it to `app.session`, which
+    `run_tui` closes at exit."""
 
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     abandoned: bool = False
@@ -140,6 +143,7 @@ class HiphookApp(App[int]):
         self._early_notices: list[tuple[str, str]] | None = None  # a list while starting
         self.reminders: Any = None
         self._sensor_noted = "\0"  # the sensor warning on the status line, if any
+        self._sensor_pending: str | None = None  # said before the run's screen existed
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
         self._starting: _Start | None = None  # a run being assembled on its thread
@@ -268,6 +272,7 @@ class HiphookApp(App[int]):
         self.pain_before = answer.pain
         self._early_notices = early  # what assembling the run says waits for its screen
         start = self._starting = _Start()
+        self._sensor_pending = None  # nothing of an earlier run's sensor
         # A failed assembly is said on Home (`_start_run`), never the app's end.
         self.run_worker(
             self._start_run(start, options, routine, side), group="start", exit_on_error=False
@@ -311,6 +316,9 @@ class HiphookApp(App[int]):
             self._run_screen = screen
             for text, kind in early:
                 screen.notice(text, kind=kind)
+            pending, self._sensor_pending = self._sensor_pending, None
+            if pending is not None:  # what the sensor said while the run was assembled
+                self._show_sensor_note(pending)
         self.push_screen(screen, functools.partial(self._run_over, routine, side, session))
 
     def _cannot_start(self, exc: Exception) -> None:
@@ -473,25 +481,26 @@ class HiphookApp(App[int]):
 
     @on(SensorNoted)
     def _sensor_noted_message(self, message: SensorNoted) -> None:
-        self._show_sensor_note(message.text, 20)
+        self._show_sensor_note(message.text)
 
-    def _show_sensor_note(self, text: str, tries: int) -> None:
+    def _show_sensor_note(self, text: str) -> None:
+        """On the run's own screen, whatever is on top of it (Help): it queues what it
+        cannot show yet. Before the screen exists (the run is being assembled) the last
+        word is kept for it (`_start_run` hands it over)."""
         # lazy: the sensor package (pyserial) is loaded by a run with a sensor, the only
         # kind that gets here; a run without one never pays for it
         from app.sensor.attachment import SENSOR_ANSWERS
-        from app.tui.screens.routine import RoutineScreen  # lazy: loaded before any run
 
-        screen = self.screen
-        if isinstance(screen, RoutineScreen) and screen.is_mounted:
-            if text == SENSOR_ANSWERS:
-                screen.take_back(self._sensor_noted)  # the warning it took back
-            else:  # it stays, even past the notices of the start shown in turn
-                screen.standing(text, kind="warning")
-                self._sensor_noted = text
-        elif self.starting:  # the run is still being assembled: its screen comes after
-            self.set_timer(0.05, lambda: self._show_sensor_note(text, tries))
-        elif tries > 0 and self.session is not None:  # the run's screen is being shown
-            self.set_timer(0.05, lambda: self._show_sensor_note(text, tries - 1))
+        screen = self._run_screen
+        if screen is None:
+            if self.starting:
+                self._sensor_pending = text
+            return
+        if text == SENSOR_ANSWERS:
+            screen.take_back(self._sensor_noted)  # the warning it took back
+        else:  # it stays, even past the notices of the start shown in turn
+            screen.standing(text, kind="warning")
+            self._sensor_noted = text
 
     def action_toggle_theme(self) -> None:
         """Light or dark, whichever reads better in the room (the choice is not kept)."""

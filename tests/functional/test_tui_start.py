@@ -19,6 +19,7 @@ from app.publish.paths import LOCK_NAME
 from app.session import RunOptions, Session, SessionLog
 from app.settings import Settings
 from app.store.recorder import SessionRecorder
+from app.tui.app import HiphookApp
 from app.tui.screens.checkin import CheckInScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.routine import RoutineScreen
@@ -385,5 +386,35 @@ def test_the_app_takes_one_start_at_a_time() -> None:
         checkins = [s for s in app.screen_stack if isinstance(s, CheckInScreen)]
         assert len(checkins) == 1, app.screen_stack
         assert not app.starting and app.session is None
+
+    drive(app, body)
+
+
+def test_a_sensor_warning_with_help_on_top_goes_to_the_runs_status_line() -> None:
+    """The sensor's word reaches the run's own screen even while Help covers it (it was
+    dropped after a second of retries when another screen was on top)."""
+    from app.tui.screens.help import HelpScreen
+
+    remember("none")
+    app, _clock = make_app(None)
+    words = "The test's sensor gives nothing: check its cable."
+
+    async def body(pilot: Pilot[int]) -> None:
+        await home_ready(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, RoutineScreen))
+        run = app.screen
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        noted = handled_by_app(app, HiphookApp.SensorNoted)
+        app.sensor_note(words)
+        await until(pilot, lambda: bool(noted))
+        line = run.query_one(StatusLine)
+        assert isinstance(app.screen, HelpScreen) and words in line.text, line.text
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is run)
+        assert words in line.text
 
     drive(app, body)
