@@ -70,11 +70,9 @@ def test_a_run_is_assembled_off_the_loop_while_home_answers_and_its_clock_waits(
     held = HeldAssembly(app.make_session)
     app.make_session = held  # type: ignore[method-assign]
 
-    def home_started() -> bool:  # Home has read what Enter starts, and asked the app
-        return not any(w.group == "home-start" and w.is_running for w in app.workers)
-
     async def body(pilot: Pilot[int]) -> None:
         await home_ready(pilot)
+        starts = handled_by_app(app, HomeScreen.StartRequested)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
         with watching() as opened:
@@ -86,10 +84,8 @@ def test_a_run_is_assembled_off_the_loop_while_home_answers_and_its_clock_waits(
             await pilot.press("s")  # Home answers keys meanwhile
             await until(pilot, lambda: "Tight side   right" in screen_text(app))
             await pilot.press("enter")  # and a second Enter starts nothing more
-            await until(pilot, home_started)
-            for _ in range(3):  # its StartRequested handled (settle would wait for the run)
-                await pilot.pause()
-            assert isinstance(app.screen, HomeScreen) and app.starting
+            await until(pilot, lambda: len(starts) == 2)  # the app has handled it
+            assert isinstance(app.screen, HomeScreen) and app.starting, app.screen_stack
             held.release.set()
             await until(pilot, lambda: isinstance(app.screen, RoutineScreen))
             await settle(pilot)
