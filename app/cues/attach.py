@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 
 from app.cues.backends import ENGINES, RunCommand, Which, run_command
 from app.cues.chain import Note, build_chain
-from app.cues.parts import CueRecord, OpenStream, SoundBank, Stream
+from app.cues.parts import (
+    STREAM,
+    CueFallback,
+    CueRecord,
+    OpenStream,
+    SoundBank,
+    Stream,
+    tones_through,
+)
 from app.cues.players import CuePlayer
 from app.cues.render import SoundBank as Bank
 from app.cues.stream import AudioStream
@@ -72,7 +80,15 @@ def attach_cues(
         player = CuePlayer(runner.routine, chain, note=note, chain_notes=notes)
     else:
         bank, opener = parts
-        now_notes = [n for n in notes if "no speech engine" in n]
+        # Said now, while the stream is to play: the tones that replace the words play
+        # through it (if it fails, the player says what plays then).
+        now_notes = [
+            CueFallback(n, part=n.part, now=tones_through(STREAM))
+            if isinstance(n, CueFallback)
+            else n
+            for n in notes
+            if "no speech engine" in n
+        ]
         player = CuePlayer(
             runner.routine,
             chain,
@@ -82,7 +98,7 @@ def attach_cues(
             open_stream=opener,
             pacing=pacing,
             on_cue=on_cue,
-            chain_notes=[n for n in notes if n not in now_notes],
+            chain_notes=[n for n in notes if "no speech engine" not in n],
         )
         for text in now_notes:
             player.say(text)

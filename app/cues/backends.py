@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from app.core.cues import Cue, Tone
+from app.cues.parts import tones_through
 from app.cues.tones import render_tone_wav
 
 Which = Callable[[str], str | None]
@@ -214,7 +215,7 @@ class ToneBackend:
         return bool(self.players)
 
     def describe(self) -> str:
-        return f"tones through {self.players.current}"
+        return tones_through(self.players.current or "no player")
 
     def close(self) -> None:
         self._files.close()

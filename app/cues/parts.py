@@ -68,6 +68,16 @@ class CueRecord:
         return out
 
 
+# The player of the sounds a sound bank renders: the one output stream.
+STREAM = "the sound stream"
+
+
+def tones_through(player: str) -> str:
+    """What plays when words cannot, naming the player: one wording for every fallback
+    ("tones through aplay", "tones through the sound stream"), whoever says it."""
+    return f"tones through {player}"
+
+
 class CueFallback(str):
     """A cue part that failed (or is missing), said once: the sentence a face shows, and
     for a program (`hiphook run --json`) the part and what plays from now on.

@@ -29,7 +29,7 @@ from pathlib import Path
 import platformdirs
 
 from app.core.cues import Cue
-from app.cues.parts import CueFallback
+from app.cues.parts import STREAM, CueFallback, tones_through
 from app.cues.tones import PATTERNS, tone_samples
 
 RATE = 22050  # espeak-ng's own rate: speech needs no resampling; the server mixes
@@ -340,7 +340,8 @@ class SoundBank:
                     "Cues: no speech engine found (espeak-ng, espeak or say); "
                     "tones instead of words."
                 )
-                self._tell(CueFallback(text, part="speech engine", now="tones"))
+                now = tones_through(STREAM)  # this bank's sounds play through the stream
+                self._tell(CueFallback(text, part="speech engine", now=now))
         return self._speaker
 
     def _render_and_keep(self, cue: Cue) -> None:
@@ -359,7 +360,7 @@ class SoundBank:
                     self._failures.add(str(exc))
                 if new:  # one word per reason, not one per phrase (a bad voice fails all)
                     text = f"Cues: could not speak {cue.text!r} ({exc}); a tone plays instead."
-                    now = "tones for what it cannot speak"
+                    now = f"{tones_through(STREAM)} for what it cannot speak"
                     self._tell(CueFallback(text, part=speaker.name, now=now))
                 key = self._key(cue, None, as_tone=True)
                 samples = None

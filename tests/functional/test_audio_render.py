@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.cues import Cue, Tone
+from app.cues.parts import STREAM, CueFallback, tones_through
 from app.cues.render import (
     FADE_S,
     TRIM_MARGIN_S,
@@ -189,3 +190,21 @@ def test_an_unknown_voice_falls_back_to_tones_with_a_clear_word(tmp_path: Path) 
     notes = [s for s in said if "could not speak" in s]
     assert len(notes) == 1 and "voice does not exist" in notes[0]  # once, not per phrase
     assert bank.sound(CUES[0]).pcm == SoundBank("tone", cache_dir=tmp_path).sound(CUES[0]).pcm
+
+
+def test_a_voice_bank_without_a_speech_engine_names_the_player_of_its_tones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No speech engine on the PATH (an empty folder, for real): the bank renders tones
+    instead, and its note says what plays them in the chain's words ("tones through
+    aplay"): tones through the sound stream, which plays what a bank renders."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    said: list[str] = []
+    bank = SoundBank("voice", cache_dir=tmp_path / "sounds")
+    bank.prepare(CUES[:1], say=said.append)
+    assert said and isinstance(said[0], CueFallback), said
+    assert (said[0].part, said[0].now) == ("speech engine", "tones through the sound stream")
+    assert said[0].now == tones_through(STREAM)
+    assert bank.sound(CUES[0]).duration_s > 0  # a tone, rendered all the same

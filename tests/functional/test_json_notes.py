@@ -103,9 +103,11 @@ def test_each_failed_cue_part_is_a_json_note_line_in_order_and_none_is_lost(
     said = [(lines[i]["part"], lines[i]["now"]) for i in notes]
     # The first two are said on two threads at the start (assembly, the stream's opening):
     # either may come first. The players fail later, one after the other.
+    # Each `now` names the player: the missing engine is said while the stream is to
+    # play the tones; the stream's failure hands them to paplay.
     assert sorted(said[:2]) == [
         ("sound stream", "tones through paplay"),
-        ("speech engine", "tones through paplay"),
+        ("speech engine", "tones through the sound stream"),
     ], said
     assert said[2:] == [("paplay", "tones through aplay"), ("aplay", "the terminal bell")], said
     for i in notes:
