@@ -570,7 +570,11 @@ def assemble(
         # a port that will not open is said at the start, and kept with the run in the log
         session.sensor.on_problem = _said_and_logged(note, session.recorder)
     if publish:
-        from app.publish import Publisher  # lazy: sockets and threads, for a published run only
+        try:
+            from app.publish import Publisher  # lazy: sockets and threads, a published run only
 
-        session.publisher = Publisher(runner, time_scale=options.time_scale)
+            session.publisher = Publisher(runner, time_scale=options.time_scale)
+        except BaseException:  # the cue player is made (with sound, its threads run): closed
+            session.close()
+            raise
     return session

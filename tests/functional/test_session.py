@@ -318,3 +318,29 @@ def test_no_screen_imports_the_cli_and_the_tui_never_sees_argparse() -> None:
                 names = [node.module or ""]
             for name in names:
                 assert name != "app.cli" and name != "argparse", f"{path}: imports {name}"
+
+
+def test_an_assembly_that_fails_after_the_cues_started_closes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last part (the watchers' publisher) cannot be made: the run is closed (its cue
+    player, whose threads run with sound, with it) before the error goes on to the face."""
+    import app.publish
+
+    def no_publisher(*args: Any, **kw: Any) -> None:
+        raise RuntimeError("the test's publisher cannot be made")
+
+    closed: list[Session] = []
+    real_close = Session.close
+
+    def close(self: Session) -> None:
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(app.publish, "Publisher", no_publisher)
+    monkeypatch.setattr(Session, "close", close)
+    options = RunOptions(cues="bell", time_scale=10)  # a demo: not logged
+    with pytest.raises(RuntimeError, match="publisher cannot be made"):
+        assemble(options, judged(), None, clock=FakeClock(), settings=Settings(), ring=lambda: None)
+    (session,) = closed
+    assert session.player is not None and session.publisher is None
