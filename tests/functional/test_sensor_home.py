@@ -133,9 +133,11 @@ def test_a_port_that_will_not_open_is_named_on_home(spec: str, words: str) -> No
         def shown() -> str:
             return " ".join(screen_text(app).split())  # the line may wrap
 
-        assert await until(pilot, lambda: words in shown()), shown()  # painted after the probe
-        text = shown()
-        assert "sensor scan" in text and spec in text
+        def named() -> bool:  # the reason, the port and what to do, once all are painted
+            text = shown()
+            return words in text and spec in text and "sensor scan" in text
+
+        assert await until(pilot, named), shown()  # painted after the probe, maybe in parts
 
     drive(app, body)
 
