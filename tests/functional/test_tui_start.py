@@ -61,6 +61,15 @@ class HeldAssembly:
         return session
 
 
+async def run_from_home(pilot: Pilot[Any]) -> None:
+    """Enter on Home, the check-in skipped, until the run's screen is up."""
+    await home_ready(pilot)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, CheckInScreen))
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(pilot.app.screen, RoutineScreen))
+
+
 def test_a_run_is_assembled_off_the_loop_while_home_answers_and_its_clock_waits(
     tmp_path: Path,
 ) -> None:
@@ -153,11 +162,7 @@ def test_a_sensor_that_is_not_there_is_said_on_the_runs_status_line() -> None:
     app, _clock = make_app(None)
 
     async def body(pilot: Pilot[int]) -> None:
-        await home_ready(pilot)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, RoutineScreen))
+        await run_from_home(pilot)
         line = app.screen.query_one(StatusLine)
 
         def said() -> bool:
@@ -224,11 +229,7 @@ def test_a_run_whose_log_does_not_open_in_time_says_it_is_not_saved(tmp_path: Pa
     app, _clock = make_app(None, db=db, log=log)
 
     async def body(pilot: Pilot[int]) -> None:
-        await home_ready(pilot)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, RoutineScreen))
+        await run_from_home(pilot)
         line = app.screen.query_one(StatusLine)
 
         def said() -> bool:
@@ -396,11 +397,7 @@ def test_a_sensor_warning_with_help_on_top_goes_to_the_runs_status_line() -> Non
     words = "The test's sensor gives nothing: check its cable."
 
     async def body(pilot: Pilot[int]) -> None:
-        await home_ready(pilot)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, CheckInScreen))
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, RoutineScreen))
+        await run_from_home(pilot)
         run = app.screen
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
